@@ -1,0 +1,177 @@
+"""The campaign's rules: its statuses, what may be edited and when, and what each
+Features-menu action requires. Pure functions; the store applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from chapar.errors import InputError, NotAllowed
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    UNFINISHED = "unfinished"
+    CANCELLED = "cancelled"
+
+
+class RunStatus(StrEnum):
+    PLANNED = "planned"
+    SENDING = "sending"
+    WAITING = "waiting"  # outside the sending window; a continuation is scheduled
+    COMPLETED = "completed"
+    UNFINISHED = "unfinished"
+    CANCELLED = "cancelled"
+
+
+class MessageState(StrEnum):
+    """A message row's status; also the report's status flag (پرچم)."""
+
+    INVALID = "invalid"  # filtered before sending
+    DUPLICATE = "duplicate"  # filtered before sending
+    BLACKLISTED = "blacklisted"  # on the telecom blacklist before sending
+    PENDING = "pending"  # planned, not yet handed to the provider
+    SENT = "sent"  # accepted by the provider, delivery not yet known
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the provider reported the recipient refuses advertising
+    CANCELLED = "cancelled"  # cancelled by the provider (refunded)
+
+    @property
+    def filtered(self) -> bool:
+        return self in FILTERED
+
+    @property
+    def handed_to_provider(self) -> bool:
+        return self not in FILTERED and self is not MessageState.PENDING
+
+
+FILTERED = frozenset({MessageState.INVALID, MessageState.DUPLICATE, MessageState.BLACKLISTED})
+FINAL = frozenset(
+    {
+        MessageState.DELIVERED,
+        MessageState.UNDELIVERED,
+        MessageState.FAILED,
+        MessageState.BLOCKED,
+        MessageState.CANCELLED,
+    }
+)
+REFUNDED = frozenset({MessageState.BLOCKED, MessageState.CANCELLED})
+
+#: The fields "Edit program" may change (DESIGN §2); everything else is refused.
+EDITABLE_FIELDS = ("title", "send_count", "message", "source", "start_at")
+MAX_TITLE = 200
+
+
+def local_id(campaign_id: int, run_no: int, seq: int) -> int:
+    """The deterministic id a message carries to the provider: campaign, run, sequence.
+
+    Room for 10^8 messages a run, 10^4 runs a campaign and ~9·10^6 campaigns in a BIGINT.
+    """
+    return (campaign_id * 10_000 + run_no) * 100_000_000 + seq
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    title: str
+    message: str
+    sender: str
+    send_count: int | None
+    start_at: datetime | None
+    status: CampaignStatus
+    status_reason: str | None
+    archived: bool
+    reset_count: int
+    current_run: int
+    source: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    lease_live: bool = False
+
+    @property
+    def is_sending(self) -> bool:
+        return self.status is CampaignStatus.SENDING and self.lease_live
+
+
+def check_title(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise InputError("the title is empty", where="title")
+    if len(title) > MAX_TITLE:
+        raise InputError(f"the title is longer than {MAX_TITLE} characters", where="title")
+    return title
+
+
+def check_send_count(send_count: int | None) -> int | None:
+    if send_count is not None and send_count < 1:
+        raise InputError("must be a positive whole number, or empty for all", where="send_count")
+    return send_count
+
+
+def check_sender(sender: str) -> str:
+    sender = sender.strip()
+    if not sender.isdigit() or not 4 <= len(sender) <= 20:
+        raise InputError(f"{sender!r} is not a sender line number (4-20 digits)", where="sender")
+    return sender
+
+
+def check_editable(fields: dict[str, object], campaign: Campaign) -> None:
+    """Refuse an edit of a field Edit program does not offer, or of a sending campaign."""
+    refused = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if refused:
+        raise NotAllowed(
+            f"cannot edit {', '.join(refused)}: Edit program changes only "
+            f"{', '.join(EDITABLE_FIELDS)}"
+        )
+    if campaign.is_sending:
+        raise NotAllowed(f"campaign {campaign.id} is sending; edit it after it stops")
+
+
+@dataclass(frozen=True)
+class ActionCheck:
+    allowed: bool
+    reason: str = ""
+
+
+def can_send(c: Campaign) -> ActionCheck:
+    if c.archived:
+        return ActionCheck(False, "archived: unarchive it first")
+    if c.current_run > 0 or c.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        return ActionCheck(False, "already sent: use reset to send it again")
+    return ActionCheck(True)
+
+
+def can_rebuild(c: Campaign) -> ActionCheck:
+    if c.is_sending:
+        return ActionCheck(False, "it is sending now")
+    if c.status is not CampaignStatus.UNFINISHED:
+        return ActionCheck(False, "only an unfinished run can be rebuilt")
+    return ActionCheck(True)
+
+
+def can_reset(c: Campaign) -> ActionCheck:
+    if c.archived:
+        return ActionCheck(False, "archived: unarchive it first")
+    if c.is_sending:
+        return ActionCheck(False, "it is sending now")
+    if c.current_run == 0:
+        return ActionCheck(False, "never sent: send it first")
+    return ActionCheck(True)
+
+
+def can_edit(c: Campaign) -> ActionCheck:
+    if c.is_sending:
+        return ActionCheck(False, "it is sending now")
+    return ActionCheck(True)
+
+
+def can_cut(c: Campaign) -> ActionCheck:
+    if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.SENDING):
+        return ActionCheck(True)
+    return ActionCheck(False, "only a scheduled or sending campaign has a schedule to cut")

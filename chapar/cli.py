@@ -1,0 +1,426 @@
+"""The ``chapar`` command. Domain errors become a red message and exit code 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chapar.errors import ChaparError, InputError
+from chapar.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chapar: SMS campaigns.")
+lists_app = typer.Typer(help="Recipient lists (send references).", invoke_without_command=True)
+blacklist_app = typer.Typer(help="The telecom (advertising) blacklist.", no_args_is_help=True)
+credit_app = typer.Typer(help="Credit: balance, top-ups and the ledger.", invoke_without_command=True)
+campaign_app = typer.Typer(help="Campaigns and their Features menu.", no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
+app.add_typer(blacklist_app, name="blacklist")
+app.add_typer(credit_app, name="credit")
+app.add_typer(campaign_app, name="campaign")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def money(amount: int) -> str:
+    return f"{amount:,} {get_settings().currency}"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A start time; without a zone it is read in the settings' zone (Asia/Tehran)."""
+    if value is None or value.strip().lower() in {"", "none", "now"}:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(
+            f"{value!r} is not a time; write it like 2026-11-25 09:30", where="start"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return when
+
+
+def parse_count(value: str | None) -> int | None:
+    if value is None or value.strip().lower() in {"", "all", "none"}:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not a whole number or 'all'", where="send_count") from None
+
+
+# --- lists and blacklist ---------------------------------------------------------------------
+
+
+@lists_app.callback()
+def lists_show(ctx: typer.Context) -> None:
+    """Show the recipient lists."""
+    if ctx.invoked_subcommand:
+        return
+    from chapar.store import repo
+
+    table = Table("name", "file", "valid", "invalid", "duplicates", "imported")
+    for item in repo.lists():
+        table.add_row(item.name, item.source_file or "", f"{item.valid:,}", f"{item.invalid:,}",
+                      f"{item.duplicates:,}", f"{item.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
+    out.print(table)
+
+
+def _print_invalid(samples: list[tuple[int, str]], path: Path) -> None:
+    for line_no, raw in samples:
+        out.print(f"  [yellow]{path.name}:{line_no}[/] invalid number {raw!r}")
+
+
+@lists_app.command("import")
+def lists_import(
+    name: str,
+    file: Path,
+    column: Annotated[str | None, typer.Option(help="the column holding the numbers")] = None,
+    replace: Annotated[bool, typer.Option(help="replace a list of the same name")] = False,
+) -> None:
+    """Import a recipient list from CSV, Excel (.xlsx) or plain text."""
+    from chapar.store import repo
+
+    result = repo.import_list(name, file, column, replace=replace)
+    out.print(
+        f"[green]imported[/] {result.valid:,} numbers into [bold]{result.name}[/] "
+        f"({result.invalid:,} invalid, {result.duplicates:,} duplicate, "
+        f"{result.total:,} rows)"
+    )
+    _print_invalid(result.invalid_samples, file)
+
+
+@blacklist_app.command("import")
+def blacklist_import(
+    file: Path,
+    column: Annotated[str | None, typer.Option(help="the column holding the numbers")] = None,
+) -> None:
+    """Import numbers into the telecom blacklist."""
+    from chapar.store import repo
+
+    result = repo.import_blacklist(file, column)
+    out.print(f"[green]blacklisted[/] {result.added:,} new numbers "
+              f"({result.already:,} already there, {result.invalid:,} invalid)")  # fmt: skip
+    _print_invalid(result.invalid_samples, file)
+
+
+@blacklist_app.command("check")
+def blacklist_check(number: str) -> None:
+    """Is a number on the blacklist?"""
+    from chapar.numbers import format_number
+    from chapar.store import repo
+
+    canonical, entry = repo.blacklist_check(number)
+    if entry is None:
+        out.print(f"{format_number(canonical)} is [green]not[/] on the blacklist")
+    else:
+        origin = "imported" if entry.source == "import" else f"reported by the provider " \
+            f"(campaign {entry.campaign_id})"
+        out.print(f"{format_number(canonical)} is [red]blacklisted[/]: {origin}, "
+                  f"{entry.added_at:%Y-%m-%d %H:%M}")  # fmt: skip
+
+
+# --- credit ----------------------------------------------------------------------------------
+
+
+@credit_app.callback()
+def credit_show(
+    ctx: typer.Context,
+    last: Annotated[int, typer.Option(help="ledger entries to show")] = 10,
+) -> None:
+    """The balance and the last ledger entries."""
+    if ctx.invoked_subcommand:
+        return
+    from chapar.store import repo
+
+    out.print(f"credit: [bold]{money(repo.balance())}[/]")
+    table = Table("#", "when", "kind", "amount", "campaign", "note")
+    for e in repo.ledger(last):
+        where = f"{e.campaign_id}/run {e.run_no}" if e.campaign_id else ""
+        table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, f"{e.amount:+,}", where,
+                      e.note or "")  # fmt: skip
+    out.print(table)
+
+
+@credit_app.command("topup")
+def credit_topup(
+    amount: int, note: Annotated[str | None, typer.Option(help="a note for the ledger")] = None
+) -> None:
+    """Add credit (Rials)."""
+    from chapar.store import repo
+
+    out.print(f"[green]topped up[/] {money(amount)}; credit is now {money(repo.topup(amount, note))}")
+
+
+# --- pricing ---------------------------------------------------------------------------------
+
+
+@app.command()
+def price(
+    message: Annotated[str, typer.Option("--message", "-m", help="the message text")],
+    list_: Annotated[list[str] | None, typer.Option("--list", "-l", help="a recipient list")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Price a message over recipient lists without sending (a dry run)."""
+    from chapar.store import repo
+
+    quote = repo.price(message, tuple(list_ or ()))
+    if as_json:
+        print(json.dumps(quote.as_dict(), ensure_ascii=False))
+        return
+    out.print(f"encoding {quote.encoding}, {quote.characters} characters, {quote.pages} page(s)")
+    if list_:
+        out.print(f"recipients {quote.recipients:,} (removed: {quote.invalid:,} invalid, "
+                  f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted)")  # fmt: skip
+        for op, n in sorted(quote.by_operator.items()):
+            out.print(f"  {op}: {n:,}")
+    out.print(f"cost [bold]{money(quote.cost)}[/]")
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+def _campaign_table(campaigns: list[Any]) -> Table:
+    table = Table("id", "title", "status", "run", "resets", "sender", "source", "archived")
+    for c in campaigns:
+        status = c.status.value + (f" ({c.status_reason})" if c.status_reason else "")
+        table.add_row(str(c.id), c.title, status, str(c.current_run), str(c.reset_count),
+                      c.sender, ", ".join(c.source), "yes" if c.archived else "")  # fmt: skip
+    return table
+
+
+@campaign_app.command("create")
+def campaign_create(
+    title: Annotated[str, typer.Option(help="the program's title")],
+    message: Annotated[str, typer.Option("--message", "-m", help="the message text")],
+    sender: Annotated[str, typer.Option(help="the sender line number")],
+    list_: Annotated[list[str], typer.Option("--list", "-l", help="a recipient list (repeat)")],
+    send_count: Annotated[str | None, typer.Option(help="how many recipients, or 'all'")] = None,
+    start: Annotated[str | None, typer.Option(help="start time, e.g. 2026-11-25 09:30")] = None,
+) -> None:
+    """Create a campaign (a draft, or scheduled when a start time is given)."""
+    from chapar.store import repo
+
+    campaign_id = repo.create_campaign(
+        title, message, sender, tuple(list_), parse_count(send_count), parse_time(start)
+    )
+    out.print(f"[green]created[/] campaign {campaign_id}")
+
+
+@campaign_app.command("list")
+def campaign_list(
+    archived: Annotated[bool, typer.Option(help="show the archived campaigns")] = False,
+) -> None:
+    """The campaigns (archived ones only with --archived)."""
+    from chapar.store import repo
+
+    out.print(_campaign_table(repo.list_campaigns(archived=archived)))
+
+
+@campaign_app.command("show")
+def campaign_show(campaign_id: int) -> None:
+    """One campaign, its audit trail included."""
+    from chapar.store import repo
+
+    c = repo.get_campaign(campaign_id)
+    out.print(_campaign_table([c]))
+    out.print(f"message: {c.message}")
+    out.print(f"send count: {c.send_count or 'all'}; start: {c.start_at or 'when sent'}")
+    table = Table("when", "who", "action", "field", "old", "new", title="audit trail")
+    for a in repo.audit_trail(campaign_id):
+        table.add_row(f"{a.at:%Y-%m-%d %H:%M:%S}", a.actor, a.action, a.field or "",
+                      a.old_value or "", a.new_value or "")  # fmt: skip
+    out.print(table)
+
+
+@campaign_app.command("edit")
+def campaign_edit(
+    campaign_id: int,
+    title: Annotated[str | None, typer.Option()] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m")] = None,
+    send_count: Annotated[str | None, typer.Option(help="a number, or 'all'")] = None,
+    list_: Annotated[list[str] | None, typer.Option("--list", "-l", help="new source")] = None,
+    start: Annotated[str | None, typer.Option(help="new start time, or 'none'")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="FIELD=VALUE")] = None,
+) -> None:
+    """Edit program: title, send count, message, source and start time only."""
+    from chapar.store import repo
+
+    changes: dict[str, Any] = {}
+    for item in set_ or []:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"{item!r} is not FIELD=VALUE", where="--set")
+        changes[field.strip()] = value
+    if title is not None:
+        changes["title"] = title
+    if message is not None:
+        changes["message"] = message
+    if send_count is not None:
+        changes["send_count"] = parse_count(send_count)
+    if list_:
+        changes["source"] = tuple(list_)
+    if start is not None:
+        changes["start_at"] = parse_time(start)
+    if not changes:
+        raise InputError("nothing to change: give --title, --message, --send-count, --list "
+                         "or --start")  # fmt: skip
+    done = repo.edit_campaign(campaign_id, changes)
+    if not done:
+        out.print("nothing changed")
+    for change in done:
+        out.print(f"[green]{change.field}[/]: {change.old} → {change.new}")
+    if any(c.field in {"source", "send_count"} for c in done):
+        out.print("source and send count apply from the next run")
+
+
+@campaign_app.command("archive")
+def campaign_archive(campaign_id: int) -> None:
+    """Move a campaign to the archive (nothing deletes a campaign)."""
+    from chapar.store import repo
+
+    changed = repo.set_archived(campaign_id, True)
+    out.print(f"campaign {campaign_id} " + ("archived" if changed else "was already archived"))
+
+
+@campaign_app.command("unarchive")
+def campaign_unarchive(campaign_id: int) -> None:
+    """Bring a campaign back from the archive."""
+    from chapar.store import repo
+
+    changed = repo.set_archived(campaign_id, False)
+    out.print(f"campaign {campaign_id} " + ("is back" if changed else "was not archived"))
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def _send(campaign_id: int, mode: str) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from chapar.sending import Mode, progress, send_run
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=out, transient=True) as bar:  # fmt: skip
+        task = bar.add_task(f"campaign {campaign_id}: {mode}", total=None)
+
+        def on_batch(ref: Any, outcome: Any) -> None:
+            done, planned = progress(ref)
+            bar.update(task, completed=done, total=planned)
+
+        result = send_run(campaign_id, Mode(mode), on_batch=on_batch)
+    colour = {"completed": "green", "unfinished": "yellow"}.get(result.status.value, "cyan")
+    line = (f"campaign {campaign_id} run {result.run_no}: [{colour}]{result.status.value}[/] — "
+            f"{result.sent:,} handed to the provider this time, {result.planned:,} planned")
+    if result.reason:
+        line += f" ({result.reason})"
+    out.print(line)
+    if result.status.value == "unfinished":
+        out.print(f"continue with: chapar rebuild {campaign_id}")
+
+
+@app.command()
+def send(campaign_id: int) -> None:
+    """Send a campaign: plan run 1 and send it."""
+    _send(campaign_id, "start")
+
+
+@app.command()
+def rebuild(campaign_id: int) -> None:
+    """Rebuild an unfinished run: continue exactly where it stopped."""
+    _send(campaign_id, "rebuild")
+
+
+@app.command()
+def reset(
+    campaign_id: int,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Reset: send the whole campaign again from the first number, as a new run."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Send campaign {campaign_id} again to everyone?", abort=True)
+    _send(campaign_id, "reset")
+
+
+@app.command()
+def cut(campaign_id: int) -> None:
+    """Cut the schedule: cancel a scheduled campaign, or stop a sending one after its batch."""
+    from chapar.sending import cut_schedule
+
+    out.print(f"campaign {campaign_id}: {cut_schedule(campaign_id)}")
+
+
+@app.command()
+def report(
+    campaign_id: int,
+    run: Annotated[int | None, typer.Option("--run", help="run number (latest by default)")] = None,
+    status: Annotated[str | None, typer.Option(help="list numbers with this status flag")] = None,
+    export: Annotated[Path | None, typer.Option(help="write the numbers to .csv or .xlsx")] = None,
+    limit: Annotated[int, typer.Option(help="numbers to list")] = 20,
+) -> None:
+    """Send reports: a run's figures, by operator, and its numbers by status flag."""
+    from chapar import reports
+
+    rep = reports.run_report(campaign_id, run)
+    head = f"campaign {campaign_id}, run {rep.run_no}: {rep.status}"
+    out.print(head + (f" ({rep.reason})" if rep.reason else ""))
+    table = Table("figure", "value")
+    for name, value in rep.figures().items():
+        table.add_row(name, money(value) if name == "cost" else f"{value:,}")
+    out.print(table)
+    ops = Table("operator", *sorted({s for v in rep.by_operator.values() for s in v}))
+    for op, by_status in sorted(rep.by_operator.items()):
+        ops.add_row(op, *(f"{by_status.get(c.header, 0):,}" for c in list(ops.columns)[1:]))  # type: ignore[union-attr]
+    out.print(ops)
+    if export is not None:
+        n = reports.export(campaign_id, export, rep.run_no, status)
+        out.print(f"[green]exported[/] {n:,} numbers to {export}")
+    elif status is not None:
+        page, total = reports.numbers(campaign_id, rep.run_no, status, limit=limit)
+        listing = Table(*page.columns, title=f"{total:,} numbers with status {status}")
+        for row in page.iter_rows():
+            listing.add_row(*("" if v is None else str(v) for v in row))
+        out.print(listing)
+
+
+@app.command("sync-status")
+def sync_status() -> None:
+    """Ask the provider for delivery statuses of messages not yet final."""
+    from chapar.delivery import sync_statuses
+
+    r = sync_statuses()
+    out.print(f"checked {r.checked:,}, updated {r.updated:,}, newly blocked {r.blocked:,}, "
+              f"refunded {money(r.refunded)}")  # fmt: skip
+
+
+@app.command()
+def simulator(
+    port: Annotated[int | None, typer.Option(help="port (default: the setting)")] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    credit: Annotated[int | None, typer.Option(help="starting credit in Rials")] = None,
+) -> None:
+    """Run the provider simulator (speaks Kavenegar's protocol) in the foreground."""
+    from chapar.simulator.__main__ import main as simulator_main
+
+    s = get_settings()
+    args = ["--host", host or s.simulator_host, "--port", str(port or s.simulator_port),
+            "--credit", str(credit if credit is not None else s.simulator_credit),
+            "--delivery-delay-s", str(s.simulator_delivery_delay_s)]  # fmt: skip
+    simulator_main(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=True)
+    except ChaparError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)

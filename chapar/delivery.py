@@ -1,0 +1,74 @@
+"""Delivery statuses: ask the provider about messages not yet final and record the answers.
+
+Blocked numbers (the recipient refuses advertising) join the blacklist, and blocked or
+cancelled messages are refunded — once, however often this runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import polars as pl
+
+from chapar.providers import make_provider
+from chapar.providers.base import Provider
+from chapar.sending import ProviderFactory, _refund, state_of
+from chapar.settings import get_settings
+from chapar.store import transaction
+from chapar.store.queries import q
+
+CHUNK = 20_000
+
+
+@dataclass
+class SyncResult:
+    checked: int = 0
+    updated: int = 0
+    blocked: int = 0
+    refunded: int = 0
+
+
+async def _statuses(provider: Provider, ids: list[str]) -> dict[str, str]:
+    reports = await provider.status(ids)
+    found = {}
+    for r in reports:
+        state = state_of(r.status)
+        if state is not None and state.value != "sent":
+            found[r.message_id] = state.value
+    return found
+
+
+def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000) -> SyncResult:
+    settings = get_settings()
+    factory = factory or (lambda: make_provider(settings))
+    with transaction() as con:
+        waiting = con.sql(q("messages_awaiting_status"), params={"limit": limit}).pl()
+    result = SyncResult(checked=waiting.height)
+    for start in range(0, waiting.height, CHUNK):
+        part = waiting.slice(start, CHUNK)
+
+        async def ask(ids: list[str]) -> dict[str, str]:
+            provider = factory()
+            try:
+                return await _statuses(provider, ids)
+            finally:
+                await provider.aclose()
+
+        found = asyncio.run(ask(part["provider_id"].to_list()))
+        if not found:
+            continue
+        changed = part.with_columns(
+            pl.col("provider_id").replace_strict(found, default=None).alias("status")
+        ).filter(pl.col("status").is_not_null())
+        with transaction() as con:
+            con.register("incoming", changed)
+            try:
+                con.execute(q("messages_update_status"))
+                con.execute(q("blacklist_from_provider"))
+            finally:
+                con.unregister("incoming")
+            result.refunded += _refund(con, None)
+        result.updated += changed.height
+        result.blocked += int((changed["status"] == "blocked").sum())
+    return result

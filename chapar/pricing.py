@@ -1,0 +1,88 @@
+"""Money: pages × the price of a page, by encoding and operator, in whole Rials."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chapar.errors import InputError
+from chapar.pages import PageCount, count_pages
+from chapar.settings import Settings, get_settings
+
+
+def page_price(encoding: str, operator: str | None, settings: Settings | None = None) -> int:
+    prices = (settings or get_settings()).page_prices[encoding]
+    return prices.get(operator or "default", prices["default"])
+
+
+def check_message(text: str, settings: Settings | None = None) -> PageCount:
+    """The message's pages, or an InputError if it is empty or longer than allowed."""
+    settings = settings or get_settings()
+    if not text or not text.strip():
+        raise InputError("the message text is empty", where="message")
+    count = count_pages(text)
+    if count.pages > settings.max_pages:
+        raise InputError(
+            f"the message needs {count.pages} pages ({count.characters} characters, "
+            f"{count.encoding}); at most {settings.max_pages} are allowed",
+            where="message",
+        )
+    return count
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A priced campaign: what the dry run and the live preview show."""
+
+    encoding: str
+    characters: int
+    pages: int
+    recipients: int
+    cost: int
+    currency: str
+    invalid: int = 0
+    duplicates: int = 0
+    blacklisted: int = 0
+    by_operator: Mapping[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "encoding": self.encoding,
+            "characters": self.characters,
+            "pages": self.pages,
+            "recipients": self.recipients,
+            "invalid": self.invalid,
+            "duplicates": self.duplicates,
+            "blacklisted": self.blacklisted,
+            "by_operator": dict(self.by_operator),
+            "cost": self.cost,
+            "currency": self.currency,
+        }
+
+
+def quote(
+    text: str,
+    by_operator: Mapping[str, int],
+    *,
+    invalid: int = 0,
+    duplicates: int = 0,
+    blacklisted: int = 0,
+    settings: Settings | None = None,
+) -> Quote:
+    settings = settings or get_settings()
+    count = check_message(text, settings)
+    cost = sum(
+        n * count.pages * page_price(count.encoding, op, settings) for op, n in by_operator.items()
+    )
+    return Quote(
+        encoding=count.encoding,
+        characters=count.characters,
+        pages=count.pages,
+        recipients=sum(by_operator.values()),
+        cost=cost,
+        currency=settings.currency,
+        invalid=invalid,
+        duplicates=duplicates,
+        blacklisted=blacklisted,
+        by_operator=dict(by_operator),
+    )

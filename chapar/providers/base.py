@@ -1,0 +1,157 @@
+"""The provider contract: what the send pipeline may ask of any SMS provider, and what it gets.
+
+Adapters (Kavenegar, SMS.ir, the simulator through the Kavenegar adapter) translate wire
+protocols into these types, so the pipeline never sees a provider's status codes or JSON.
+The error classes carry the one distinction the pipeline's promise depends on: was the
+request *certainly not* accepted (safe to retry) or *maybe* accepted (reconcile first)?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from chapar.errors import ChaparError
+
+
+class MessageStatus(StrEnum):
+    """Chapar's own message statuses, provider-neutral."""
+
+    QUEUED = "queued"
+    #: accepted / handed to the telecom; not final
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    #: the recipient refuses advertising (telecom blacklist); refunded
+    BLACKLISTED = "blacklisted"
+    #: cancelled before it left; refunded
+    CANCELLED = "cancelled"
+    #: the provider does not know the id
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        """No later poll can change this status."""
+        return self in _FINAL
+
+    @property
+    def is_refunded(self) -> bool:
+        """The provider does not charge a message that ends in this status."""
+        return self in _REFUNDED
+
+
+_FINAL = frozenset(
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.BLACKLISTED,
+        MessageStatus.CANCELLED,
+    }
+)
+_REFUNDED = frozenset({MessageStatus.CANCELLED, MessageStatus.BLACKLISTED})
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to hand to the provider. ``local_id`` is the pipeline's idempotency key."""
+
+    local_id: int
+    #: normalised number, e.g. ``'989121234567'``
+    receptor: str
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The provider's answer for one accepted message."""
+
+    local_id: int
+    receptor: str
+    message_id: str
+    status: MessageStatus
+    #: what the provider charged, in its currency (Rials for Kavenegar); None if it does not say
+    cost: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The provider's current status of one message."""
+
+    message_id: str
+    status: MessageStatus
+    local_id: int | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """An SMS provider as the send pipeline sees it."""
+
+    name: str
+    #: most messages one :meth:`send` may carry (200 Kavenegar, 100 SMS.ir)
+    max_per_send: int
+
+    async def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Send at most ``max_per_send`` messages in one request; results in input order."""
+        ...
+
+    async def status(self, message_ids: Sequence[str]) -> list[StatusReport]:
+        """Current status of each id (``UNKNOWN`` for ids the provider lacks); chunked inside."""
+        ...
+
+    async def status_by_local_ids(self, local_ids: Sequence[int]) -> list[StatusReport]:
+        """Reports only for the local ids the provider HAS: how an unknown outcome is settled."""
+        ...
+
+    async def credit(self) -> int:
+        """Remaining credit in the provider's currency."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        ...
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class ProviderError(ChaparError):
+    """A provider call failed. ``code`` is the provider's own code (or HTTP status) if known.
+
+    Texts never contain the API key: adapters mask it before building them.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class InsufficientCredit(ProviderError):
+    """The provider's account cannot pay for the request; nothing of it was accepted."""
+
+
+class TransientError(ProviderError):
+    """The provider asked to retry later (Kavenegar 409, HTTP 429): the request was NOT
+    accepted, so sending it again is safe."""
+
+
+class RejectedInput(ProviderError):
+    """The provider refused the request's content (number, sender, text, array sizes);
+    nothing was accepted and retrying the same request will fail the same way."""
+
+
+class AuthError(ProviderError):
+    """The key is invalid, the account inactive or access denied. Never carries the key."""
+
+
+class UnknownOutcome(ProviderError):
+    """Timeout, dropped connection, 5xx or an unreadable answer: the request MAY have been
+    accepted. Never resend before reconciling (``status_by_local_ids``)."""
+
+
+class ReconcileUnsupported(ProviderError):
+    """The provider has no client-side ids, so it cannot say which local ids it holds."""

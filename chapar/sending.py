@@ -1,0 +1,561 @@
+"""The send pipeline: plan a run, send it batch by batch, stop cleanly, continue exactly.
+
+The one promise: every planned number of a run reaches the provider exactly once. How:
+
+1. ``begin_run`` plans the run (start, reset) and takes its lease in one transaction; a
+   second start/rebuild/reset while the lease is live is refused.
+2. ``send_batch``: transaction 1 marks the batch ``in_flight`` and holds its credit —
+   committed *before* any request. Then the requests (concurrent, at most 200 numbers each,
+   carrying local ids). Transaction 2 records every accepted message, charges the ledger and
+   marks the batch ``done`` (or back to ``pending`` when some are left).
+3. A batch found ``in_flight`` may be partly at the provider: it is reconciled by local id
+   first, and only what the provider lacks is sent. A request whose fate is unknown
+   (timeout, dropped connection, 5xx) is likewise reconciled before anything is re-sent.
+
+Plain functions over the store and a provider; Prefect tasks wrap them (``tasks/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from chapar import campaigns as rules
+from chapar.campaigns import CampaignStatus, MessageState, RunStatus
+from chapar.errors import Busy, NotAllowed
+from chapar.lease import lease_is_live, new_owner
+from chapar.numbers import format_number
+from chapar.pages import count_pages
+from chapar.pricing import page_price
+from chapar.providers import make_provider
+from chapar.providers.base import (
+    AuthError,
+    InsufficientCredit,
+    MessageStatus,
+    OutgoingMessage,
+    Provider,
+    ProviderError,
+    RejectedInput,
+    TransientError,
+    UnknownOutcome,
+)
+from chapar.settings import Settings, get_settings
+from chapar.store import fetch_one, transaction
+from chapar.store.queries import q
+from chapar.store.repo import _audit, default_actor, get_campaign
+from chapar.window import next_opening, parse_window
+
+ProviderFactory = Callable[[], Provider]
+
+# Why a run stopped, as stored and shown.
+INSUFFICIENT_CREDIT = "insufficient credit"
+PROVIDER_CREDIT = "insufficient credit at the provider"
+PROVIDER_DOWN = "provider unavailable"
+SCHEDULE_CUT = "schedule cut"
+INTERRUPTED = "interrupted"
+OUTSIDE_WINDOW = "outside the sending window"
+
+_PROVIDER_STATE = {
+    MessageStatus.QUEUED: MessageState.SENT,
+    MessageStatus.SENT: MessageState.SENT,
+    MessageStatus.DELIVERED: MessageState.DELIVERED,
+    MessageStatus.UNDELIVERED: MessageState.UNDELIVERED,
+    MessageStatus.FAILED: MessageState.FAILED,
+    MessageStatus.BLACKLISTED: MessageState.BLOCKED,
+    MessageStatus.CANCELLED: MessageState.CANCELLED,
+}
+
+
+def state_of(status: MessageStatus) -> MessageState | None:
+    """Chapar's message state for a provider status; None for an id it does not know."""
+    return _PROVIDER_STATE.get(status)
+
+
+class Mode(StrEnum):
+    START = "start"  # plan run 1 and send it
+    REBUILD = "rebuild"  # continue an unfinished run
+    RESET = "reset"  # reset counter +1, plan a new run, send it
+    RESUME = "resume"  # continue a run that waited for its sending window
+
+
+class LeaseLost(Busy):
+    """Another process took this run's lease: this one must stop at once."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    campaign_id: int
+    run_no: int
+    owner: str
+    planned: int
+    batches: int
+
+
+@dataclass
+class BatchOutcome:
+    batch_no: int
+    sent: int = 0
+    status: str = "done"
+    stop_reason: str | None = None
+
+
+@dataclass
+class RunResult:
+    campaign_id: int
+    run_no: int
+    status: RunStatus
+    reason: str | None
+    sent: int
+    planned: int
+    resume_at: datetime | None = None
+
+
+def _one(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> Any:
+    row = fetch_one(con.execute(q(name), params))
+    return row if row is None else (row[0] if len(row) == 1 else row)
+
+
+# --- begin: plan and take the lease -----------------------------------------------------------
+
+
+def begin_run(
+    campaign_id: int, mode: Mode, owner: str | None = None, actor: str | None = None
+) -> RunRef:
+    """Plan (start, reset) or reopen (rebuild, resume) a run and take its lease, at once."""
+    settings = get_settings()
+    owner = owner or new_owner()
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        run_no = campaign.current_run
+        if run_no:
+            lease = con.execute(
+                "SELECT lease_owner, lease_expires FROM runs WHERE campaign_id = ? AND run_no = ?",
+                [campaign_id, run_no],
+            ).fetchall()
+            if lease and lease_is_live(*lease[0], datetime.now(UTC)):
+                raise Busy(f"campaign {campaign_id} is sending now (run {run_no}); "
+                           "wait for it to stop, or cut its schedule")  # fmt: skip
+        check = {
+            Mode.START: rules.can_send,
+            Mode.REBUILD: rules.can_rebuild,
+            Mode.RESET: rules.can_reset,
+            Mode.RESUME: _can_resume,
+        }[mode](campaign)
+        if not check.allowed:
+            raise NotAllowed(f"cannot {mode.value} campaign {campaign_id}: {check.reason}")
+        if mode in (Mode.START, Mode.RESET):
+            run_no = campaign.current_run + 1
+            _plan(con, campaign_id, run_no, campaign.send_count, settings)
+            con.execute(q("campaign_new_run"), {"campaign_id": campaign_id, "run_no": run_no,
+                                                "reset": int(mode is Mode.RESET)})  # fmt: skip
+            if mode is Mode.RESET:
+                _audit(con, actor, campaign_id, "reset", "reset_count",
+                       campaign.reset_count, campaign.reset_count + 1)  # fmt: skip
+        con.execute(q("run_take_lease"), {"campaign_id": campaign_id, "run_no": run_no,
+                                          "owner": owner, "ttl": settings.lease_ttl_s})  # fmt: skip
+        _set_status(con, actor, campaign_id, campaign.status, CampaignStatus.SENDING, None)
+        planned, batches = fetch_one(con.execute(
+            "SELECT planned, batches FROM runs WHERE campaign_id = ? AND run_no = ?",
+            [campaign_id, run_no],
+        )) or (0, 0)
+    return RunRef(campaign_id, run_no, owner, planned, batches)
+
+
+def _can_resume(c: rules.Campaign) -> rules.ActionCheck:
+    if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.UNFINISHED) and c.current_run:
+        return rules.ActionCheck(True)
+    return rules.ActionCheck(False, "nothing waits to continue")
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int, send_count: int | None,
+    settings: Settings,
+) -> None:  # fmt: skip
+    params = {"campaign_id": campaign_id, "run_no": run_no}
+    con.execute(q("run_insert"), params)
+    con.execute(q("plan_messages"), {**params, "batch_size": settings.batch_size,
+                                     "send_count": send_count})  # fmt: skip
+    con.execute(q("plan_batches"), params)
+    con.execute(q("run_set_planned"), params)
+
+
+def _set_status(
+    con: duckdb.DuckDBPyConnection, actor: str, campaign_id: int,
+    old: CampaignStatus | None, new: CampaignStatus, reason: str | None,
+) -> None:  # fmt: skip
+    con.execute(q("campaign_set_status"), {"id": campaign_id, "status": new.value, "reason": reason})
+    if old is not new:
+        _audit(con, actor, campaign_id, "status", "status", old.value if old else None,
+               new.value + (f" ({reason})" if reason else ""))  # fmt: skip
+
+
+# --- one batch ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    was_in_flight: bool
+    messages: list[OutgoingMessage]
+    costs: dict[int, int]  # local id -> cost
+    pages: int
+    affordable: int  # how many of ``messages`` (a prefix) the held credit covers
+    operators: dict[int, str | None] = field(default_factory=dict)
+
+
+def _prepare(ref: RunRef, batch_no: int, settings: Settings) -> _Prepared | BatchOutcome:
+    key = {"campaign_id": ref.campaign_id, "run_no": ref.run_no, "batch_no": batch_no}
+    with transaction() as con:
+        renewed = fetch_one(con.execute(q("run_renew_lease"), {"campaign_id": ref.campaign_id,
+            "run_no": ref.run_no, "owner": ref.owner, "ttl": settings.lease_ttl_s}))  # fmt: skip
+        if renewed is None:
+            raise LeaseLost(f"run {ref.run_no} of campaign {ref.campaign_id} is no longer ours")
+        if renewed[0]:
+            return BatchOutcome(batch_no, status="pending", stop_reason=SCHEDULE_CUT)
+        status = _one(con, "batch_status", key)
+        if status == "done":
+            return BatchOutcome(batch_no)
+        con.execute(q("batch_drop_blacklisted"), key)
+        con.execute(q("holds_release"), key)  # any hold here is a dead sender's
+        pending = con.sql(q("batch_pending_messages"), params=key).pl()
+        text, sender = _one(con, "campaign_text", {"campaign_id": ref.campaign_id})
+        count = count_pages(text)
+        pending = pending.with_columns(
+            pl.col("operator").replace_strict(
+                {op: count.pages * page_price(count.encoding, op, settings)
+                 for op in pending["operator"].unique().to_list()},
+                return_dtype=pl.Int64).alias("cost"))  # fmt: skip
+        balance = int(_one(con, "balance", {}))
+        affordable = int((pending["cost"].cum_sum() <= balance).sum())
+        if pending.is_empty() or (affordable == 0 and status != "in_flight"):
+            con.execute(q("batch_end"), {**key, "unresolved": False})
+            reason = INSUFFICIENT_CREDIT if not pending.is_empty() else None
+            return BatchOutcome(batch_no, status="pending" if reason else "done",
+                                stop_reason=reason)  # fmt: skip
+        held = int(pending["cost"].head(affordable).sum())
+        con.execute(q("ledger_insert"), {"kind": "hold", "amount": -held, **key,
+                                         "note": f"batch {batch_no} in flight"})  # fmt: skip
+        con.execute(q("batch_begin"), key)
+    messages = [
+        OutgoingMessage(local_id=lid, receptor=format_number(num), sender=sender, text=text)
+        for lid, num in zip(pending["local_id"].to_list(), pending["number"].to_list(), strict=True)
+    ]
+    return _Prepared(
+        was_in_flight=status == "in_flight",
+        messages=messages,
+        costs=dict(zip(pending["local_id"].to_list(), pending["cost"].to_list(), strict=True)),
+        pages=count.pages,
+        affordable=affordable,
+    )
+
+
+@dataclass
+class _Accepted:
+    local_id: int
+    message_id: str
+    state: MessageState
+
+
+@dataclass
+class _Delivery:
+    accepted: dict[int, _Accepted] = field(default_factory=dict)
+    unresolved: bool = False
+    stop_reason: str | None = None
+
+
+class TokenBucket:
+    """Keeps a line to its rate (messages a minute); ``None`` means no limit."""
+
+    def __init__(self, per_minute: int | None) -> None:
+        self.rate = per_minute / 60.0 if per_minute else None
+        self.tokens = float(per_minute or 0)
+        self.capacity = float(per_minute or 0)
+        self.stamp = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self, n: int) -> None:
+        if self.rate is None:
+            return
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= n or self.tokens >= self.capacity:
+                    self.tokens -= n
+                    return
+                await asyncio.sleep((n - self.tokens) / self.rate)
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.05 * 2**attempt, 2.0) * (0.5 + random.random())
+
+
+async def _reconcile(
+    provider: Provider, local_ids: Sequence[int], settings: Settings
+) -> dict[int, _Accepted]:
+    """Which of these local ids does the provider already hold? Retries its own failures."""
+    for attempt in range(settings.provider_retries + 1):
+        try:
+            reports = await provider.status_by_local_ids(local_ids)
+            break
+        except (TransientError, UnknownOutcome):
+            if attempt == settings.provider_retries:
+                raise
+            await asyncio.sleep(_backoff(attempt))
+    found = {}
+    for r in reports:
+        state = state_of(r.status)
+        if r.local_id is not None and state is not None:
+            found[r.local_id] = _Accepted(r.local_id, r.message_id, state)
+    return found
+
+
+async def _send_chunk(
+    provider: Provider, chunk: list[OutgoingMessage], out: _Delivery, bucket: TokenBucket,
+    settings: Settings,
+) -> None:  # fmt: skip
+    remaining = chunk
+    attempt = 0
+    while remaining and out.stop_reason is None:
+        try:
+            await bucket.take(len(remaining))
+            for r in await provider.send(remaining):
+                out.accepted[r.local_id] = _Accepted(
+                    r.local_id, r.message_id, state_of(r.status) or MessageState.SENT
+                )
+            return
+        except TransientError:
+            pass  # not accepted: safe to send again after a pause
+        except UnknownOutcome:
+            # Maybe accepted: ask before sending anything again.
+            try:
+                found = await _reconcile(provider, [m.local_id for m in remaining], settings)
+            except ProviderError:
+                out.unresolved = True
+                out.stop_reason = PROVIDER_DOWN
+                return
+            out.accepted.update(found)
+            remaining = [m for m in remaining if m.local_id not in found]
+        except InsufficientCredit:
+            out.stop_reason = PROVIDER_CREDIT
+            return
+        except (RejectedInput, AuthError) as exc:
+            out.stop_reason = f"provider refused: {exc}"
+            return
+        attempt += 1
+        if attempt > settings.provider_retries:
+            out.stop_reason = PROVIDER_DOWN
+            return
+        await asyncio.sleep(_backoff(attempt))
+
+
+async def _deliver(
+    factory: ProviderFactory, prepared: _Prepared, bucket: TokenBucket, settings: Settings
+) -> _Delivery:
+    out = _Delivery()
+    provider = factory()
+    try:
+        todo = prepared.messages
+        if prepared.was_in_flight:
+            try:
+                out.accepted.update(
+                    await _reconcile(provider, [m.local_id for m in todo], settings)
+                )
+            except ProviderError:
+                out.unresolved = True
+                out.stop_reason = PROVIDER_DOWN
+                return out
+        todo = [m for m in todo[: prepared.affordable] if m.local_id not in out.accepted]
+        size = min(settings.request_size, provider.max_per_send)
+        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        gate = asyncio.Semaphore(settings.provider_concurrency)
+
+        async def one(chunk: list[OutgoingMessage]) -> None:
+            async with gate:
+                await _send_chunk(provider, chunk, out, bucket, settings)
+
+        await asyncio.gather(*(one(c) for c in chunks))
+        if out.stop_reason is None and prepared.affordable < len(prepared.messages):
+            out.stop_reason = INSUFFICIENT_CREDIT
+        return out
+    finally:
+        await provider.aclose()
+
+
+def _record(ref: RunRef, batch_no: int, prepared: _Prepared, delivery: _Delivery) -> str:
+    key = {"campaign_id": ref.campaign_id, "run_no": ref.run_no, "batch_no": batch_no}
+    accepted = list(delivery.accepted.values())
+    frame = pl.DataFrame(
+        {
+            "seq": [a.local_id % 100_000_000 for a in accepted],
+            "status": [a.state.value for a in accepted],
+            "provider_id": [a.message_id for a in accepted],
+            "pages": [prepared.pages] * len(accepted),
+            "cost": [prepared.costs[a.local_id] for a in accepted],
+        },
+        schema={"seq": pl.Int32, "status": pl.String, "provider_id": pl.String,
+                "pages": pl.Int16, "cost": pl.Int64},
+    )  # fmt: skip
+    charged = int(frame["cost"].sum())
+    with transaction() as con:
+        con.register("incoming", frame)
+        try:
+            con.execute(q("messages_record"), key)
+        finally:
+            con.unregister("incoming")
+        con.execute(q("holds_release"), key)
+        if charged:
+            con.execute(q("ledger_insert"), {"kind": "charge", "amount": -charged, **key,
+                                             "note": f"{len(accepted)} messages"})  # fmt: skip
+        _refund(con, ref.campaign_id)
+        status = _one(con, "batch_end", {**key, "unresolved": delivery.unresolved})
+    return str(status)
+
+
+def _refund(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> int:
+    """Refund, once, messages the provider blocked or cancelled."""
+    total = 0
+    for cid, run_no, amount, n in con.execute(q("refunds_due"), {"campaign_id": campaign_id}).fetchall():
+        con.execute(q("ledger_insert"), {"kind": "refund", "amount": amount, "campaign_id": cid,
+                    "run_no": run_no, "batch_no": None,
+                    "note": f"{n} blocked or cancelled"})  # fmt: skip
+        total += amount
+    con.execute(q("refunds_mark"), {"campaign_id": campaign_id})
+    return total
+
+
+def send_batch(
+    ref: RunRef, batch_no: int, factory: ProviderFactory | None = None,
+    bucket: TokenBucket | None = None,
+) -> BatchOutcome:  # fmt: skip
+    """Send one batch: checkpoint, requests, record. Safe to call again after any crash."""
+    settings = get_settings()
+    prepared = _prepare(ref, batch_no, settings)
+    if isinstance(prepared, BatchOutcome):
+        return prepared
+    delivery = asyncio.run(_deliver(
+        factory or (lambda: make_provider(settings)), prepared,
+        bucket or TokenBucket(settings.rate_per_minute), settings))  # fmt: skip
+    status = _record(ref, batch_no, prepared, delivery)
+    return BatchOutcome(batch_no, sent=len(delivery.accepted), status=status,
+                        stop_reason=delivery.stop_reason)  # fmt: skip
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def open_batches(ref: RunRef) -> list[int]:
+    with transaction() as con:
+        rows = con.execute(q("batches_open"), {"campaign_id": ref.campaign_id,
+                                               "run_no": ref.run_no}).fetchall()  # fmt: skip
+    return [r[0] for r in rows]
+
+
+def window_wait(sender: str, now: datetime | None = None) -> datetime | None:
+    """When the line's sending window next opens, or None if it is open now."""
+    settings = get_settings()
+    return next_opening(now or datetime.now(UTC), parse_window(settings.send_window),
+                        settings.timezone)  # fmt: skip
+
+
+def finish_run(
+    ref: RunRef, status: RunStatus, reason: str | None = None,
+    resume_at: datetime | None = None, actor: str | None = None,
+) -> None:  # fmt: skip
+    """Release the lease and set the run's and the campaign's status."""
+    campaign_status = {
+        RunStatus.COMPLETED: CampaignStatus.COMPLETED,
+        RunStatus.UNFINISHED: CampaignStatus.UNFINISHED,
+        RunStatus.WAITING: CampaignStatus.SCHEDULED,
+        RunStatus.CANCELLED: CampaignStatus.CANCELLED,
+    }[status]
+    with transaction() as con:
+        con.execute(q("run_finish"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no,
+                    "owner": ref.owner, "status": status.value, "reason": reason,
+                    "resume_at": resume_at})  # fmt: skip
+        _set_status(con, actor or default_actor(), ref.campaign_id, CampaignStatus.SENDING,
+                    campaign_status, reason)  # fmt: skip
+
+
+def progress(ref: RunRef) -> tuple[int, int]:
+    """(handed to the provider or settled, planned) for the run."""
+    with transaction() as con:
+        planned, done = fetch_one(con.execute(q("progress"), {"campaign_id": ref.campaign_id,
+                                                    "run_no": ref.run_no})) or (0, 0)  # fmt: skip
+    return int(done), int(planned)
+
+
+def send_run(
+    campaign_id: int,
+    mode: Mode,
+    factory: ProviderFactory | None = None,
+    on_batch: Callable[[RunRef, BatchOutcome], None] | None = None,
+    actor: str | None = None,
+) -> RunResult:
+    """Start, rebuild, reset or resume a campaign and send until done or stopped (no Prefect:
+    the flow in ``flows/send.py`` composes the same steps as tasks)."""
+    settings = get_settings()
+    ref = begin_run(campaign_id, mode, actor=actor)
+    sender = get_campaign(campaign_id).sender
+    bucket = TokenBucket(settings.rate_per_minute)
+    sent = 0
+    try:
+        for batch_no in open_batches(ref):
+            opening = window_wait(sender)
+            if opening is not None:
+                finish_run(ref, RunStatus.WAITING, f"{OUTSIDE_WINDOW}; continues {opening:%Y-%m-%d %H:%M %Z}",
+                           resume_at=opening, actor=actor)  # fmt: skip
+                return RunResult(campaign_id, ref.run_no, RunStatus.WAITING, OUTSIDE_WINDOW,
+                                 sent, ref.planned, opening)  # fmt: skip
+            outcome = send_batch(ref, batch_no, factory, bucket)
+            sent += outcome.sent
+            if on_batch:
+                on_batch(ref, outcome)
+            if outcome.stop_reason:
+                finish_run(ref, RunStatus.UNFINISHED, outcome.stop_reason, actor=actor)
+                return RunResult(campaign_id, ref.run_no, RunStatus.UNFINISHED,
+                                 outcome.stop_reason, sent, ref.planned)  # fmt: skip
+    except LeaseLost:
+        raise
+    except BaseException as exc:
+        reason = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"
+        finish_run(ref, RunStatus.UNFINISHED, reason, actor=actor)
+        raise
+    finish_run(ref, RunStatus.COMPLETED, actor=actor)
+    return RunResult(campaign_id, ref.run_no, RunStatus.COMPLETED, None, sent, ref.planned)
+
+
+def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
+    """Cut: a scheduled campaign is cancelled; a sending one stops after its batch in flight."""
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        check = rules.can_cut(campaign)
+        if not check.allowed:
+            raise NotAllowed(f"cannot cut campaign {campaign_id}: {check.reason}")
+        if campaign.is_sending:
+            con.execute(q("run_request_stop"), {"campaign_id": campaign_id,
+                                                "run_no": campaign.current_run})  # fmt: skip
+            _audit(con, actor, campaign_id, "cut", "schedule", "sending", "stop requested")
+            return "stopping after the batch in flight"
+        new = CampaignStatus.CANCELLED if campaign.current_run == 0 else CampaignStatus.UNFINISHED
+        if campaign.current_run:  # a run waiting for its window stops here
+            con.execute(
+                "UPDATE runs SET status = 'unfinished', reason = ?, resume_at = NULL "
+                "WHERE campaign_id = ? AND run_no = ? AND status = 'waiting'",
+                [SCHEDULE_CUT, campaign_id, campaign.current_run],
+            )
+        _set_status(con, actor, campaign_id, campaign.status, new, SCHEDULE_CUT)
+        _audit(con, actor, campaign_id, "cut", "schedule", str(campaign.start_at), None)
+    return new.value
+

@@ -1,0 +1,51 @@
+-- name: report_counts
+-- The figures of one run, by the status flag.
+SELECT status, count(*) AS n, coalesce(sum(pages), 0)::BIGINT AS pages,
+       coalesce(sum(cost) FILTER (WHERE NOT refunded), 0)::BIGINT AS cost
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY status;
+
+-- name: report_by_operator
+SELECT coalesce(operator, 'invalid') AS operator, status, count(*) AS n
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY ALL ORDER BY ALL;
+
+-- name: report_over_time
+-- Messages handed to the provider per minute.
+SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no AND sent_at IS NOT NULL
+GROUP BY ALL ORDER BY minute;
+
+-- name: report_numbers
+-- One page of the run's numbers, optionally filtered by the status flag.
+SELECT seq, coalesce(CAST(number AS VARCHAR), raw) AS number, operator, status, provider_id,
+       pages, cost, sent_at, status_at
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status)
+ORDER BY seq LIMIT $limit OFFSET $offset;
+
+-- name: report_numbers_count
+SELECT count(*) FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status);
+
+-- name: program_blacklist
+-- This campaign's blacklisted numbers: filtered before sending, or blocked by the provider.
+SELECT number, operator, run_no,
+       CASE status WHEN 'blacklisted' THEN 'filtered before sending'
+                   ELSE 'reported blocked by the provider' END AS how,
+       coalesce(status_at, sent_at) AS at
+FROM messages
+WHERE campaign_id = $campaign_id AND status IN ('blacklisted', 'blocked')
+  AND ($run_no IS NULL OR run_no = $run_no)
+ORDER BY run_no, seq LIMIT $limit OFFSET $offset;
+
+-- name: campaign_summaries
+-- One line per campaign for the home page: progress of its current run, pages, money.
+SELECT m.campaign_id,
+       count(*) FILTER (WHERE m.batch_no IS NOT NULL) AS planned,
+       count(*) FILTER (WHERE m.batch_no IS NOT NULL AND m.status <> 'pending') AS handed,
+       coalesce(sum(m.pages), 0)::BIGINT AS pages,
+       coalesce(sum(m.cost) FILTER (WHERE NOT m.refunded), 0)::BIGINT AS cost,
+       max(m.status_at) AS last_activity
+FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND c.current_run = m.run_no
+GROUP BY m.campaign_id;

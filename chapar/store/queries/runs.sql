@@ -1,0 +1,174 @@
+-- name: run_get
+SELECT campaign_id, run_no, status, reason, planned_at, started_at, finished_at, planned,
+       batches, lease_owner, lease_expires, stop_requested, resume_at
+FROM runs WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: runs_for
+SELECT run_no, status, reason, planned_at, started_at, finished_at, planned, batches
+FROM runs WHERE campaign_id = $campaign_id ORDER BY run_no;
+
+-- name: run_insert
+INSERT INTO runs (campaign_id, run_no, status) VALUES ($campaign_id, $run_no, 'planned');
+
+-- name: plan_messages
+-- Freeze a run's audience: every row of the source lists in list order, then line order.
+-- The first occurrence of a valid number is a recipient unless it is blacklisted; later
+-- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
+-- takes the first N recipients and the filtered rows met before the N-th.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
+WITH src AS (
+    SELECT r.number, r.raw, r.operator,
+           row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
+    FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+    WHERE cl.campaign_id = $campaign_id
+), classified AS (
+    SELECT *, CASE
+        WHEN number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN number IN (SELECT number FROM blacklist) THEN 'blacklisted'
+        ELSE 'pending' END AS status
+    FROM src
+), ranked AS (
+    SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+              AS sendable_rank
+    FROM classified
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
+       number, raw, operator,
+       CASE WHEN status = 'pending' THEN (sendable_rank - 1) // $batch_size END,
+       status
+FROM ranked
+-- sendable_rank minus itself = recipients strictly before this row
+WHERE $send_count IS NULL OR sendable_rank - (status = 'pending')::INTEGER < $send_count
+ORDER BY seq;
+
+-- name: plan_batches
+INSERT INTO batches (campaign_id, run_no, batch_no, status, size)
+SELECT campaign_id, run_no, batch_no, 'pending', count(*)
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no IS NOT NULL
+GROUP BY ALL ORDER BY batch_no;
+
+-- name: run_set_planned
+UPDATE runs SET
+    planned = (SELECT count(*) FROM messages WHERE campaign_id = $campaign_id
+               AND run_no = $run_no AND batch_no IS NOT NULL),
+    batches = (SELECT count(*) FROM batches WHERE campaign_id = $campaign_id AND run_no = $run_no)
+WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: campaign_new_run
+UPDATE campaigns SET current_run = $run_no, reset_count = reset_count + $reset, updated_at = now()
+WHERE id = $campaign_id;
+
+-- name: run_take_lease
+UPDATE runs SET status = 'sending', reason = NULL, lease_owner = $owner,
+    lease_expires = now() + to_seconds($ttl), stop_requested = false, resume_at = NULL,
+    started_at = coalesce(started_at, now())
+WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: run_renew_lease
+-- Renews only while the caller still owns the lease; zero rows means it was lost.
+UPDATE runs SET lease_expires = now() + to_seconds($ttl)
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
+RETURNING stop_requested;
+
+-- name: run_finish
+UPDATE runs SET status = $status, reason = $reason, lease_owner = NULL, lease_expires = NULL,
+    finished_at = CASE WHEN $status IN ('completed', 'cancelled') THEN now() END,
+    resume_at = $resume_at
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner;
+
+-- name: run_request_stop
+UPDATE runs SET stop_requested = true WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: batches_open
+SELECT batch_no FROM batches
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND status <> 'done'
+ORDER BY batch_no;
+
+-- name: batch_begin
+-- Committed before any request: from here on the provider may hold some of this batch.
+UPDATE batches SET status = 'in_flight', attempts = attempts + 1, started_at = now()
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: batch_status
+SELECT status FROM batches
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: batch_pending_messages
+SELECT seq, local_id, number, operator FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+  AND status = 'pending'
+ORDER BY seq;
+
+-- name: batch_drop_blacklisted
+-- A number blacklisted after planning (imported, or reported blocked by another campaign)
+-- is not sent either.
+UPDATE messages SET status = 'blacklisted', status_at = now()
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+  AND status = 'pending' AND number IN (SELECT number FROM blacklist);
+
+-- name: messages_record
+UPDATE messages SET status = i.status, provider_id = i.provider_id, pages = i.pages,
+    cost = i.cost, sent_at = now(), status_at = now()
+FROM incoming i
+WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
+  AND messages.batch_no = $batch_no AND messages.seq = i.seq AND messages.status = 'pending';
+
+-- name: batch_end
+UPDATE batches SET
+    status = CASE
+        WHEN $unresolved THEN 'in_flight'
+        WHEN (SELECT count(*) FROM messages m WHERE m.campaign_id = $campaign_id
+              AND m.run_no = $run_no AND m.batch_no = $batch_no AND m.status = 'pending') = 0
+        THEN 'done' ELSE 'pending' END,
+    done_at = now()
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+RETURNING status;
+
+-- name: refunds_due
+-- Messages the provider blocked or cancelled are refunded once.
+SELECT campaign_id, run_no, coalesce(sum(cost), 0)::BIGINT AS amount, count(*) AS n
+FROM messages
+WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
+  AND ($campaign_id IS NULL OR campaign_id = $campaign_id)
+GROUP BY campaign_id, run_no;
+
+-- name: refunds_mark
+UPDATE messages SET refunded = true
+WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
+  AND ($campaign_id IS NULL OR campaign_id = $campaign_id);
+
+-- name: progress
+SELECT count(*) FILTER (WHERE batch_no IS NOT NULL) AS planned,
+       count(*) FILTER (WHERE batch_no IS NOT NULL AND status <> 'pending') AS done
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: messages_awaiting_status
+-- Handed to the provider, delivery not yet known.
+SELECT campaign_id, run_no, seq, provider_id, number FROM messages
+WHERE status = 'sent' AND provider_id IS NOT NULL
+ORDER BY sent_at LIMIT $limit;
+
+-- name: messages_update_status
+UPDATE messages SET status = i.status, status_at = now()
+FROM incoming i
+WHERE messages.campaign_id = i.campaign_id AND messages.run_no = i.run_no
+  AND messages.seq = i.seq AND messages.status = 'sent';
+
+-- name: holds_release
+-- A hold reserves a batch's credit while its requests are out, so two campaigns sending at
+-- once cannot spend the same Rials. It ends as a zero 'released' row beside the charge.
+UPDATE ledger SET kind = 'released', note = 'held ' || (-amount)::VARCHAR, amount = 0
+WHERE kind = 'hold' AND campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: campaign_text
+SELECT message, sender FROM campaigns WHERE id = $campaign_id;
+
+-- name: blacklist_from_provider
+-- Numbers the provider reported as blocked join the telecom blacklist.
+INSERT INTO blacklist (number, source, campaign_id)
+SELECT number, 'provider', any_value(campaign_id) FROM incoming
+WHERE status = 'blocked' AND number IS NOT NULL GROUP BY number
+ON CONFLICT (number) DO NOTHING;

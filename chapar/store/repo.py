@@ -1,0 +1,405 @@
+"""Typed functions over the store: lists, blacklist, credit, campaigns and their audit.
+
+Each public function is one transaction: it either happens whole or not at all, so a
+failed import or edit leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from chapar import campaigns as rules
+from chapar.campaigns import Campaign, CampaignStatus
+from chapar.errors import InputError, NotAllowed, NotFound
+from chapar.imports import classify, read_numbers
+from chapar.numbers import normalize
+from chapar.pricing import Quote, check_message, quote
+from chapar.store import connect, fetch_one, transaction
+from chapar.store.queries import q
+
+SAMPLE_INVALID = 5
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = con.execute(q(name), params)
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> Any:
+    row = fetch_one(con.execute(q(name), params))
+    return row[0] if row else None
+
+
+# --- recipient lists -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    id: int
+    name: str
+    source_file: str | None
+    created_at: datetime
+    total_rows: int
+    valid: int
+    invalid: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    name: str
+    total: int
+    valid: int
+    invalid: int
+    duplicates: int
+    invalid_samples: list[tuple[int, str]]
+
+
+def _summarise(df: pl.DataFrame, name: str) -> ImportResult:
+    bad = df.filter(pl.col("number").is_null())
+    return ImportResult(
+        name=name,
+        total=df.height,
+        valid=int(df.filter(pl.col("number").is_not_null() & ~pl.col("duplicate")).height),
+        invalid=bad.height,
+        duplicates=int(df["duplicate"].sum()),
+        invalid_samples=[(int(r[0]), str(r[1])) for r in bad.head(SAMPLE_INVALID).select(
+            "line_no", "raw").iter_rows()],
+    )  # fmt: skip
+
+
+def import_list(
+    name: str, path: Path, column: str | None = None, *, replace: bool = False
+) -> ImportResult:
+    """Import a recipient list. Its rows keep their order and line numbers; invalid rows and
+    duplicates are kept and counted (planning filters them)."""
+    name = name.strip()
+    if not name:
+        raise InputError("the list name is empty", where="name")
+    df = classify(read_numbers(path, column))
+    result = _summarise(df, name)
+    counts = {
+        "source_file": path.name, "total_rows": result.total, "valid": result.valid,
+        "invalid": result.invalid, "duplicates": result.duplicates,
+    }  # fmt: skip
+    with transaction() as con:
+        existing = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        if existing and not replace:
+            raise InputError(f"a list named {name!r} exists; import with --replace to replace it")
+        if existing:
+            list_id = existing[0]
+            con.execute(q("list_clear_rows"), {"id": list_id})
+            con.execute(q("list_update_counts"), {"id": list_id, **counts})
+        else:
+            list_id = _scalar(con, "list_insert", {"name": name, **counts})
+        con.register("incoming", df.select("line_no", "number", "operator", "raw"))
+        try:
+            con.execute(q("recipients_insert"), {"list_id": list_id})
+        finally:
+            con.unregister("incoming")
+    return result
+
+
+def lists() -> list[ListInfo]:
+    with connect() as con:
+        return [ListInfo(**r) for r in _rows(con, "lists_all", {})]
+
+
+def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]) -> list[int]:
+    if not names:
+        raise InputError("choose at least one recipient list", where="source")
+    ids = []
+    for name in names:
+        row = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        if row is None:
+            raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
+        ids.append(int(row[0]))
+    if len(set(ids)) != len(ids):
+        raise InputError("a list is named twice", where="source")
+    return ids
+
+
+# --- blacklist -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlacklistImport:
+    added: int
+    already: int
+    invalid: int
+    invalid_samples: list[tuple[int, str]]
+
+
+def import_blacklist(path: Path, column: str | None = None) -> BlacklistImport:
+    df = classify(read_numbers(path, column))
+    summary = _summarise(df, "blacklist")
+    with transaction() as con:
+        before = _scalar(con, "blacklist_count", {})
+        con.register("incoming", df.select("number"))
+        try:
+            con.execute(q("blacklist_insert"), {"source": "import", "campaign_id": None})
+        finally:
+            con.unregister("incoming")
+        added = _scalar(con, "blacklist_count", {}) - before
+    return BlacklistImport(
+        added=added,
+        already=summary.valid - added,
+        invalid=summary.invalid,
+        invalid_samples=summary.invalid_samples,
+    )
+
+
+@dataclass(frozen=True)
+class BlacklistEntry:
+    number: int
+    source: str
+    campaign_id: int | None
+    added_at: datetime
+
+
+def blacklist_check(raw: str) -> tuple[int, BlacklistEntry | None]:
+    number = normalize(raw)
+    if number is None:
+        raise InputError(f"{raw!r} is not an Iranian mobile number", where="number")
+    with connect() as con:
+        rows = _rows(con, "blacklist_lookup", {"number": number})
+    return number, (BlacklistEntry(**rows[0]) if rows else None)
+
+
+def blacklist_size() -> int:
+    with connect() as con:
+        return int(_scalar(con, "blacklist_count", {}))
+
+
+# --- credit --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    at: datetime
+    kind: str
+    amount: int
+    campaign_id: int | None
+    run_no: int | None
+    batch_no: int | None
+    note: str | None
+
+
+def topup(amount: int, note: str | None = None) -> int:
+    """Add credit; returns the new balance."""
+    if amount <= 0:
+        raise InputError("a top-up must be a positive whole number of Rials", where="amount")
+    with transaction() as con:
+        con.execute(
+            q("ledger_insert"),
+            {"kind": "topup", "amount": amount, "campaign_id": None, "run_no": None,
+             "batch_no": None, "note": note},
+        )  # fmt: skip
+        return int(_scalar(con, "balance", {}))
+
+
+def balance() -> int:
+    with connect() as con:
+        return int(_scalar(con, "balance", {}))
+
+
+def ledger(limit: int = 10) -> list[LedgerEntry]:
+    with connect() as con:
+        return [LedgerEntry(**r) for r in _rows(con, "ledger_recent", {"limit": limit})]
+
+
+# --- pricing -------------------------------------------------------------------------------
+
+
+def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
+    """Price a message over recipient lists (the dry run): nothing is written."""
+    check_message(message)
+    if not list_names:
+        return quote(message, {})
+    with connect() as con:
+        ids = _list_ids(con, list_names)
+        counts = _rows(con, "audience_price", {"list_ids": ids})[0]
+        by_op = {r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})}
+    return quote(
+        message, by_op, invalid=counts["invalid"], duplicates=counts["duplicates"],
+        blacklisted=counts["blacklisted"],
+    )  # fmt: skip
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+
+def _campaign(row: dict[str, Any], now: datetime) -> Campaign:
+    expires = row.pop("lease_expires")
+    owner = row.pop("lease_owner")
+    from chapar.lease import lease_is_live  # the lease rules live beside the sender
+
+    row["status"] = CampaignStatus(row["status"])
+    row["source"] = tuple(row["source"])
+    row["lease_live"] = lease_is_live(owner, expires, now)
+    campaign = Campaign(**row)
+    if campaign.status is CampaignStatus.SENDING and not campaign.lease_live:
+        # Its sending process died: show it as it is, unfinished and rebuildable.
+        return Campaign(**{**campaign.__dict__, "status": CampaignStatus.UNFINISHED,
+                           "status_reason": "interrupted"})  # fmt: skip
+    return campaign
+
+
+def _select(con: duckdb.DuckDBPyConnection, id: int | None, archived: bool | None) -> list[Campaign]:
+    now = datetime.now(UTC)
+    return [_campaign(r, now) for r in _rows(con, "campaigns_select", {"id": id, "archived": archived})]
+
+
+def get_campaign(campaign_id: int, con: duckdb.DuckDBPyConnection | None = None) -> Campaign:
+    if con is None:
+        with connect() as own:
+            return get_campaign(campaign_id, own)
+    found = _select(con, campaign_id, None)
+    if not found:
+        raise NotFound(f"no campaign {campaign_id}")
+    return found[0]
+
+
+def list_campaigns(archived: bool | None = False) -> list[Campaign]:
+    """Campaigns, newest first; active ones by default, ``archived=True`` for the archive,
+    ``None`` for all."""
+    with connect() as con:
+        return _select(con, None, archived)
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection, actor: str, campaign_id: int, action: str,
+    field: str | None = None, old: object = None, new: object = None,
+) -> None:  # fmt: skip
+    con.execute(
+        q("audit_insert"),
+        {"actor": actor, "campaign_id": campaign_id, "action": action, "field": field,
+         "old_value": None if old is None else str(old),
+         "new_value": None if new is None else str(new)},
+    )  # fmt: skip
+
+
+def _set_source(con: duckdb.DuckDBPyConnection, campaign_id: int, list_ids: list[int]) -> None:
+    con.execute(q("campaign_lists_clear"), {"campaign_id": campaign_id})
+    for position, list_id in enumerate(list_ids, start=1):
+        con.execute(
+            q("campaign_list_insert"),
+            {"campaign_id": campaign_id, "position": position, "list_id": list_id},
+        )
+
+
+def create_campaign(
+    title: str,
+    message: str,
+    sender: str,
+    source: list[str] | tuple[str, ...],
+    send_count: int | None = None,
+    start_at: datetime | None = None,
+    actor: str | None = None,
+) -> int:
+    actor = actor or default_actor()
+    title = rules.check_title(title)
+    sender = rules.check_sender(sender)
+    rules.check_send_count(send_count)
+    check_message(message)
+    status = CampaignStatus.SCHEDULED if start_at else CampaignStatus.DRAFT
+    with transaction() as con:
+        list_ids = _list_ids(con, source)
+        campaign_id = int(_scalar(con, "campaign_insert", {
+            "title": title, "message": message, "sender": sender, "send_count": send_count,
+            "start_at": start_at, "status": status.value,
+        }))  # fmt: skip
+        _set_source(con, campaign_id, list_ids)
+        _audit(con, actor, campaign_id, "create", None, None, title)
+    return campaign_id
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: object
+    new: object
+
+
+def edit_campaign(
+    campaign_id: int, changes: dict[str, Any], actor: str | None = None
+) -> list[Change]:
+    """Edit program: only title, send count, message, source and start time, never while
+    sending. Returns what changed (an edit to the same values changes nothing)."""
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        rules.check_editable(changes, campaign)
+        new = {
+            "title": campaign.title, "message": campaign.message,
+            "send_count": campaign.send_count, "start_at": campaign.start_at,
+        }  # fmt: skip
+        done: list[Change] = []
+        for field, value in changes.items():
+            if field == "title":
+                value = rules.check_title(value)
+            elif field == "message":
+                check_message(value)
+            elif field == "send_count":
+                value = rules.check_send_count(value)
+            elif field == "source":
+                value = tuple(value)
+                if value != campaign.source:
+                    _set_source(con, campaign_id, _list_ids(con, value))
+                    done.append(Change("source", ", ".join(campaign.source), ", ".join(value)))
+                continue
+            if value != new[field]:
+                done.append(Change(field, new[field], value))
+                new[field] = value
+        con.execute(q("campaign_set"), {"id": campaign_id, **new})
+        for change in done:
+            _audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)
+    return done
+
+
+def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> bool:
+    """Archive or bring back; returns False when it already was (a repeat is harmless)."""
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        if campaign.archived == archived:
+            return False
+        if archived and campaign.is_sending:
+            raise NotAllowed(f"campaign {campaign_id} is sending; archive it after it stops")
+        con.execute(q("campaign_set_archived"), {"id": campaign_id, "archived": archived})
+        _audit(con, actor, campaign_id, "archive" if archived else "unarchive",
+               "archived", campaign.archived, archived)  # fmt: skip
+    return True
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    campaign_id: int | None
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+
+
+def audit_trail(campaign_id: int) -> list[AuditEntry]:
+    with connect() as con:
+        return [AuditEntry(**r) for r in _rows(con, "audit_for", {"campaign_id": campaign_id})]

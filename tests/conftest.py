@@ -1,0 +1,36 @@
+"""Shared fixtures: every test gets its own DuckDB file under tmp_path and fresh settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chapar.settings import get_settings
+
+# Tests run at any hour: no sending window unless a test sets one.
+os.environ.setdefault("CHAPAR_SEND_WINDOW", "always")
+
+
+@pytest.fixture(autouse=True)
+def chapar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "data"
+    monkeypatch.setenv("CHAPAR_DATA_DIR", str(home))
+    monkeypatch.setenv("CHAPAR_SEND_WINDOW", "always")
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a text file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write

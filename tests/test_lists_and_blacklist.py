@@ -1,0 +1,97 @@
+"""Importing recipient lists and the blacklist: every number form, clear errors, atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from chapar.errors import InputError, NotFound
+from chapar.store import repo
+
+MIXED = "\n".join([
+    "09121234567",
+    "+989351234567",
+    "00989201234567",
+    "989101234567",
+    "9191234567",
+    "۰۹۱۲۱۲۳۴۵۶۸",          # Persian digits
+    "٠٩٣٥١٢٣٤٥٦٨",          # Arabic-Indic digits
+    "0912-123-4569",
+    "0912 123 4570",
+    "",                     # blank: skipped
+    "02188776655",          # a Tehran landline: invalid
+    "hello",                # invalid
+    "09121234567",          # duplicate of line 1
+])  # fmt: skip
+
+
+def test_a_list_in_every_number_form_is_normalised_validated_and_deduplicated(write):
+    result = repo.import_list("customers", write("customers.txt", MIXED))
+    assert (result.valid, result.invalid, result.duplicates) == (9, 2, 1)
+    assert result.invalid_samples == [(11, "02188776655"), (12, "hello")]
+    [info] = repo.lists()
+    assert (info.name, info.valid, info.invalid, info.duplicates) == ("customers", 9, 2, 1)
+
+
+def test_a_csv_list_is_read_from_its_phone_column(write):
+    path = write("people.csv", "name,mobile\nAli,09121234567\nSara,۰۹۳۵۱۲۳۴۵۶۷\nBad,123\n")
+    result = repo.import_list("people", path)
+    assert (result.valid, result.invalid) == (2, 1)
+    assert result.invalid_samples == [(4, "123")]  # line 4 of the file, header counted
+
+
+def test_a_named_column_that_is_missing_is_an_error_naming_the_file_and_columns(write):
+    path = write("people.csv", "name,phone\nAli,09121234567\n")
+    with pytest.raises(InputError, match=r"people\.csv.*no column 'mobile'.*name, phone"):
+        repo.import_list("people", path, column="mobile")
+    assert repo.lists() == []
+
+
+def test_an_excel_list_is_imported(tmp_path: Path):
+    path = tmp_path / "list.xlsx"
+    pl.DataFrame({"شماره موبایل": ["09121234567", "9351234567", "x"]}).write_excel(path)
+    result = repo.import_list("excel", path)
+    assert (result.valid, result.invalid) == (2, 1)
+
+
+def test_a_broken_excel_file_is_a_clear_error_and_nothing_is_written(write):
+    path = write("broken.xlsx", "this is not a spreadsheet")
+    with pytest.raises(InputError, match=r"broken\.xlsx: cannot read this Excel file"):
+        repo.import_list("broken", path)
+    assert repo.lists() == []
+
+
+def test_an_empty_file_is_an_error(write):
+    with pytest.raises(InputError, match="holds no numbers"):
+        repo.import_list("empty", write("empty.txt", "\n\n"))
+
+
+def test_importing_over_an_existing_name_needs_replace(write):
+    repo.import_list("a", write("a.txt", "09121234567\n"))
+    with pytest.raises(InputError, match="--replace"):
+        repo.import_list("a", write("b.txt", "09121234568\n09121234569\n"))
+    assert repo.import_list("a", write("b.txt", "09121234568\n09121234569\n"),
+                            replace=True).valid == 2  # fmt: skip
+    assert [i.valid for i in repo.lists()] == [2]
+
+
+def test_the_blacklist_import_adds_only_new_numbers_and_check_finds_them(write):
+    first = repo.import_blacklist(write("bl.txt", "09121234567\n+989351234567\nnope\n"))
+    assert (first.added, first.already, first.invalid) == (2, 0, 1)
+    again = repo.import_blacklist(write("bl2.txt", "9121234567\n09101234567\n"))
+    assert (again.added, again.already) == (1, 1)
+    number, entry = repo.blacklist_check("۰۹۱۲ ۱۲۳ ۴۵۶۷")
+    assert number == 989121234567 and entry is not None and entry.source == "import"
+    assert repo.blacklist_check("09199999999")[1] is None
+
+
+def test_checking_an_invalid_number_says_so():
+    with pytest.raises(InputError, match="not an Iranian mobile"):
+        repo.blacklist_check("12345")
+
+
+def test_pricing_an_unknown_list_names_it():
+    with pytest.raises(NotFound, match="'ghost'"):
+        repo.price("سلام", ["ghost"])
