@@ -26,6 +26,8 @@ app.add_typer(blacklist_app, name="blacklist")
 app.add_typer(credit_app, name="credit")
 app.add_typer(campaign_app, name="campaign")
 
+EXIT_UNFINISHED = 3  # a send that stopped before its end: scripts can tell it from an error
+
 out = Console()
 err = Console(stderr=True)
 
@@ -326,6 +328,7 @@ def _send(campaign_id: int, mode: str) -> None:
     out.print(line)
     if result.status.value == "unfinished":
         out.print(f"continue with: chapar rebuild {campaign_id}")
+        raise typer.Exit(EXIT_UNFINISHED)
 
 
 @app.command()

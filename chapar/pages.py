@@ -122,60 +122,105 @@ def max_chars_hint(encoding: Encoding, pages: int) -> int:
     return single if pages == 1 else per_page * pages
 
 
-def _exact_pages(text: str) -> int:
-    return count_pages(text).pages
+#: The dtype of :func:`pages_expr`, field for field :class:`PageCount`.
+PAGES_DTYPE: Final = pl.Struct(
+    {"encoding": pl.String, "characters": pl.Int64, "units": pl.Int64, "pages": pl.Int64}
+)
+
+#: UTF-8 lead bytes of the characters above U+FFFF (the only 4-byte sequences).
+_ASTRAL_LEADS: Final = tuple(bytes([b]) for b in range(0xF0, 0xF5))
 
 
 def pages_expr(text: pl.Expr) -> pl.Expr:
-    """Vectorised :func:`count_pages`: a struct ``{encoding: String, characters: Int64,
-    units: Int64, pages: Int64}``, null where the text is null.
+    """Vectorised :func:`count_pages`: a struct of :data:`PAGES_DTYPE` (the fields of
+    :class:`PageCount`), null where the text is null.
 
-    Use ``.struct.field("pages")`` for the pages only, or ``.struct.unnest()``. Pages come
-    from ``ceil(units / per_page)``; the straddle rule can only add to that, and never
-    beyond ``ceil(units / (per_page - 1))`` nor ``ceil((units + wide) / per_page)`` (each
-    page loses at most one unit, and only to a wide character). Where those bounds agree
-    the answer is exact; the remaining rows (a narrow band of long texts containing wide
-    characters) are split exactly in Python, and only they reach Python.
+    Take ``.struct.field("pages")`` for the pages only, or ``.struct.unnest()`` for all.
+    The work is :func:`page_counts` over each batch of the column.
     """
-    text = text.cast(pl.String)
-    gsm = ~text.str.contains(_NOT_GSM_RUST)
-    characters = text.str.len_chars().cast(pl.Int64)
-    wide = (
-        pl.when(gsm)
-        .then(text.str.count_matches(_EXTENSION_RUST))
-        .otherwise(text.str.count_matches(_ASTRAL_RUST))
-        .cast(pl.Int64)
-    )
-    units = characters + wide
-    single = pl.when(gsm).then(LIMITS["gsm7"][0]).otherwise(LIMITS["ucs2"][0])
-    per_page = pl.when(gsm).then(LIMITS["gsm7"][1]).otherwise(LIMITS["ucs2"][1])
-    low = (units + per_page - 1) // per_page
-    high = pl.min_horizontal(
-        (units + per_page - 2) // (per_page - 1),
-        (units + wide + per_page - 1) // per_page,
-    )
-    multi = units > single
-    uncertain = multi & (low < high)
-    exact = (
-        pl.when(uncertain)
-        .then(text)
-        .map_elements(_exact_pages, return_dtype=pl.Int64, skip_nulls=True)
-    )
-    pages = (
-        pl.when(units == 0)
-        .then(0)
-        .when(~multi)
-        .then(1)
-        .when(uncertain)
-        .then(exact)
-        .otherwise(low)
-        .cast(pl.Int64)
-    )
-    return pl.when(text.is_not_null()).then(
-        pl.struct(
-            encoding=pl.when(gsm).then(pl.lit("gsm7")).otherwise(pl.lit("ucs2")),
-            characters=characters,
-            units=units,
-            pages=pages,
+    return text.map_batches(_page_struct, return_dtype=PAGES_DTYPE, is_elementwise=True)
+
+
+def _page_struct(texts: pl.Series) -> pl.Series:
+    counts = page_counts(texts)
+    return counts.select(
+        pl.when(pl.Series(texts.is_not_null())).then(pl.struct(pl.all())).alias(texts.name)
+    ).to_series()
+
+
+def page_counts(texts: pl.Series) -> pl.DataFrame:
+    """:func:`count_pages` of every text, as a frame of ``encoding``, ``characters``,
+    ``units`` and ``pages`` (null where the text is null). Stages over whole columns:
+
+    1. Encoding: GSM-7 unless one regex finds a character outside both GSM tables.
+    2. Wide (two-unit) characters: extension characters counted by a regex; characters
+       above U+FFFF counted by a regex only in rows whose UTF-8 holds a 4-byte lead
+       (``F0``-``F4``, found by a byte search, many times faster than the regex).
+    3. Pages: ``ceil(units / per_page)``, plus what the straddle rule adds. Each page of a
+       split loses at most one unit, and only to a wide character, so the exact answer
+       also lies under ``ceil(units / (per_page - 1))`` and ``ceil((units + wide) /
+       per_page)``. Where those bounds meet it is exact; the few rows left (long texts
+       with wide characters and a length in a narrow band, a few percent of such texts)
+       are split exactly by :func:`count_pages`, and only they reach Python.
+    """
+    texts = texts.cast(pl.String)
+    n = texts.len()
+    (gsm_single, gsm_page), (ucs_single, ucs_page) = LIMITS["gsm7"], LIMITS["ucs2"]
+
+    raw = texts.cast(pl.Binary)
+    maybe_astral = pl.Series([False] * n)
+    for lead in _ASTRAL_LEADS:
+        maybe_astral = maybe_astral | raw.bin.contains(lead).fill_null(False)
+    astral = pl.Series("astral", [0] * n, dtype=pl.Int64)
+    if maybe_astral.any():
+        rows = maybe_astral.arg_true()
+        found = texts.gather(rows).str.count_matches(_ASTRAL_RUST).cast(pl.Int64)
+        astral = astral.scatter(rows, found)
+
+    units, per_page = pl.col("units"), pl.col("per_page")
+    frame = (
+        pl.DataFrame(
+            {
+                "text": texts,
+                "gsm": ~texts.str.contains(_NOT_GSM_RUST),
+                "characters": texts.str.len_chars().cast(pl.Int64),
+                "extension": texts.str.count_matches(_EXTENSION_RUST).cast(pl.Int64),
+                "astral": astral,
+            }
         )
+        .lazy()
+        .with_columns(
+            wide=pl.when("gsm").then("extension").otherwise("astral"),
+            single=pl.when("gsm").then(gsm_single).otherwise(ucs_single),
+            per_page=pl.when("gsm").then(gsm_page).otherwise(ucs_page),
+        )
+        .with_columns(units=pl.col("characters") + pl.col("wide"))
+        .with_columns(
+            low=(units + per_page - 1) // per_page,
+            high=pl.min_horizontal(
+                (units + per_page - 2) // (per_page - 1),
+                (units + pl.col("wide") + per_page - 1) // per_page,
+            ),
+        )
+        .with_columns(
+            uncertain=((units > pl.col("single")) & (pl.col("low") < pl.col("high"))),
+            pages=pl.when(units == 0)
+            .then(0)
+            .when(units <= pl.col("single"))
+            .then(1)
+            .otherwise("low")
+            .cast(pl.Int64),
+        )
+        .collect()
+    )
+    pages = frame["pages"]
+    uncertain = frame["uncertain"].fill_null(False)
+    if uncertain.any():
+        rows = uncertain.arg_true()
+        pages = pages.scatter(rows, [count_pages(t).pages for t in frame["text"].gather(rows)])
+    return frame.select(
+        encoding=pl.when("gsm").then(pl.lit("gsm7")).when(~pl.col("gsm")).then(pl.lit("ucs2")),
+        characters="characters",
+        units="units",
+        pages=pages,
     )

@@ -18,7 +18,9 @@ Plain functions over the store and a provider; Prefect tasks wrap them (``tasks/
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +121,29 @@ class RunResult:
     resume_at: datetime | None = None
 
 
+def crashpoint(name: str) -> None:
+    """Die here, as kill -9 would, when ``CHAPAR_CRASH_AT`` names this point.
+
+    The kill tests use it to stop a real sending process at exact places (``prepared``:
+    batch committed in flight, no request yet; ``requested``: requests answered, nothing
+    recorded; ``recording``: inside the recording transaction, before COMMIT; ``recorded``:
+    just after it), besides killing it at random moments from outside. ``name:N`` dies the
+    N-th time the point is reached.
+    """
+    wanted = os.environ.get("CHAPAR_CRASH_AT")
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_crash_counts: dict[str, int] = {}
+
+
 def _one(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> Any:
     row = fetch_one(con.execute(q(name), params))
     return row if row is None else (row[0] if len(row) == 1 else row)
@@ -209,7 +234,7 @@ class _Prepared:
     costs: dict[int, int]  # local id -> cost
     pages: int
     affordable: int  # how many of ``messages`` (a prefix) the held credit covers
-    operators: dict[int, str | None] = field(default_factory=dict)
+    numbers: dict[int, int] = field(default_factory=dict)  # local id -> number
 
 
 def _prepare(ref: RunRef, batch_no: int, settings: Settings) -> _Prepared | BatchOutcome:
@@ -245,6 +270,7 @@ def _prepare(ref: RunRef, batch_no: int, settings: Settings) -> _Prepared | Batc
         con.execute(q("ledger_insert"), {"kind": "hold", "amount": -held, **key,
                                          "note": f"batch {batch_no} in flight"})  # fmt: skip
         con.execute(q("batch_begin"), key)
+    crashpoint("prepared")
     messages = [
         OutgoingMessage(local_id=lid, receptor=format_number(num), sender=sender, text=text)
         for lid, num in zip(pending["local_id"].to_list(), pending["number"].to_list(), strict=True)
@@ -255,6 +281,7 @@ def _prepare(ref: RunRef, batch_no: int, settings: Settings) -> _Prepared | Batc
         costs=dict(zip(pending["local_id"].to_list(), pending["cost"].to_list(), strict=True)),
         pages=count.pages,
         affordable=affordable,
+        numbers=dict(zip(pending["local_id"].to_list(), pending["number"].to_list(), strict=True)),
     )
 
 
@@ -398,12 +425,14 @@ def _record(ref: RunRef, batch_no: int, prepared: _Prepared, delivery: _Delivery
     frame = pl.DataFrame(
         {
             "seq": [a.local_id % 100_000_000 for a in accepted],
+            "number": [prepared.numbers[a.local_id] for a in accepted],
+            "campaign_id": [ref.campaign_id] * len(accepted),
             "status": [a.state.value for a in accepted],
             "provider_id": [a.message_id for a in accepted],
             "pages": [prepared.pages] * len(accepted),
             "cost": [prepared.costs[a.local_id] for a in accepted],
         },
-        schema={"seq": pl.Int32, "status": pl.String, "provider_id": pl.String,
+        schema={"seq": pl.Int32, "number": pl.Int64, "campaign_id": pl.Int32, "status": pl.String, "provider_id": pl.String,
                 "pages": pl.Int16, "cost": pl.Int64},
     )  # fmt: skip
     charged = int(frame["cost"].sum())
@@ -411,6 +440,7 @@ def _record(ref: RunRef, batch_no: int, prepared: _Prepared, delivery: _Delivery
         con.register("incoming", frame)
         try:
             con.execute(q("messages_record"), key)
+            con.execute(q("blacklist_from_provider"))
         finally:
             con.unregister("incoming")
         con.execute(q("holds_release"), key)
@@ -419,6 +449,8 @@ def _record(ref: RunRef, batch_no: int, prepared: _Prepared, delivery: _Delivery
                                              "note": f"{len(accepted)} messages"})  # fmt: skip
         _refund(con, ref.campaign_id)
         status = _one(con, "batch_end", {**key, "unresolved": delivery.unresolved})
+        crashpoint("recording")
+    crashpoint("recorded")
     return str(status)
 
 
@@ -446,6 +478,7 @@ def send_batch(
     delivery = asyncio.run(_deliver(
         factory or (lambda: make_provider(settings)), prepared,
         bucket or TokenBucket(settings.rate_per_minute), settings))  # fmt: skip
+    crashpoint("requested")
     status = _record(ref, batch_no, prepared, delivery)
     return BatchOutcome(batch_no, sent=len(delivery.accepted), status=status,
                         stop_reason=delivery.stop_reason)  # fmt: skip

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -76,6 +76,36 @@ def error_for(code: int, text: str) -> ProviderError:
     return ProviderError(text, code=code)
 
 
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _string_array(items: list[str]) -> str:
+    """``quote_plus(json.dumps(items, ensure_ascii=False))``, fast.
+
+    urllib quotes byte by byte in Python: ≈1–3 ms for a 200-message Persian ``sendarray``,
+    more than the whole rest of a request. A campaign repeats one text and one sender, so
+    each distinct string is JSON-encoded and quoted once and the array is joined; digits-only
+    strings (numbers, lines) need no quoting; when many texts differ (personalised
+    messages), each is percent-encoded byte for byte in C (``bytes.hex``), which is valid
+    form encoding, only larger for Latin text.
+    """
+    distinct = dict.fromkeys(items)
+    if all(map(str.isdigit, distinct)) and all(map(str.isascii, distinct)):
+        return "%5B%22" + "%22%2C%22".join(items) + "%22%5D" if items else "%5B%5D"
+    encode = _quote if len(distinct) <= 8 else _hex_quote
+    quoted = {item: encode(json.dumps(item, ensure_ascii=False)) for item in distinct}
+    return "%5B" + "%2C".join([quoted[item] for item in items]) + "%5D"
+
+
+def _quote(value: str) -> str:
+    return quote_plus(value, safe="")
+
+
+def _hex_quote(value: str) -> str:
+    raw = value.encode()
+    return "%" + raw.hex("%").upper() if raw else ""
+
+
 def _same_number(a: str, b: str) -> bool:
     """Kavenegar may echo 0912… for 98912…: compare the national significant part."""
     return a[-10:] == b[-10:]
@@ -109,9 +139,15 @@ class KavenegarProvider(HttpAdapter):
         )
         self._prefix = f"{base_url.rstrip('/')}/{quote(api_key, safe='')}/"
 
-    async def _call(self, path: str, form: dict[str, str]) -> Any:
-        """POST one method and return its ``entries``, or raise the matching error."""
-        response = await self._request("POST", self._prefix + path, path, data=form)
+    async def _call(self, path: str, form: dict[str, str] | bytes) -> Any:
+        """POST one method and return its ``entries``, or raise the matching error. ``form``
+        is a dict, or a body already form-encoded (see :func:`_string_array`)."""
+        if isinstance(form, bytes):
+            response = await self._request(
+                "POST", self._prefix + path, path, content=form, headers=_FORM_HEADERS
+            )
+        else:
+            response = await self._request("POST", self._prefix + path, path, data=form)
         http = response.status_code
         try:
             body = json.loads(response.content)
@@ -146,15 +182,16 @@ class KavenegarProvider(HttpAdapter):
                 code=414,
             )
         local_ids = [m.local_id for m in messages]
-        form = {
-            "receptor": json.dumps([m.receptor for m in messages]),
-            "sender": json.dumps([m.sender for m in messages]),
-            "message": json.dumps([m.text for m in messages], ensure_ascii=False),
-            "localmessageids": ",".join(map(str, local_ids)),
-            "localid": json.dumps(local_ids),
-        }
+        ids = list(map(str, local_ids))
+        form = (
+            f"receptor={_string_array([m.receptor for m in messages])}"
+            f"&sender={_string_array([m.sender for m in messages])}"
+            f"&message={_string_array([m.text for m in messages])}"
+            f"&localmessageids={'%2C'.join(ids)}"
+            f"&localid=%5B{'%2C'.join(ids)}%5D"
+        )
         path = "sms/sendarray.json"
-        entries = await self._call(path, form)
+        entries = await self._call(path, form.encode("ascii"))
         if not isinstance(entries, list) or len(entries) != len(messages):
             got = len(entries) if isinstance(entries, list) else type(entries).__name__
             raise UnknownOutcome(
@@ -167,13 +204,14 @@ class KavenegarProvider(HttpAdapter):
                 if not _same_number(str(entry["receptor"]), message.receptor):
                     raise ValueError("entries out of order")
                 cost = entry.get("cost")
+                status = STATUS_MAP.get(entry.get("status")) or map_status(entry.get("status"))
                 results.append(
                     SendResult(
-                        local_id=message.local_id,
-                        receptor=message.receptor,
-                        message_id=str(entry["messageid"]),
-                        status=map_status(entry.get("status")),
-                        cost=None if cost is None else int(cost),
+                        message.local_id,
+                        message.receptor,
+                        str(entry["messageid"]),
+                        status,
+                        None if cost is None else int(cost),
                     )
                 )
         except (KeyError, TypeError, ValueError, AttributeError):

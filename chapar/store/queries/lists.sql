@@ -51,8 +51,10 @@ WITH src AS (
 SELECT
     count(*) FILTER (WHERE number IS NULL)                            AS invalid,
     count(*) FILTER (WHERE number IS NOT NULL AND nth > 1)            AS duplicates,
-    count(*) FILTER (WHERE nth = 1 AND number IN (SELECT number FROM blacklist)) AS blacklisted,
-    count(*) FILTER (WHERE nth = 1 AND number NOT IN (SELECT number FROM blacklist)) AS recipients
+    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
+                     AND number IN (SELECT number FROM blacklist))     AS blacklisted,
+    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
+                     AND number NOT IN (SELECT number FROM blacklist)) AS recipients
 FROM src;
 
 -- name: audience_by_operator
@@ -64,5 +66,5 @@ WITH src AS (
       ON p.list_id = r.list_id
 )
 SELECT operator, count(*) AS n FROM src
-WHERE nth = 1 AND number NOT IN (SELECT number FROM blacklist)
+WHERE number IS NOT NULL AND nth = 1 AND number NOT IN (SELECT number FROM blacklist)
 GROUP BY operator ORDER BY operator;

@@ -1,0 +1,3 @@
+from chapar.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Chapar's Streamlit dashboard (پیشخوان): ``streamlit run dashboards/app.py``."""

@@ -1,0 +1,450 @@
+"""Every label of the dashboard in Persian and English, and the formats of each language.
+
+Persian is the default: right-to-left layout, Persian digits, Jalali dates in the
+configured time zone (Asia/Tehran). English shows Western digits and Gregorian dates.
+The core's own messages (errors, refusal reasons) are English; the common ones are
+translated here (:func:`reason`), the rest are shown as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+import jdatetime
+import streamlit as st
+
+from chapar.settings import get_settings
+
+Lang = Literal["fa", "en"]
+LANGS: Final[tuple[Lang, ...]] = ("fa", "en")
+LANG_NAMES: Final[dict[str, str]] = {"fa": "فارسی", "en": "English"}
+DEFAULT_LANG: Final[Lang] = "fa"
+
+#: key -> (Persian, English). Placeholders use str.format names.
+LABELS: Final[dict[str, tuple[str, str]]] = {
+    # --- the app --------------------------------------------------------------------------
+    "app.name": ("چاپار", "Chapar"),
+    "app.tagline": ("ارسال پیامک انبوه", "SMS campaigns"),
+    "app.language": ("زبان / Language", "زبان / Language"),
+    "nav.campaigns": ("برنامه‌های ارسال", "Send programs"),
+    "nav.setup": ("مخاطبان و اعتبار", "Audience and credit"),
+    "nav.home": ("پیشخوان", "Dashboard"),
+    "nav.new": ("کمپین جدید", "New campaign"),
+    "nav.edit": ("ویرایش برنامه", "Edit program"),
+    "nav.reports": ("گزارشات ارسال", "Send reports"),
+    "nav.blacklist": ("لیست سیاه برنامه", "Program blacklist"),
+    "nav.archived": ("بایگانی شده ها", "Archived"),
+    "nav.lists": ("لیست‌های مخاطبان", "Recipient lists"),
+    "nav.credit": ("اعتبار", "Credit"),
+    # --- common ---------------------------------------------------------------------------
+    "campaign": ("کمپین", "Campaign"),
+    "campaign.label": ("#{id} — {title}", "#{id} — {title}"),
+    "campaign.archived_suffix": (" (بایگانی شده)", " (archived)"),
+    "no_campaigns": (
+        "هنوز کمپینی نیست. از «کمپین جدید» یکی بسازید.",
+        "No campaigns yet. Create one under “New campaign”.",
+    ),
+    "no_lists": (
+        "هنوز لیست مخاطبی وارد نشده است؛ در «لیست‌های مخاطبان» یکی وارد کنید.",
+        "No recipient list yet: import one under “Recipient lists”.",
+    ),
+    "all": ("همه", "All"),
+    "none": ("—", "—"),
+    "yes": ("بله", "Yes"),
+    "cancel": ("انصراف", "Cancel"),
+    "status": ("وضعیت", "Status"),
+    "reason": ("دلیل", "Reason"),
+    "not_allowed": ("در دسترس نیست: {reason}", "Not available: {reason}"),
+    "credit": ("اعتبار", "Credit"),
+    "pages": ("تعداد صفحات", "Pages"),
+    "cost": ("مبلغ هزینه شده", "Money spent"),
+    "reset_count": ("تعداد ریست", "Resets"),
+    "run": ("دور ارسال", "Run"),
+    "run.label": ("دور {n}", "Run {n}"),
+    "run.latest": ("دور {n} (آخرین)", "Run {n} (latest)"),
+    "progress": ("پیشرفت دور جاری", "Progress of the current run"),
+    "progress.text": ("{handed} از {planned} ارسال شده", "{handed} of {planned} sent"),
+    "progress.none": ("هنوز ارسال نشده", "not sent yet"),
+    "last_activity": ("آخرین فعالیت", "Last activity"),
+    "created_at": ("ایجاد", "Created"),
+    "source": ("مرجع ارسال", "Send reference"),
+    "send_count": ("تعداد ارسال", "Send count"),
+    "send_count.all": ("همه", "all"),
+    "send_count.help": (
+        "چند مخاطب از مرجع ارسال برداشته شود؛ خالی یعنی همه.",
+        "How many recipients to take from the send reference; empty means all.",
+    ),
+    "title": ("عنوان برنامه", "Title"),
+    "message": ("متن پیام", "Message text"),
+    "sender": ("خط ارسال", "Sender line"),
+    "schedule": ("زمانبندی ارسال", "Send schedule"),
+    "schedule.none": ("بدون زمانبندی (ارسال دستی از پیشخوان)", "No schedule (send from the dashboard)"),
+    "schedule.at": ("ارسال در زمان مشخص", "Send at a set time"),
+    "schedule.keep": ("بدون تغییر", "Keep as it is"),
+    "schedule.change": ("تغییر زمان شروع", "Change the start time"),
+    "schedule.clear": ("حذف زمان شروع", "Remove the start time"),
+    "schedule.start": ("زمان شروع ({tz})", "Start time ({tz})"),
+    "schedule.current": ("زمان شروع فعلی: {when}", "Current start time: {when}"),
+    "schedule.jalali": ("به تقویم شمسی: {when}", "In the Jalali calendar: {when}"),
+    "error": ("خطا", "Error"),
+    "rows": ("ردیف {first} تا {last} از {total}", "Rows {first}–{last} of {total}"),
+    "rows.none": ("هیچ ردیفی نیست.", "No rows."),
+    "page_size": ("تعداد در هر صفحه", "Rows a page"),
+    "export.csv": ("دریافت CSV", "Download CSV"),
+    "export.xlsx": ("دریافت Excel", "Download Excel"),
+    "export.too_big": (
+        "بیش از {n} ردیف در Excel جا نمی‌شود؛ CSV را دریافت کنید.",
+        "Excel holds at most {n} rows: download the CSV.",
+    ),
+    # --- status of a campaign and of a message -------------------------------------------
+    "cstatus.draft": ("پیش‌نویس", "draft"),
+    "cstatus.scheduled": ("زمانبندی شده", "scheduled"),
+    "cstatus.sending": ("در حال ارسال", "sending"),
+    "cstatus.completed": ("تکمیل شده", "completed"),
+    "cstatus.unfinished": ("نا تمام", "unfinished"),
+    "cstatus.cancelled": ("لغو شده", "cancelled"),
+    "cstatus.planned": ("برنامه‌ریزی شده", "planned"),
+    "cstatus.waiting": ("در انتظار بازه ارسال", "waiting for the window"),
+    "mstate.invalid": ("شماره نامعتبر", "invalid"),
+    "mstate.duplicate": ("تکراری", "duplicate"),
+    "mstate.blacklisted": ("لیست سیاه مخابراتی", "blacklisted"),
+    "mstate.pending": ("در صف ارسال", "pending"),
+    "mstate.sent": ("ارسال موفق (در انتظار دلیوری)", "sent (awaiting delivery)"),
+    "mstate.delivered": ("دلیور شده", "delivered"),
+    "mstate.undelivered": ("نرسیده", "undelivered"),
+    "mstate.failed": ("ناموفق", "failed"),
+    "mstate.blocked": ("مسدود توسط مخابرات", "blocked"),
+    "mstate.cancelled": ("لغو شده", "cancelled"),
+    # --- the Features menu ----------------------------------------------------------------
+    "features": ("امکانات", "Features"),
+    "f.edit": ("ویرایش برنامه", "Edit program"),
+    "f.reports": ("گزارشات ارسال", "Send reports"),
+    "f.blacklist": ("لیست سیاه برنامه", "Program blacklist"),
+    "f.archive": ("بایگانی شود", "Archive"),
+    "f.unarchive": ("خروج از بایگانی", "Unarchive"),
+    "f.reset": ("ریست شود", "Reset"),
+    "f.rebuild": ("بازسازی برنامه نا تمام", "Rebuild unfinished"),
+    "f.send": ("ارسال", "Send"),
+    "f.cut": ("قطع زمانبندی ارسال", "Cut schedule"),
+    "reset.confirm": (
+        "کمپین «{title}» ریست شود؟ یک دور ارسال تازه از اولین شماره شروع می‌شود و "
+        "شمارنده ریست یکی بالا می‌رود. گزارش دورهای قبلی می‌ماند.",
+        "Reset “{title}”? A new run sends again from the first number and the reset "
+        "counter goes up by one. Earlier runs keep their reports.",
+    ),
+    "reset.yes": ("بله، ریست شود", "Yes, reset"),
+    "done.archived": ("کمپین «{title}» بایگانی شد.", "“{title}” was archived."),
+    "done.unarchived": ("کمپین «{title}» از بایگانی خارج شد.", "“{title}” is back on the dashboard."),
+    "done.already": ("تغییری لازم نبود.", "Nothing to change."),
+    "done.started": ("ارسال «{title}» ({mode}) آغاز شد.", "Sending “{title}” ({mode}) started."),
+    "done.cut": ("زمانبندی «{title}» قطع شد: {result}", "Schedule of “{title}” cut: {result}"),
+    "mode.start": ("ارسال", "send"),
+    "mode.rebuild": ("بازسازی", "rebuild"),
+    "mode.reset": ("ریست", "reset"),
+    "prefect.link": ("مشاهده در Prefect", "Open in Prefect"),
+    "send.failed": ("آخرین ارسال در پس‌زمینه خطا داد: {error}", "The last background send failed: {error}"),
+    # --- home -----------------------------------------------------------------------------
+    "home.title": ("پیشخوان", "Dashboard"),
+    "home.balance": ("اعتبار حساب", "Credit balance"),
+    "home.active": ("برنامه‌های فعال", "Active programs"),
+    "home.count": ("{n} برنامه فعال", "{n} active programs"),
+    "home.live": ("ارسال در جریان است؛ این بخش هر چند ثانیه تازه می‌شود.",
+                  "Sending in progress: this part refreshes every few seconds."),
+    # --- edit program ---------------------------------------------------------------------
+    "edit.title": ("ویرایش برنامه", "Edit program"),
+    "edit.intro": (
+        "فقط عنوان، تعداد ارسال، متن پیام، مرجع ارسال و زمانبندی قابل تغییر است.",
+        "Only the title, send count, message text, send reference and schedule can change.",
+    ),
+    "edit.next_run": (
+        "تغییر مرجع ارسال یا تعداد ارسال از دور بعدی (ریست) اعمال می‌شود؛ دور جاری "
+        "مخاطبانش را هنگام برنامه‌ریزی ثابت کرده است. متن پیام هنگام ارسال هر دسته "
+        "خوانده می‌شود، پس متن اصلاح‌شده با بازسازی برای باقی‌مانده ارسال می‌شود.",
+        "Send reference and send count changes apply from the next run (a reset): the "
+        "current run froze its audience when it was planned. The message text is read as "
+        "each batch is sent, so a corrected text goes to the rest on rebuild.",
+    ),
+    "edit.refused": ("ویرایش ممکن نیست: {reason}", "Editing is not possible: {reason}"),
+    "edit.save": ("ذخیره تغییرات", "Save changes"),
+    "edit.saved": ("ذخیره شد: {fields}", "Saved: {fields}"),
+    "edit.nothing": ("چیزی تغییر نکرد.", "Nothing changed."),
+    "edit.audit": ("تاریخچه تغییرات", "Audit trail"),
+    "edit.cut_help": (
+        "برنامه زمانبندی‌شده لغو می‌شود؛ برنامه در حال ارسال پس از دسته جاری متوقف و "
+        "نا تمام می‌شود.",
+        "A scheduled campaign is cancelled; a sending one stops as unfinished after the "
+        "batch in flight.",
+    ),
+    "audit.at": ("زمان", "When"),
+    "audit.actor": ("کاربر", "Who"),
+    "audit.action": ("عمل", "Action"),
+    "audit.field": ("فیلد", "Field"),
+    "audit.old": ("مقدار قبلی", "Old"),
+    "audit.new": ("مقدار جدید", "New"),
+    # --- message composer ----------------------------------------------------------------
+    "composer.count": (
+        "{characters} نویسه · {pages} صفحه · {encoding}",
+        "{characters} characters · {pages} pages · {encoding}",
+    ),
+    "composer.gsm7": ("لاتین (GSM-7)", "Latin (GSM-7)"),
+    "composer.ucs2": ("فارسی / یونیکد (UCS-2)", "Persian / Unicode (UCS-2)"),
+    "composer.limit": ("حداکثر {n} صفحه", "at most {n} pages"),
+    "composer.help": (
+        "شمارش صفحات و هزینه هنگام تایپ تازه می‌شود.",
+        "The page count and cost follow as you type.",
+    ),
+    # --- new campaign ---------------------------------------------------------------------
+    "new.title": ("کمپین جدید", "New campaign"),
+    "new.preview": ("پیش‌نمایش هزینه", "Price preview"),
+    "new.recipients": ("مخاطبان قابل ارسال", "Recipients to send"),
+    "new.create": ("ساخت کمپین", "Create campaign"),
+    "new.created": ("کمپین «{title}» ساخته شد (#{id}).", "Campaign “{title}” created (#{id})."),
+    "new.pick_source": ("حداقل یک لیست مخاطب انتخاب کنید.", "Choose at least one recipient list."),
+    "new.by_operator": ("بر اساس اپراتور", "By operator"),
+    "new.sender_help": ("شماره خط ارسال (۴ تا ۲۰ رقم)", "The sender line number (4–20 digits)"),
+    # --- reports --------------------------------------------------------------------------
+    "rep.title": ("گزارشات ارسال", "Send reports"),
+    "rep.never": ("این کمپین هنوز ارسال نشده است.", "This campaign has not been sent yet."),
+    "rep.stopped": ("متوقف شده: {reason}", "Stopped: {reason}"),
+    "rep.started": ("شروع: {when}", "Started: {when}"),
+    "rep.finished": ("پایان: {when}", "Finished: {when}"),
+    "rep.figures": ("ارقام", "Figures"),
+    "rep.charts": ("نمودارها", "Charts"),
+    "rep.by_status": ("بر اساس وضعیت", "By status"),
+    "rep.by_operator": ("بر اساس اپراتور", "By operator"),
+    "rep.over_time": ("ارسال در طول زمان (در دقیقه)", "Sends over time (a minute)"),
+    "rep.numbers": ("شماره‌ها", "Numbers"),
+    "rep.flag": ("پرچم (فیلتر وضعیت)", "Flag (status filter)"),
+    "rep.count": ("تعداد", "Count"),
+    "rep.operator": ("اپراتور", "Operator"),
+    "rep.minute": ("دقیقه", "Minute"),
+    "fig.planned": ("برنامه‌ریزی شده", "Planned"),
+    "fig.sent": ("ارسال موفق", "Sent"),
+    "fig.delivered": ("دلیور شده", "Delivered"),
+    "fig.undelivered": ("نرسیده / ناموفق", "Undelivered / failed"),
+    "fig.blocked": ("مسدود توسط مخابرات", "Blocked"),
+    "fig.blacklisted": ("لیست سیاه مخابراتی", "Blacklisted"),
+    "fig.invalid": ("شماره نامعتبر", "Invalid numbers"),
+    "fig.duplicates": ("تکراری حذف شده", "Duplicates removed"),
+    "fig.pending": ("در صف ارسال", "Still pending"),
+    "fig.awaiting delivery": ("در انتظار دلیوری", "Awaiting delivery"),
+    "fig.pages": ("تعداد صفحات", "Pages"),
+    "fig.cost": ("مبلغ هزینه شده", "Money spent"),
+    "col.seq": ("ردیف", "Seq"),
+    "col.number": ("شماره", "Number"),
+    "col.operator": ("اپراتور", "Operator"),
+    "col.status": ("وضعیت", "Status"),
+    "col.provider_id": ("شناسه پیام", "Message id"),
+    "col.pages": ("صفحه", "Pages"),
+    "col.cost": ("هزینه", "Cost"),
+    "col.sent_at": ("زمان ارسال", "Sent at"),
+    "col.status_at": ("زمان وضعیت", "Status at"),
+    "col.run_no": ("دور", "Run"),
+    "col.how": ("چگونه", "How"),
+    "col.at": ("زمان", "When"),
+    # --- program blacklist ----------------------------------------------------------------
+    "pbl.title": ("لیست سیاه برنامه", "Program blacklist"),
+    "pbl.intro": (
+        "شماره‌های این کمپین که در لیست سیاه مخابراتی هستند: آن‌ها که پیش از ارسال کنار "
+        "گذاشته شدند و آن‌ها که مخابرات مسدود گزارش کرد.",
+        "This campaign's numbers on the telecom blacklist: those filtered out before "
+        "sending and those the provider reported as blocked.",
+    ),
+    "pbl.filtered": ("کنار گذاشته پیش از ارسال", "Filtered before sending"),
+    "pbl.blocked": ("مسدود گزارش‌شده", "Reported blocked"),
+    "pbl.how.filtered before sending": ("پیش از ارسال کنار گذاشته شد", "filtered before sending"),
+    "pbl.how.reported blocked by the provider": (
+        "مخابرات مسدود گزارش کرد", "reported blocked by the provider"),
+    # --- archived -------------------------------------------------------------------------
+    "arc.title": ("بایگانی شده ها", "Archived"),
+    "arc.none": ("هیچ کمپینی بایگانی نشده است.", "No campaign is archived."),
+    "arc.note": (
+        "هیچ کمپینی حذف نمی‌شود؛ کمپین بایگانی‌شده با گزارش‌هایش اینجا می‌ماند و می‌تواند "
+        "به پیشخوان برگردد.",
+        "Nothing deletes a campaign: an archived one stays here with its reports and can "
+        "come back to the dashboard.",
+    ),
+    # --- recipient lists and blacklist ---------------------------------------------------
+    "lists.title": ("لیست‌های مخاطبان", "Recipient lists"),
+    "lists.import": ("ورود لیست مخاطبان", "Import a recipient list"),
+    "lists.file": (
+        "فایل (CSV، Excel یا متن؛ یک شماره در هر سطر)",
+        "File (CSV, Excel or text; one number a line)",
+    ),
+    "lists.name": ("نام لیست", "List name"),
+    "lists.column": ("ستون شماره (اختیاری)", "Number column (optional)"),
+    "lists.column_help": (
+        "خالی: ستونی با نام mobile/phone/شماره/موبایل… یا ستون اول.",
+        "Empty: a column named mobile/phone/شماره/موبایل…, else the first column.",
+    ),
+    "lists.replace": ("جایگزینی لیست هم‌نام", "Replace a list of the same name"),
+    "lists.do_import": ("ورود", "Import"),
+    "lists.imported": (
+        "لیست «{name}»: {total} سطر، {valid} شماره معتبر، {invalid} نامعتبر، {duplicates} تکراری.",
+        "List “{name}”: {total} rows, {valid} valid numbers, {invalid} invalid, "
+        "{duplicates} duplicates.",
+    ),
+    "lists.samples": ("نمونه سطرهای نامعتبر", "Samples of invalid lines"),
+    "lists.line": ("سطر", "Line"),
+    "lists.raw": ("مقدار", "Value"),
+    "lists.existing": ("لیست‌های موجود", "Lists"),
+    "lists.total": ("سطرها", "Rows"),
+    "lists.valid": ("معتبر", "Valid"),
+    "lists.invalid": ("نامعتبر", "Invalid"),
+    "lists.duplicates": ("تکراری", "Duplicates"),
+    "lists.source_file": ("فایل", "File"),
+    "lists.need_file": ("ابتدا فایلی انتخاب کنید.", "Choose a file first."),
+    "bl.title": ("لیست سیاه مخابراتی", "Telecom blacklist"),
+    "bl.size": ("شماره در لیست سیاه", "Numbers on the blacklist"),
+    "bl.import": ("ورود لیست سیاه", "Import the blacklist"),
+    "bl.imported": (
+        "{added} شماره افزوده شد، {already} از قبل بود، {invalid} نامعتبر.",
+        "{added} numbers added, {already} were already there, {invalid} invalid.",
+    ),
+    "bl.check": ("بررسی یک شماره", "Check a number"),
+    "bl.check_do": ("بررسی", "Check"),
+    "bl.listed": ("{number} در لیست سیاه است (از {source}، {when}).",
+                  "{number} is on the blacklist (from {source}, {when})."),
+    "bl.not_listed": ("{number} در لیست سیاه نیست.", "{number} is not on the blacklist."),
+    # --- credit ---------------------------------------------------------------------------
+    "cr.title": ("اعتبار", "Credit"),
+    "cr.balance": ("موجودی", "Balance"),
+    "cr.topup": ("افزایش اعتبار", "Top up"),
+    "cr.amount": ("مبلغ ({currency})", "Amount ({currency})"),
+    "cr.note": ("توضیح", "Note"),
+    "cr.do_topup": ("افزایش اعتبار", "Top up"),
+    "cr.done": ("اعتبار افزایش یافت؛ موجودی تازه: {balance}", "Credit added; new balance: {balance}"),
+    "cr.ledger": ("گردش حساب", "Ledger"),
+    "cr.kind": ("نوع", "Kind"),
+    "kind.topup": ("افزایش اعتبار", "top-up"),
+    "kind.charge": ("هزینه ارسال", "charge"),
+    "kind.refund": ("بازگشت وجه", "refund"),
+    "kind.hold": ("رزرو", "hold"),
+    "kind.released": ("آزادسازی رزرو", "released hold"),
+}
+
+#: The core's refusal and stop reasons, in Persian (English is the core's own text).
+REASONS_FA: Final[dict[str, str]] = {
+    "archived: unarchive it first": "بایگانی شده است؛ ابتدا از بایگانی خارج کنید",
+    "already sent: use reset to send it again": "قبلاً ارسال شده؛ برای ارسال دوباره ریست کنید",
+    "it is sending now": "هم‌اکنون در حال ارسال است",
+    "only an unfinished run can be rebuilt": "فقط برنامه نا تمام بازسازی می‌شود",
+    "never sent: send it first": "هنوز ارسال نشده؛ ابتدا ارسال کنید",
+    "only a scheduled or sending campaign has a schedule to cut": (
+        "فقط برنامه زمانبندی شده یا در حال ارسال، زمانبندی قابل قطع دارد"
+    ),
+    "insufficient credit": "اعتبار کافی نیست",
+    "insufficient credit at the provider": "اعتبار سرویس‌دهنده کافی نیست",
+    "provider unavailable": "سرویس‌دهنده در دسترس نیست",
+    "schedule cut": "زمانبندی قطع شد",
+    "interrupted": "فرایند ارسال متوقف شد",
+    "outside the sending window": "خارج از بازه مجاز ارسال",
+    "stopping after the batch in flight": "پس از دسته در حال ارسال متوقف می‌شود",
+    "cancelled": "لغو شد",
+    "unfinished": "نا تمام ماند",
+}
+
+CURRENCY_FA: Final[dict[str, str]] = {"Rial": "ریال", "Rials": "ریال", "Toman": "تومان"}
+
+_FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
+
+
+def lang() -> Lang:
+    """The language of this session (Persian unless the sidebar switch says otherwise)."""
+    try:
+        value = st.session_state.get("lang", DEFAULT_LANG)
+    except Exception:  # outside a Streamlit session (plain unit use)
+        value = DEFAULT_LANG
+    return "en" if value == "en" else "fa"
+
+
+def is_rtl() -> bool:
+    return lang() == "fa"
+
+
+def t(key: str, /, **values: object) -> str:
+    """The label ``key`` in the session's language, formatted with ``values``."""
+    fa, en = LABELS[key]
+    text = fa if lang() == "fa" else en
+    return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    return key in LABELS
+
+
+def digits(text: str) -> str:
+    """Persian digits (and thousands separator) in Persian; unchanged in English."""
+    return text.translate(_FA_DIGITS) if lang() == "fa" else text
+
+
+def num(value: int | float | None) -> str:
+    """A whole number with thousands separators, in the session's digits."""
+    if value is None:
+        return t("none")
+    return digits(f"{int(value):,}")
+
+
+def money(value: int | None) -> str:
+    currency = get_settings().currency
+    if lang() == "fa":
+        currency = CURRENCY_FA.get(currency, currency)
+    return f"{num(value)} {currency}"
+
+
+def percent(done: int, total: int) -> str:
+    share = 0 if total <= 0 else round(100 * done / total)
+    return digits(f"{share}%") if lang() == "en" else digits(f"٪{share}")
+
+
+def tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def when(value: datetime | None, *, seconds: bool = False) -> str:
+    """A moment in the configured time zone: Jalali with Persian digits, or ISO-like."""
+    if value is None:
+        return t("none")
+    if value.tzinfo is None:  # the store keeps UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(tz())
+    fmt = "%Y/%m/%d %H:%M" + (":%S" if seconds else "")
+    if lang() == "fa":
+        jalali = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
+        return digits(jalali.strftime(fmt))
+    return local.strftime(fmt.replace("/", "-"))
+
+
+def campaign_status(value: str) -> str:
+    key = f"cstatus.{value}"
+    return t(key) if key in LABELS else value
+
+
+def message_state(value: str) -> str:
+    key = f"mstate.{value}"
+    return t(key) if key in LABELS else value
+
+
+def reason(text: str | None) -> str:
+    """A refusal or stop reason of the core, in Persian where it is a known one."""
+    if not text:
+        return ""
+    if lang() == "en":
+        return text
+    if text in REASONS_FA:
+        return REASONS_FA[text]
+    head, sep, rest = text.partition(";")
+    if sep and head in REASONS_FA:
+        return f"{REASONS_FA[head]}؛{rest}"
+    head, sep, rest = text.partition(":")
+    if sep and head == "error":
+        return f"خطا:{rest}"
+    if sep and head == "provider refused":
+        return f"سرویس‌دهنده نپذیرفت:{rest}"
+    return text
+
+
+def mode_name(mode: str) -> str:
+    return t(f"mode.{mode}")
