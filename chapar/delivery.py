@@ -6,14 +6,13 @@ cancelled messages are refunded — once, however often this runs.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import polars as pl
 
 from chapar.providers import make_provider
 from chapar.providers.base import Provider
-from chapar.sending import ProviderFactory, _refund, state_of
+from chapar.sending import ProviderFactory, _refund, run_async, state_of
 from chapar.settings import get_settings
 from chapar.store import transaction
 from chapar.store.queries import q
@@ -55,7 +54,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
             finally:
                 await provider.aclose()
 
-        found = asyncio.run(ask(part["provider_id"].to_list()))
+        found = run_async(ask(part["provider_id"].to_list()))
         if not found:
             continue
         changed = part.with_columns(

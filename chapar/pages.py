@@ -12,11 +12,11 @@ page more than ``ceil(units / 153)`` says. The empty text is 0 pages (callers re
 Two forms of one rule:
 
 * :func:`count_pages` for one text (the live preview, the pricing of a campaign);
-* :func:`pages_expr` for a Polars column (reports, a million messages): a struct with the
-  same fields as :class:`PageCount`. It computes everything with native expressions; only
-  rows where the straddle rule can change the answer (multi-page, containing wide
-  characters, in a narrow band of lengths, a few percent at most) are split exactly in
-  Python, and only those rows are passed to Python.
+* :func:`pages_expr` (and :func:`page_counts` on a Series) for a column (reports, dry
+  runs over a million messages): a struct with the fields of :class:`PageCount`. Native
+  Polars does the work; only rows whose page count the straddle rule can change (long
+  texts with wide characters, in a narrow band of lengths) are split exactly in Python by
+  :func:`count_pages`, and only those rows reach Python.
 """
 
 from __future__ import annotations
@@ -52,25 +52,20 @@ class PageCount:
     pages: int
 
 
-def _char_class(chars: str, *, negate: bool = False) -> str:
-    """A regex class of exactly ``chars``, escaped the same for Python's re and Rust's
-    regex (``\\x{...}``), so the scalar and vectorised forms share one definition."""
-    body = "".join(f"\\x{{{ord(c):X}}}" for c in chars)
-    return f"[{'^' if negate else ''}{body}]"
+def _char_class(chars: str, *, negate: bool = False, rust: bool) -> str:
+    """A regex class of exactly ``chars``, every character escaped by code point, for
+    Python's ``re`` or (``rust=True``) the Rust ``regex`` crate that Polars uses."""
+    escape = "\\x{{{:X}}}" if rust else "\\U{:08X}"
+    return "[" + ("^" if negate else "") + "".join(escape.format(ord(c)) for c in chars) + "]"
 
 
-def _python_class(chars: str, *, negate: bool = False) -> str:
-    body = "".join(f"\\U{ord(c):08X}" for c in chars)
-    return f"[{'^' if negate else ''}{body}]"
-
-
-_NOT_GSM_RUST: Final = _char_class(GSM7_BASIC + GSM7_EXTENSION, negate=True)
-_EXTENSION_RUST: Final = _char_class(GSM7_EXTENSION)
+_GSM7_ALL: Final = GSM7_BASIC + GSM7_EXTENSION
+_NOT_GSM_RE: Final = re.compile(_char_class(_GSM7_ALL, negate=True, rust=False))
+_EXTENSION_RE: Final = re.compile(_char_class(GSM7_EXTENSION, rust=False))
+_ASTRAL_RE: Final = re.compile("[\U00010000-\U0010FFFF]")
+_NOT_GSM_RUST: Final = _char_class(_GSM7_ALL, negate=True, rust=True)
+_EXTENSION_RUST: Final = _char_class(GSM7_EXTENSION, rust=True)
 _ASTRAL_RUST: Final = r"[\x{10000}-\x{10FFFF}]"
-
-_NOT_GSM_RE: Final = re.compile(_python_class(GSM7_BASIC + GSM7_EXTENSION, negate=True))
-_EXTENSION_RE: Final = re.compile(_python_class(GSM7_EXTENSION))
-_ASTRAL_RE: Final = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _split(units: int, wide_starts: list[int], single: int, per_page: int) -> int:
@@ -127,10 +122,6 @@ PAGES_DTYPE: Final = pl.Struct(
     {"encoding": pl.String, "characters": pl.Int64, "units": pl.Int64, "pages": pl.Int64}
 )
 
-#: UTF-8 lead bytes of the characters above U+FFFF (the only 4-byte sequences).
-_ASTRAL_LEADS: Final = tuple(bytes([b]) for b in range(0xF0, 0xF5))
-
-
 def pages_expr(text: pl.Expr) -> pl.Expr:
     """Vectorised :func:`count_pages`: a struct of :data:`PAGES_DTYPE` (the fields of
     :class:`PageCount`), null where the text is null.
@@ -150,51 +141,55 @@ def _page_struct(texts: pl.Series) -> pl.Series:
 
 def page_counts(texts: pl.Series) -> pl.DataFrame:
     """:func:`count_pages` of every text, as a frame of ``encoding``, ``characters``,
-    ``units`` and ``pages`` (null where the text is null). Stages over whole columns:
+    ``units`` and ``pages`` (null where the text is null). Stages over whole columns, each
+    regex scan done once and only where it matters (Polars does not share repeated
+    sub-expressions of one expression tree, so a single expression would rescan):
 
-    1. Encoding: GSM-7 unless one regex finds a character outside both GSM tables.
-    2. Wide (two-unit) characters: extension characters counted by a regex; characters
-       above U+FFFF counted by a regex only in rows whose UTF-8 holds a 4-byte lead
-       (``F0``-``F4``, found by a byte search, many times faster than the regex).
+    1. Encoding (GSM-7 unless a regex finds a character outside both GSM tables) and
+       length in code points.
+    2. Wide (two-unit) characters: extension characters counted in GSM-7 rows only,
+       characters above U+FFFF in UCS-2 rows only.
     3. Pages: ``ceil(units / per_page)``, plus what the straddle rule adds. Each page of a
        split loses at most one unit, and only to a wide character, so the exact answer
        also lies under ``ceil(units / (per_page - 1))`` and ``ceil((units + wide) /
-       per_page)``. Where those bounds meet it is exact; the few rows left (long texts
-       with wide characters and a length in a narrow band, a few percent of such texts)
+       per_page)``. Where those bounds meet it is exact; the rows left (long texts with
+       wide characters whose length falls in a narrow band, a few percent of such texts)
        are split exactly by :func:`count_pages`, and only they reach Python.
     """
-    texts = texts.cast(pl.String)
-    n = texts.len()
     (gsm_single, gsm_page), (ucs_single, ucs_page) = LIMITS["gsm7"], LIMITS["ucs2"]
-
-    raw = texts.cast(pl.Binary)
-    maybe_astral = pl.Series([False] * n)
-    for lead in _ASTRAL_LEADS:
-        maybe_astral = maybe_astral | raw.bin.contains(lead).fill_null(False)
-    astral = pl.Series("astral", [0] * n, dtype=pl.Int64)
-    if maybe_astral.any():
-        rows = maybe_astral.arg_true()
-        found = texts.gather(rows).str.count_matches(_ASTRAL_RUST).cast(pl.Int64)
-        astral = astral.scatter(rows, found)
-
-    units, per_page = pl.col("units"), pl.col("per_page")
-    frame = (
-        pl.DataFrame(
-            {
-                "text": texts,
-                "gsm": ~texts.str.contains(_NOT_GSM_RUST),
-                "characters": texts.str.len_chars().cast(pl.Int64),
-                "extension": texts.str.count_matches(_EXTENSION_RUST).cast(pl.Int64),
-                "astral": astral,
-            }
-        )
+    text = pl.col("text")
+    first = (
+        pl.DataFrame({"text": texts.cast(pl.String)})
         .lazy()
         .with_columns(
-            wide=pl.when("gsm").then("extension").otherwise("astral"),
+            gsm=~text.str.contains(_NOT_GSM_RUST),
+            characters=text.str.len_chars().cast(pl.Int64),
+        )
+        .collect()
+    )
+    gsm = first["gsm"]
+    gsm_rows, ucs_rows = gsm.arg_true(), (~gsm).arg_true()
+    extension, astral = pl.collect_all(
+        [
+            first.lazy().select(text.gather(gsm_rows).str.count_matches(_EXTENSION_RUST)),
+            first.lazy().select(text.gather(ucs_rows).str.count_matches(_ASTRAL_RUST)),
+        ]
+    )
+    wide = (
+        pl.zeros(first.height, pl.Int64, eager=True)
+        .scatter(gsm_rows, extension.to_series())
+        .scatter(ucs_rows, astral.to_series())
+    )
+
+    units, per_page, single = pl.col("units"), pl.col("per_page"), pl.col("single")
+    frame = (
+        first.lazy()
+        .with_columns(
+            units=pl.col("characters") + wide,
+            wide=wide,
             single=pl.when("gsm").then(gsm_single).otherwise(ucs_single),
             per_page=pl.when("gsm").then(gsm_page).otherwise(ucs_page),
         )
-        .with_columns(units=pl.col("characters") + pl.col("wide"))
         .with_columns(
             low=(units + per_page - 1) // per_page,
             high=pl.min_horizontal(
@@ -203,18 +198,13 @@ def page_counts(texts: pl.Series) -> pl.DataFrame:
             ),
         )
         .with_columns(
-            uncertain=((units > pl.col("single")) & (pl.col("low") < pl.col("high"))),
-            pages=pl.when(units == 0)
-            .then(0)
-            .when(units <= pl.col("single"))
-            .then(1)
-            .otherwise("low")
-            .cast(pl.Int64),
+            uncertain=((units > single) & (pl.col("low") < pl.col("high"))).fill_null(False),
+            pages=pl.when(units == 0).then(0).when(units <= single).then(1).otherwise("low"),
         )
         .collect()
     )
-    pages = frame["pages"]
-    uncertain = frame["uncertain"].fill_null(False)
+    pages = frame["pages"].cast(pl.Int64)
+    uncertain = frame["uncertain"]
     if uncertain.any():
         rows = uncertain.arg_true()
         pages = pages.scatter(rows, [count_pages(t).pages for t in frame["text"].gather(rows)])

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     currency: str = "Rial"
 
     # --- sending -------------------------------------------------------------------------
-    batch_size: int = Field(default=5_000, ge=1, description="numbers per checkpointed batch")
+    batch_size: int = Field(default=20_000, ge=1, description="numbers per checkpointed batch")
+    batches_per_task: int = Field(default=10, ge=1, description="batches one Prefect task sends")
     request_size: int = Field(default=200, ge=1, le=200, description="numbers per provider call")
     provider_concurrency: int = Field(default=8, ge=1, description="concurrent provider calls")
     provider_timeout_s: float = 10.0

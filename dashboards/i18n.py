@@ -80,7 +80,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "message": ("متن پیام", "Message text"),
     "sender": ("خط ارسال", "Sender line"),
     "schedule": ("زمانبندی ارسال", "Send schedule"),
-    "schedule.none": ("بدون زمانبندی (ارسال دستی از پیشخوان)", "No schedule (send from the dashboard)"),
+    "schedule.none": (
+        "بدون زمانبندی (ارسال دستی از پیشخوان)", "No schedule (send from the dashboard)"),
     "schedule.at": ("ارسال در زمان مشخص", "Send at a set time"),
     "schedule.keep": ("بدون تغییر", "Keep as it is"),
     "schedule.change": ("تغییر زمان شروع", "Change the start time"),
@@ -136,7 +137,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "reset.yes": ("بله، ریست شود", "Yes, reset"),
     "done.archived": ("کمپین «{title}» بایگانی شد.", "“{title}” was archived."),
-    "done.unarchived": ("کمپین «{title}» از بایگانی خارج شد.", "“{title}” is back on the dashboard."),
+    "done.unarchived": (
+        "کمپین «{title}» از بایگانی خارج شد.", "“{title}” is back on the dashboard."),
     "done.already": ("تغییری لازم نبود.", "Nothing to change."),
     "done.started": ("ارسال «{title}» ({mode}) آغاز شد.", "Sending “{title}” ({mode}) started."),
     "done.cut": ("زمانبندی «{title}» قطع شد: {result}", "Schedule of “{title}” cut: {result}"),
@@ -144,7 +146,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "mode.rebuild": ("بازسازی", "rebuild"),
     "mode.reset": ("ریست", "reset"),
     "prefect.link": ("مشاهده در Prefect", "Open in Prefect"),
-    "send.failed": ("آخرین ارسال در پس‌زمینه خطا داد: {error}", "The last background send failed: {error}"),
+    "send.failed": (
+        "آخرین ارسال در پس‌زمینه خطا داد: {error}", "The last background send failed: {error}"),
     # --- home -----------------------------------------------------------------------------
     "home.title": ("پیشخوان", "Dashboard"),
     "home.balance": ("اعتبار حساب", "Credit balance"),
@@ -315,7 +318,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "cr.amount": ("مبلغ ({currency})", "Amount ({currency})"),
     "cr.note": ("توضیح", "Note"),
     "cr.do_topup": ("افزایش اعتبار", "Top up"),
-    "cr.done": ("اعتبار افزایش یافت؛ موجودی تازه: {balance}", "Credit added; new balance: {balance}"),
+    "cr.done": (
+        "اعتبار افزایش یافت؛ موجودی تازه: {balance}", "Credit added; new balance: {balance}"),
     "cr.ledger": ("گردش حساب", "Ledger"),
     "cr.kind": ("نوع", "Kind"),
     "kind.topup": ("افزایش اعتبار", "top-up"),
@@ -444,6 +448,17 @@ def reason(text: str | None) -> str:
     if sep and head == "provider refused":
         return f"سرویس‌دهنده نپذیرفت:{rest}"
     return text
+
+
+FIELD_LABELS: Final[dict[str, str]] = {
+    "title": "title", "send_count": "send_count", "message": "message", "source": "source",
+    "start_at": "schedule", "sender": "sender",
+}  # fmt: skip
+
+
+def field_name(field: str) -> str:
+    """A campaign field's label (title, send count, …)."""
+    return t(FIELD_LABELS[field]) if field in FIELD_LABELS else field
 
 
 def mode_name(mode: str) -> str:

@@ -1,11 +1,15 @@
-"""The send flow: start, rebuild or reset a campaign and send it batch by batch.
+"""The send flow: start, rebuild, reset or resume a campaign, in checkpointed batches.
 
-Progress truth lives in DuckDB; the flow shows it in Prefect as a progress artifact per run
-and a summary artifact at the end. Outside the sending window the run stops and schedules
-its own continuation at the next opening (a scheduled flow run, not a sleeping worker).
+One task sends a group of batches (tens of thousands of numbers each): a task per
+200-number request would cost more in Prefect than the sending itself. Progress truth
+lives in DuckDB; Prefect shows it as a progress artifact and a summary artifact per run.
+Outside the sending window the run stops and schedules its own continuation at the next
+opening — a scheduled flow run, not a sleeping worker.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
@@ -17,8 +21,7 @@ from prefect.artifacts import (
 from chapar import reports, sending
 from chapar.campaigns import RunStatus
 from chapar.lease import new_owner
-from chapar.store.repo import get_campaign
-from tasks.sending import begin_run, finish_run, open_batches, send_batch
+from tasks.sending import batch_groups, begin_run, finish_run, send_batches
 
 SEND_DEPLOYMENT = "send-campaign/chapar-send"
 
@@ -33,14 +36,12 @@ def _summary(campaign_id: int, run_no: int) -> str:
     return "\n".join(lines)
 
 
-def _schedule_continuation(campaign_id: int, when_iso: str) -> None:
-    from datetime import datetime
-
+def schedule_continuation(campaign_id: int, when: datetime) -> None:
+    """A flow run of the send deployment at ``when`` that resumes the waiting run."""
     from prefect.deployments import run_deployment
 
     run_deployment(SEND_DEPLOYMENT, parameters={"campaign_id": campaign_id, "mode": "resume"},
-                   scheduled_time=datetime.fromisoformat(when_iso), timeout=0,
-                   as_subflow=False)  # fmt: skip
+                   scheduled_time=when, timeout=0, as_subflow=False)  # fmt: skip
 
 
 @flow(name="send-campaign", flow_run_name="campaign-{campaign_id}-{mode}", log_prints=True)
@@ -50,30 +51,23 @@ def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
     ref = begin_run(campaign_id, mode, new_owner())
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"
     artifact = create_progress_artifact(0.0, key=key, description=f"campaign {campaign_id}")
-    sender = get_campaign(campaign_id).sender
     status, reason, resume_at = RunStatus.COMPLETED, None, None
     try:
-        for batch_no in open_batches(ref):
-            opening = sending.window_wait(sender)
-            if opening is not None:
-                status, reason = RunStatus.WAITING, sending.OUTSIDE_WINDOW
-                resume_at = opening.isoformat()
-                break
-            outcome = send_batch(ref, batch_no)
+        for group in batch_groups(ref):
+            outcomes = send_batches(ref, group)
             done, planned = sending.progress(ref)
             update_progress_artifact(artifact, 100.0 * done / max(planned, 1))
-            if outcome.stop_reason:
-                status, reason = RunStatus.UNFINISHED, outcome.stop_reason
+            if outcomes and outcomes[-1].stop_reason:
+                status, reason, resume_at = sending.stop_of(outcomes[-1])
                 break
     except BaseException as exc:
         finish_run(ref, RunStatus.UNFINISHED.value, f"error: {exc}")
         raise
-    finish_run(ref, status.value, reason, resume_at)
-    if resume_at:
-        _schedule_continuation(campaign_id, resume_at)
+    finish_run(ref, status.value, reason, resume_at.isoformat() if resume_at else None)
+    if resume_at is not None:
+        schedule_continuation(campaign_id, resume_at)
         logger.info("outside the sending window; continues at %s", resume_at)
     create_markdown_artifact(_summary(campaign_id, ref.run_no),
                              key=f"campaign-{campaign_id}-run-{ref.run_no}-summary")  # fmt: skip
     return {"campaign_id": campaign_id, "run_no": ref.run_no, "status": status.value,
             "reason": reason}  # fmt: skip
-

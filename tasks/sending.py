@@ -1,7 +1,8 @@
 """Thin Prefect tasks over the send pipeline in ``chapar.sending`` (tested there directly).
 
-A task is one batch (thousands of numbers), not one request: each task costs milliseconds
-and each DuckDB commit ~15 ms, so the batch is the unit of both checkpoint and task. No
+A task is a group of batches, a batch tens of thousands of numbers: each task costs
+milliseconds and each DuckDB commit ~15-40 ms, so neither is per request. The batch is the
+checkpoint. No
 task caches a result: the truth of progress is in DuckDB, and a re-run asks DuckDB.
 """
 
@@ -18,15 +19,16 @@ def begin_run(campaign_id: int, mode: str, owner: str) -> sending.RunRef:
     return sending.begin_run(campaign_id, sending.Mode(mode), owner=owner, actor="prefect")
 
 
-@task(name="open-batches")
-def open_batches(ref: sending.RunRef) -> list[int]:
-    return sending.open_batches(ref)
+@task(name="batch-groups")
+def batch_groups(ref: sending.RunRef) -> list[list[int]]:
+    return sending.batch_groups(ref)
 
 
-# A retry is safe at any point: send_batch reconciles an in-flight batch before sending.
-@task(name="send-batch", task_run_name="batch-{batch_no}", retries=3, retry_delay_seconds=2)
-def send_batch(ref: sending.RunRef, batch_no: int) -> sending.BatchOutcome:
-    return sending.send_batch(ref, batch_no)
+# A retry is safe at any point: an in-flight batch is reconciled before anything is re-sent.
+@task(name="send-batches", task_run_name="batches-{batch_nos[0]}", retries=3,
+      retry_delay_seconds=2)  # fmt: skip
+def send_batches(ref: sending.RunRef, batch_nos: list[int]) -> list[sending.BatchOutcome]:
+    return sending.send_batches(ref, batch_nos)
 
 
 @task(name="finish-run")

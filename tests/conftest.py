@@ -62,8 +62,9 @@ def simulator() -> Iterator[_Sim]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "chapar.simulator", "--port", str(port),
-                             "--delivery-delay-s", "0"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chapar.simulator", "--port", str(port), "--delivery-delay-s", "0"]
+    )
     sim = _Sim(port)
     for _ in range(100):
         try:

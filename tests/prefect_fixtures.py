@@ -65,7 +65,9 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}"
+            )
         time.sleep(0.5)
     else:
         proc.kill()

@@ -39,7 +39,9 @@ def env(simulator, prefect_server, chapar_home, monkeypatch):  # type: ignore[no
     return values
 
 
-def flow_process(env: dict[str, str], campaign_id: int, mode: str, crash_at: str = "") -> subprocess.Popen[bytes]:
+def flow_process(
+    env: dict[str, str], campaign_id: int, mode: str, crash_at: str = ""
+) -> subprocess.Popen[bytes]:
     code = f"from flows.send import send_campaign; send_campaign({campaign_id}, {mode!r})"
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
                             env={**os.environ, **env, "CHAPAR_CRASH_AT": crash_at},
@@ -59,7 +61,9 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:
     return proc.returncode
 
 
-def test_kill_9_at_every_point_of_a_batch_then_rebuild_sends_each_number_once(env, simulator, write):
+def test_kill_9_at_every_point_of_a_batch_then_rebuild_sends_each_number_once(
+    env, simulator, write
+):
     cid = make_campaign(write, n=4_000)
     # Exact points: committed in flight, answered but unrecorded, inside the recording
     # transaction, just after it; the first through Prefect, the others alternately.
@@ -83,8 +87,11 @@ def test_kill_9_at_random_moments_under_latency_then_rebuild_sends_each_number_o
     rng = random.Random(7)
     for attempt in range(6):
         mode = "rebuild" if repo.get_campaign(cid).current_run else "start"
-        starter = flow_process if attempt % 2 == 0 else (
-            lambda e, c, m: cli_process(e, "send" if m == "start" else m, str(c)))
+        starter = (
+            flow_process
+            if attempt % 2 == 0
+            else (lambda e, c, m: cli_process(e, "send" if m == "start" else m, str(c)))
+        )
         proc = starter(env, cid, mode)
         time.sleep(rng.uniform(0.5, 4.0) if attempt % 2 else rng.uniform(3.0, 7.0))
         proc.kill()

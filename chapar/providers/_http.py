@@ -104,25 +104,28 @@ class HttpAdapter:
         return mask_secrets(text, self._secrets)
 
     async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        """Send one request. Errors never chain the httpx exception: its request holds the URL
-        (and for Kavenegar the URL holds the key)."""
+        """Send one request. A transport failure is re-raised as a provider error *outside*
+        the ``except`` block, so the httpx exception — whose request holds the URL, and for
+        Kavenegar the URL holds the key — is neither chained nor kept as context."""
         try:
             return await self._client.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except httpx.HTTPError as exc:
+            error = self._translate(exc, what)
+        raise error
+
+    def _translate(self, exc: httpx.HTTPError, what: str) -> Exception:
+        detail = self._mask(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # No connection, so no byte of the request left: certainly not accepted.
-            detail = self._mask(f"{type(exc).__name__}: {exc}")
-            raise TransientError(f"{self.name} {what}: provider unreachable ({detail})") from None
-        except httpx.TimeoutException as exc:
-            raise UnknownOutcome(
+            return TransientError(f"{self.name} {what}: provider unreachable ({detail})")
+        if isinstance(exc, httpx.TimeoutException):
+            return UnknownOutcome(
                 f"{self.name} {what}: no answer within {self._timeout:g} s "
                 f"({type(exc).__name__}); the request may have been accepted"
-            ) from None
-        except httpx.HTTPError as exc:
-            detail = self._mask(f"{type(exc).__name__}: {exc}")
-            raise UnknownOutcome(
-                f"{self.name} {what}: connection failed ({detail}); "
-                "the request may have been accepted"
-            ) from None
+            )
+        return UnknownOutcome(
+            f"{self.name} {what}: connection failed ({detail}); the request may have been accepted"
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -232,20 +232,37 @@ def _id_list(value: str) -> list[str]:
     return value.replace(" ", "").split(",") if value else []
 
 
-def _json_array(value: str | None) -> list[str]:
+_recent_arrays: dict[str, list[str]] = {}
+
+
+def _json_array(value: str | None, repeated: bool = False) -> list[str]:
+    """A JSON array of strings. ``repeated`` fields (a campaign's one text and line, sent
+    in every request) are parsed once per distinct value; the list returned is then shared,
+    so callers treat it as read-only."""
     if value is None:
         raise ApiError(400)
+    if repeated and len(value) >= 1024:
+        cached = _recent_arrays.get(value)
+        if cached is not None:
+            return cached
     try:
         items = json.loads(value)
     except ValueError:
         raise ApiError(400) from None
     if not isinstance(items, list):
         raise ApiError(400)
-    return items if all(map(str.__instancecheck__, items)) else list(map(str, items))
+    if not all(map(str.__instancecheck__, items)):
+        items = list(map(str, items))
+    if repeated and len(value) >= 1024:
+        if len(_recent_arrays) >= 32:
+            _recent_arrays.clear()
+        _recent_arrays[value] = items
+    return items
 
 
 def _local_ids(params: Mapping[str, str]) -> list[str] | None:
-    for name in ("localid", "localmessageids", "localmessageid"):
+    """Local ids under any of the SDKs' names; the comma list first (cheapest to read)."""
+    for name in ("localmessageids", "localid", "localmessageid"):
         value = params.get(name)
         if value:
             return _id_list(value)
@@ -297,8 +314,11 @@ class Simulator:
         self.credit = credit
 
     def reset(self) -> None:
-        """Forget the outbox (messages, local ids, counts); credit and faults stay. Message
-        ids keep counting, so an id from before the reset never names a new message."""
+        """Forget the outbox (messages, local ids, counts) and the request statistics;
+        credit and faults stay. Message ids keep counting, so an id from before the reset
+        never names a new message."""
+        self.requests.clear()
+        self.faults_injected = dict.fromkeys(self.faults_injected, 0)
         self._batches.clear()
         self._firsts.clear()
         self._by_local.clear()
@@ -403,8 +423,8 @@ class Simulator:
 
     def _sendarray(self, params: Mapping[str, str], faultable: bool) -> Reply:
         receptors = _json_array(params.get("receptor"))
-        senders = _json_array(params.get("sender"))
-        texts = _json_array(params.get("message"))
+        senders = _json_array(params.get("sender"), repeated=True)
+        texts = _json_array(params.get("message"), repeated=True)
         if not receptors:
             raise ApiError(400)
         if not len(receptors) == len(senders) == len(texts):
@@ -511,23 +531,35 @@ class Simulator:
             entries = self._batch_entries(batch, now)
         else:
             by_pos = dict(zip(new, ids_of_new, strict=True))
+
+            def message_id(i: int) -> int:
+                lid = lids[i]
+                return by_pos[i] if i in by_pos or not lid else by_local[lid]
+
             entries = ",".join(
-                self._entry(*self._located(by_pos[i] if i in by_pos else by_local[lids[i]]), now)  # type: ignore[index]
-                for i in range(count)
+                self._entry(*self._located(message_id(i)), now) for i in range(count)
             )
         return self._reply(f"[{entries}]", fault)
 
     def _batch_entries(self, batch: Batch, now: float) -> str:
-        """All of a fresh batch's send entries, comma-joined. One template when the batch has
-        one text and one sender (a campaign), else one per message."""
+        """All of a fresh batch's send entries, comma-joined. A campaign's batch (one text,
+        one line) needs one template per status; anything else one per message."""
+        size = len(batch.numbers)
+        if len(set(batch.texts)) > 1 or len(set(batch.senders)) > 1:
+            return ",".join(self._entry(batch, i, now) for i in range(size))
         code = self._code(batch, now)
-        if code != FINAL and len(set(batch.texts)) == 1 and len(set(batch.senders)) == 1:
-            template = _entry_template(
-                batch.texts[0], batch.senders[0], code, batch.date, batch.costs[0]
-            )
-            ids = range(batch.first_id, batch.first_id + len(batch.numbers))
-            return ",".join([template % pair for pair in zip(ids, batch.receptors, strict=True)])
-        return ",".join(self._entry(batch, i, now) for i in range(len(batch.numbers)))
+        codes = [code] * size if code != FINAL else list(map(outcome_for, batch.numbers))
+        templates = {
+            c: _entry_template(batch.texts[0], batch.senders[0], c, batch.date, batch.costs[0])
+            for c in set(codes)
+        }
+        ids = range(batch.first_id, batch.first_id + size)
+        return ",".join(
+            [
+                templates[c] % (mid, receptor)
+                for c, mid, receptor in zip(codes, ids, batch.receptors, strict=True)
+            ]
+        )
 
     def _entry(self, batch: Batch, i: int, now: float) -> str:
         code = self._code(batch, now)

@@ -73,21 +73,21 @@ class SimulatorProcess:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> SimulatorProcess:
-        stderr = tempfile.TemporaryFile(mode="w+")
-        self._process = subprocess.Popen(
-            self._argv,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        line = self._first_line()
-        if "listening on" not in line:
-            self.stop()
-            stderr.seek(0)
-            raise RuntimeError(f"simulator did not start: {line!r} {stderr.read()[-2000:]}")
-        stderr.close()
+        # stderr goes to a file the child keeps; read here only if start-up fails.
+        with tempfile.TemporaryFile(mode="w+") as stderr:
+            self._process = subprocess.Popen(
+                self._argv,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            line = self._first_line()
+            if "listening on" not in line:
+                self.stop()
+                stderr.seek(0)
+                raise RuntimeError(f"simulator did not start: {line!r} {stderr.read()[-2000:]}")
         self.port = int(line.rsplit(":", 1)[1].split("/", 1)[0])
         self._http = httpx.Client(base_url=self.root_url, timeout=10.0, trust_env=False)
         deadline = time.monotonic() + self._ready_timeout_s

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, unquote_plus
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from chapar.simulator.engine import Reply, Simulator, SimulatorConfig, envelope
 
@@ -70,11 +70,12 @@ _PLUS_PERCENT = bytes.maketrans(b"+%", b" =")
 
 
 def unquote_form(raw: bytes) -> str:
-    """``application/x-www-form-urlencoded`` decoding, as ``unquote_plus`` does it, but in C:
+    """``application/x-www-form-urlencoded`` decoding (percent-decode the bytes, then UTF-8,
+    as WHATWG says and ``unquote_plus`` does for ASCII input), but in C:
     a 200-message Persian body is ~170 KB of ``%XX`` that ``unquote_plus`` takes ~8 ms
     over. Quoted-printable decoding is the same ``=XX`` job, so translate ``%``→``=`` and
     let ``binascii.a2b_qp`` do it. Used only when the result provably equals
-    ``unquote_plus`` (no raw ``=``/CR/LF, and every ``%`` was a valid escape: each one
+    the exact decoding (no raw ``=``/CR/LF, and every ``%`` was a valid escape: each one
     shrank the text by exactly two bytes); anything else takes the slow exact path."""
     if b"%" not in raw:
         return raw.replace(b"+", b" ").decode("utf-8", "replace")
@@ -82,7 +83,29 @@ def unquote_form(raw: bytes) -> str:
         out = binascii.a2b_qp(raw.translate(_PLUS_PERCENT))
         if len(out) == len(raw) - 2 * raw.count(b"%"):
             return out.decode("utf-8", "replace")
-    return unquote_plus(raw.decode("latin-1"), encoding="utf-8", errors="replace")
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
+
+
+#: Fields a campaign sends verbatim in every request (one text, one line).
+_REPEATED_FIELDS = frozenset({b"message", b"sender"})
+_recent: dict[tuple[int, bytes, bytes], tuple[bytes, str]] = {}
+
+
+def _unquote_repeated(raw: bytes) -> str:
+    """Decode a repeated field once per distinct value: ~150 µs saved per Persian request.
+    The key is cheap (length and ends); a hit is confirmed by full equality (a memcmp). The
+    same ``str`` object comes back, so the engine's cache of parsed arrays hits at once."""
+    if len(raw) < 1024:
+        return unquote_form(raw)
+    key = (len(raw), raw[:64], raw[-64:])
+    hit = _recent.get(key)
+    if hit is not None and hit[0] == raw:
+        return hit[1]
+    if len(_recent) >= 32:
+        _recent.clear()
+    value = unquote_form(raw)
+    _recent[key] = (raw, value)
+    return value
 
 
 def parse_form(data: bytes) -> dict[str, str]:
@@ -91,7 +114,8 @@ def parse_form(data: bytes) -> dict[str, str]:
     for pair in data.split(b"&"):
         if pair:
             name, _, value = pair.partition(b"=")
-            fields[unquote_form(name)] = unquote_form(value)
+            decode = _unquote_repeated if name in _REPEATED_FIELDS else unquote_form
+            fields[unquote_form(name)] = decode(value)
     return fields
 
 

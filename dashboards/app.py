@@ -1,0 +1,45 @@
+"""Chapar's dashboard: ``streamlit run dashboards/app.py``.
+
+The entrypoint: page setup, the language switch (فارسی/English, Persian first and
+right-to-left), messages carried over a rerun, then the page st.navigation chose.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import ui
+from dashboards.i18n import t
+
+st.set_page_config(page_title="Chapar · چاپار", page_icon="📨", layout="wide")
+
+ui.language_switch()
+ui.apply_direction()
+
+page = st.navigation(
+    {
+        t("nav.campaigns"): [
+            st.Page(ui.PAGES["home"], title=t("nav.home"), icon=":material/dashboard:",
+                    url_path="home", default=True),
+            st.Page(ui.PAGES["new"], title=t("nav.new"), icon=":material/add_circle:",
+                    url_path="new"),
+            st.Page(ui.PAGES["edit"], title=t("nav.edit"), icon=":material/edit:",
+                    url_path="edit"),
+            st.Page(ui.PAGES["reports"], title=t("nav.reports"), icon=":material/bar_chart:",
+                    url_path="reports"),
+            st.Page(ui.PAGES["blacklist"], title=t("nav.blacklist"), icon=":material/block:",
+                    url_path="program-blacklist"),
+            st.Page(ui.PAGES["archived"], title=t("nav.archived"), icon=":material/archive:",
+                    url_path="archived"),
+        ],
+        t("nav.setup"): [
+            st.Page(ui.PAGES["lists"], title=t("nav.lists"), icon=":material/contacts:",
+                    url_path="lists"),
+            st.Page(ui.PAGES["credit"], title=t("nav.credit"), icon=":material/payments:",
+                    url_path="credit"),
+        ],
+    }
+)  # fmt: skip
+st.sidebar.caption(f"{t('app.name')} · {t('app.tagline')}")
+ui.show_flashes()
+page.run()

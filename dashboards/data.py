@@ -1,0 +1,363 @@
+"""Small helpers between the pages and the core: cached reads, exports, starting a send.
+
+Rules kept here:
+
+* Every read goes through the core's repo/report functions, which open a DuckDB
+  connection, run and close it: nothing holds a connection across a rerun, so a sending
+  flow in another process is never locked out for long.
+* Reads that aggregate messages (summaries, reports, pages of numbers) are cached for
+  :data:`TTL` seconds, keyed by the database path (tests use one file each) and by a
+  generation that every write made from the dashboard bumps: what you just did shows at
+  once, what a sending flow does shows within a couple of seconds.
+* Sending runs in Prefect: :func:`start_send` triggers the deployment
+  ``send-campaign/chapar-send`` without waiting. With ``CHAPAR_SEND_INPROCESS=1`` it sends
+  in a background thread of the dashboard process instead (no Prefect server needed: the
+  browser test and a quick local trial use it). Tests monkeypatch :func:`start_send`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import polars as pl
+import streamlit as st
+
+from chapar import campaigns as rules
+from chapar import reports
+from chapar.campaigns import Campaign, MessageState
+from chapar.errors import Busy, ChaparError, NotAllowed
+from chapar.reports import RunReport
+from chapar.settings import get_settings
+from chapar.store import repo
+
+#: Seconds a cached aggregate may lag behind a sending flow.
+TTL = 2.0
+#: The Prefect deployment that sends a campaign (flows/send.py, prefect.yaml).
+SEND_DEPLOYMENT = "send-campaign/chapar-send"
+#: Excel's row limit, header row included.
+EXCEL_MAX_ROWS = 1_048_575
+
+Mode = Literal["start", "rebuild", "reset"]
+
+
+class SendUnavailable(ChaparError):
+    """The send could not be handed to Prefect (server down, deployment missing, …)."""
+
+
+# --- cache keys --------------------------------------------------------------------------------
+
+_generation: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def db_key() -> str:
+    """The database this process talks to: part of every cache key."""
+    return str(get_settings().database_path.resolve())
+
+
+def generation() -> int:
+    return _generation.get(db_key(), 0)
+
+
+def changed() -> None:
+    """Call after any write made from the dashboard: cached reads are refetched."""
+    key = db_key()
+    with _lock:
+        _generation[key] = _generation.get(key, 0) + 1
+
+
+# --- cached reads ------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _summaries(db: str, gen: int) -> dict[int, dict[str, Any]]:
+    return reports.campaign_summaries()
+
+
+def summaries() -> dict[int, dict[str, Any]]:
+    """Per campaign: planned, handed, pages, cost, last_activity of its current run."""
+    return _summaries(db_key(), generation())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _report(db: str, gen: int, campaign_id: int, run_no: int | None) -> RunReport:
+    return reports.run_report(campaign_id, run_no)
+
+
+def report(campaign_id: int, run_no: int | None = None) -> RunReport:
+    return _report(db_key(), generation(), campaign_id, run_no)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _runs(db: str, gen: int, campaign_id: int) -> pl.DataFrame:
+    return reports.runs(campaign_id)
+
+
+def runs(campaign_id: int) -> pl.DataFrame:
+    return _runs(db_key(), generation(), campaign_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=128)
+def _numbers(
+    db: str, gen: int, campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
+) -> tuple[pl.DataFrame, int]:
+    return reports.numbers(campaign_id, run_no, status, offset=offset, limit=limit)
+
+
+def numbers_page(
+    campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
+) -> tuple[pl.DataFrame, int]:
+    """One page of a run's numbers (LIMIT/OFFSET in DuckDB) and the filtered total."""
+    return _numbers(db_key(), generation(), campaign_id, run_no, status, offset, limit)
+
+
+def program_blacklist_counts(campaign_id: int, run_no: int | None) -> tuple[int, int]:
+    """(filtered before sending, reported blocked) of one run, or of every run."""
+    if run_no is not None:
+        rep = report(campaign_id, run_no)
+        return rep.n(MessageState.BLACKLISTED), rep.n(MessageState.BLOCKED)
+    filtered = blocked = 0
+    for n in runs(campaign_id)["run_no"].to_list():
+        rep = report(campaign_id, int(n))
+        filtered += rep.n(MessageState.BLACKLISTED)
+        blocked += rep.n(MessageState.BLOCKED)
+    return filtered, blocked
+
+
+def program_blacklist(
+    campaign_id: int, run_no: int | None, offset: int, limit: int
+) -> pl.DataFrame:
+    return reports.program_blacklist(campaign_id, run_no, offset=offset, limit=limit)
+
+
+def campaigns(archived: bool | None = False) -> list[Campaign]:
+    return repo.list_campaigns(archived=archived)
+
+
+def list_names() -> list[str]:
+    return [info.name for info in repo.lists()]
+
+
+def actor() -> str:
+    """Who the audit trail names for an action taken in the dashboard: the signed-in user
+    when Streamlit authentication is set up, else the account running the dashboard."""
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("email") or st.user.get("name"))
+    except Exception:  # no auth configured
+        pass
+    return f"{repo.default_actor()} (dashboard)"
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+
+def export_bytes(
+    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
+) -> bytes:
+    """A run's numbers (filtered by the status flag) as a CSV or Excel file's bytes, written
+    by :func:`chapar.reports.export` to a temporary file."""
+    with tempfile.TemporaryDirectory(prefix="chapar-export-") as folder:
+        path = Path(folder) / f"report.{fmt}"
+        reports.export(campaign_id, path, run_no, status)
+        return path.read_bytes()
+
+
+def exporter(
+    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
+) -> Callable[[], bytes]:
+    """A no-argument callable for ``st.download_button``: the file is built only when the
+    button is clicked, on Streamlit's download thread."""
+
+    def build() -> bytes:
+        return export_bytes(campaign_id, run_no, status, fmt)
+
+    return build
+
+
+def export_name(campaign_id: int, run_no: int, status: str | None, fmt: str) -> str:
+    flag = f"-{status}" if status else ""
+    return f"chapar-campaign-{campaign_id}-run-{run_no}{flag}.{fmt}"
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def saved_upload(name: str, stream: IO[bytes]) -> Iterator[Path]:
+    """An uploaded file written to a temporary file with the same suffix (the import reads
+    the format from the suffix), removed afterwards."""
+    suffix = Path(name).suffix.lower() or ".txt"
+    with tempfile.TemporaryDirectory(prefix="chapar-upload-") as folder:
+        path = Path(folder) / f"{Path(name).stem or 'upload'}{suffix}"
+        with path.open("wb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        yield path
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Trigger:
+    """The last send this dashboard process started for a campaign."""
+
+    at: float
+    mode: str
+    url: str | None
+    fingerprint: tuple[object, ...]
+    error: str | None = None
+
+
+_triggers: dict[tuple[str, int], Trigger] = {}
+#: A trigger whose flow has not yet changed the campaign counts as in progress this long.
+PENDING_S = 120.0
+
+
+def fingerprint(c: Campaign) -> tuple[object, ...]:
+    return (c.status.value, c.status_reason, c.current_run, c.reset_count, c.updated_at)
+
+
+def last_trigger(campaign_id: int) -> Trigger | None:
+    return _triggers.get((db_key(), campaign_id))
+
+
+def check_mode(campaign: Campaign, mode: str) -> rules.ActionCheck:
+    check = {"start": rules.can_send, "rebuild": rules.can_rebuild, "reset": rules.can_reset}
+    return check[mode](campaign)
+
+
+def trigger(campaign_id: int, mode: Mode) -> str | None:
+    """Start, rebuild or reset a campaign's send; returns the Prefect flow run's URL (None
+    when sent in-process). A second click is harmless: while the campaign is sending, or a
+    send started here has not begun yet, it is refused with a message; and the core itself
+    refuses a second start while a run's lease is live."""
+    campaign = repo.get_campaign(campaign_id)
+    if campaign.is_sending:
+        raise Busy(f"campaign {campaign_id} is sending now (run {campaign.current_run}); "
+                   "wait for it to stop, or cut its schedule")  # fmt: skip
+    previous = last_trigger(campaign_id)
+    if (
+        previous is not None
+        and previous.error is None
+        and previous.fingerprint == fingerprint(campaign)
+        and time.monotonic() - previous.at < PENDING_S
+    ):
+        where = f": {previous.url}" if previous.url else ""
+        ago = time.monotonic() - previous.at
+        raise Busy(f"a {previous.mode} of campaign {campaign_id} was started {ago:.0f} s ago "
+                   f"and has not begun yet{where}")  # fmt: skip
+    check = check_mode(campaign, mode)
+    if not check.allowed:
+        raise NotAllowed(f"cannot {mode} campaign {campaign_id}: {check.reason}")
+    record = Trigger(time.monotonic(), mode, None, fingerprint(campaign))
+    _triggers[(db_key(), campaign_id)] = record
+    try:
+        record.url = start_send(campaign_id, mode)
+    except BaseException as exc:
+        record.error = str(exc)
+        raise
+    finally:
+        changed()
+    return record.url
+
+
+def start_send(campaign_id: int, mode: str) -> str | None:
+    """Hand the send to Prefect (``run_deployment(..., timeout=0)``) and return the flow
+    run's URL; or, with ``CHAPAR_SEND_INPROCESS=1``, send in a background thread of this
+    process and return None. The one place a send starts: tests replace it."""
+    if os.environ.get("CHAPAR_SEND_INPROCESS", "").strip().lower() in {"1", "true", "yes"}:
+        return _send_in_thread(campaign_id, mode)
+    return _send_with_prefect(campaign_id, mode)
+
+
+def prefect_api_url() -> str:
+    return os.environ.get("PREFECT_API_URL") or (
+        f"http://127.0.0.1:{get_settings().prefect_port}/api"
+    )
+
+
+def prefect_ui_url() -> str:
+    return (
+        os.environ.get("PREFECT_UI_URL") or f"http://127.0.0.1:{get_settings().prefect_port}"
+    ).rstrip("/")
+
+
+def _send_with_prefect(campaign_id: int, mode: str) -> str:
+    import httpx
+
+    api = prefect_api_url().rstrip("/")
+    try:
+        httpx.get(f"{api}/health", timeout=3.0).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise SendUnavailable(
+            f"the Prefect server at {api} does not answer ({exc.__class__.__name__}): start "
+            "the services (`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the "
+            "dashboard process"
+        ) from None
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    campaign = repo.get_campaign(campaign_id)
+    # The same click on the same campaign state is the same flow run (Prefect dedupes).
+    key = (f"chapar-{campaign_id}-{mode}-run{campaign.current_run}-reset{campaign.reset_count}"
+           f"-{campaign.status.value}-{campaign.updated_at.isoformat()}")  # fmt: skip
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            flow_run = run_deployment(
+                SEND_DEPLOYMENT,
+                parameters={"campaign_id": campaign_id, "mode": mode},
+                timeout=0,
+                as_subflow=False,
+                idempotency_key=key,
+            )
+    except ObjectNotFound:
+        raise SendUnavailable(
+            f"Prefect has no deployment {SEND_DEPLOYMENT!r}: serve the flows (`chapar up`)"
+        ) from None
+    except Exception as exc:
+        raise SendUnavailable(f"Prefect did not accept the send: {exc}") from None
+    return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]
+
+
+def _send_in_thread(campaign_id: int, mode: str, wait_s: float = 0.5) -> str | None:
+    """Send in a daemon thread of this process. A refusal (busy, not allowed) or a quick
+    failure is raised here; a later failure is kept on the campaign's :class:`Trigger` and
+    shown on the dashboard. If the process stops mid-run its lease lapses and the run
+    shows as unfinished (interrupted), ready to rebuild."""
+    from chapar.sending import Mode as SendMode
+    from chapar.sending import send_run
+
+    failure: list[BaseException] = []
+    key = (db_key(), campaign_id)
+
+    def work() -> None:
+        try:
+            send_run(campaign_id, SendMode(mode))
+        except BaseException as exc:
+            failure.append(exc)
+            record = _triggers.get(key)
+            if record is not None:
+                record.error = str(exc)
+        finally:
+            changed()
+
+    thread = threading.Thread(target=work, name=f"chapar-send-{campaign_id}", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, ChaparError):
+            raise exc
+        raise ChaparError(f"the send failed: {exc}") from exc
+    return None

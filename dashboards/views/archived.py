@@ -1,0 +1,35 @@
+"""بایگانی شده ها — Archived campaigns, with Unarchive. Nothing deletes a campaign."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import data, i18n, ui
+from dashboards.i18n import t
+
+st.title(t("arc.title"))
+st.caption(t("arc.note"))
+with ui.edge():
+    archived = data.campaigns(archived=True)
+    if not archived:
+        st.info(t("arc.none"))
+    summaries = data.summaries() if archived else {}
+    for c in archived:
+        summary = summaries.get(c.id, {})
+        with st.container(border=True, key=f"arc_c{c.id}"):
+            head, actions = st.columns([4, 2], vertical_alignment="center")
+            with head:
+                st.markdown(f"**{ui.campaign_label(c)}**")
+                ui.status_badge(c)
+                st.caption(" · ".join([
+                    f"{t('reset_count')}: {i18n.num(c.reset_count)}",
+                    f"{t('pages')}: {i18n.num(int(summary.get('pages') or 0))}",
+                    f"{t('cost')}: {i18n.money(int(summary.get('cost') or 0))}",
+                    f"{t('last_activity')}: {i18n.when(c.updated_at)}",
+                ]))  # fmt: skip
+            with actions:
+                if st.button(t("f.unarchive"), key=f"unarchive_c{c.id}", type="primary",
+                             icon=":material/unarchive:", width="stretch"):  # fmt: skip
+                    ui.archive(c, False)
+                if st.button(t("f.reports"), key=f"arc_reports_c{c.id}", width="stretch"):
+                    ui.go("reports", c.id)

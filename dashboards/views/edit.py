@@ -1,0 +1,124 @@
+"""ویرایش برنامه — Edit program: title, send count, message, source and schedule only;
+refused while the campaign is sending. Every change lands in the audit trail below."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from chapar import campaigns as rules
+from chapar.campaigns import Campaign
+from chapar.errors import ChaparError
+from chapar.store import repo
+from dashboards import data, i18n, ui
+from dashboards.i18n import t
+
+
+def schedule_input(c: Campaign, disabled: bool) -> tuple[bool, datetime | None]:
+    """(changed?, new start time in UTC or None)."""
+    st.markdown(f"**{t('schedule')}**")
+    st.caption(t("schedule.current", when=i18n.when(c.start_at)))
+    options = ["keep", "change", "clear"] if c.start_at else ["keep", "change"]
+    choice = st.radio(t("schedule"), options, key=f"edit_sched_{c.id}", horizontal=True,
+                      label_visibility="collapsed", disabled=disabled,
+                      format_func=ui.labels(options, lambda o: t(f"schedule.{o}")))  # fmt: skip
+    if choice == "clear":
+        return True, None
+    if choice != "change":
+        return False, c.start_at
+    start = (c.start_at or datetime.now(i18n.tz()) + timedelta(hours=1)).astimezone(i18n.tz())
+    picked = st.datetime_input(t("schedule.start", tz=i18n.tz().key),
+                               value=start.replace(tzinfo=None, second=0, microsecond=0),
+                               key=f"edit_start_{c.id}", disabled=disabled)  # fmt: skip
+    if picked is None:
+        return False, c.start_at
+    local = picked.replace(tzinfo=i18n.tz())
+    if i18n.lang() == "fa":
+        st.caption(t("schedule.jalali", when=i18n.when(local)))
+    return True, local
+
+
+def edit_form(c: Campaign) -> None:
+    ui.status_badge(c)
+    check = rules.can_edit(c)
+    disabled = not check.allowed
+    if disabled:
+        st.warning(t("edit.refused", reason=i18n.reason(check.reason)))
+    k = c.id
+    title = st.text_input(t("title"), value=c.title, key=f"edit_title_{k}", disabled=disabled)
+    count = st.number_input(t("send_count"), value=c.send_count, min_value=1, step=1,
+                            key=f"edit_count_{k}", placeholder=t("send_count.all"),
+                            help=t("send_count.help"), disabled=disabled)  # fmt: skip
+    message = ui.composer(f"edit_msg_{k}", c.message, disabled=disabled)
+    names = data.list_names()
+    options = list(dict.fromkeys([*c.source, *names]))
+    source = st.multiselect(t("source"), options, default=list(c.source), key=f"edit_src_{k}",
+                            disabled=disabled)  # fmt: skip
+    if c.current_run:
+        st.info(t("edit.next_run"))
+    ui.price_preview(message, source)
+    sched_changed, start_at = schedule_input(c, disabled)
+
+    save, cut = st.columns(2)
+    if save.button(t("edit.save"), type="primary", key=f"edit_save_{k}", disabled=disabled):
+        changes: dict[str, Any] = {}
+        if title != c.title:
+            changes["title"] = title
+        new_count = None if count is None else int(count)
+        if new_count != c.send_count:
+            changes["send_count"] = new_count
+        if message != c.message:
+            changes["message"] = message
+        if tuple(source) != c.source:
+            changes["source"] = tuple(source)
+        if sched_changed and start_at != c.start_at:
+            changes["start_at"] = start_at
+        if not changes:
+            st.info(t("edit.nothing"))
+        else:
+            try:
+                done = repo.edit_campaign(c.id, changes, actor=data.actor())
+            except ChaparError as exc:
+                st.error(str(exc))
+            else:
+                data.changed()
+                fields = ", ".join(i18n.field_name(ch.field) for ch in done)
+                ui.flash("success", t("edit.saved", fields=fields) if done else t("edit.nothing"))
+                st.rerun()
+    with cut:
+        cut_check = rules.can_cut(c)
+        if ui.feature_button(t("f.cut"), cut_check, f"edit_cut_{k}"):
+            ui.cut(c)
+        if cut_check.allowed:
+            st.caption(t("edit.cut_help"))
+
+
+def audit(c: Campaign) -> None:
+    st.subheader(t("edit.audit"))
+    trail = repo.audit_trail(c.id)
+    if not trail:
+        st.caption(t("rows.none"))
+        return
+    frame = pl.DataFrame(
+        {
+            t("audit.at"): [i18n.when(a.at, seconds=True) for a in trail],
+            t("audit.actor"): [a.actor for a in trail],
+            t("audit.action"): [a.action for a in trail],
+            t("audit.field"): [a.field or "" for a in trail],
+            t("audit.old"): [a.old_value or "" for a in trail],
+            t("audit.new"): [a.new_value or "" for a in trail],
+        }
+    )
+    ui.table(frame)
+
+
+st.title(t("edit.title"))
+st.caption(t("edit.intro"))
+with ui.edge():
+    chosen = ui.pick_campaign(data.campaigns(archived=None), key="edit_pick")
+    if chosen is not None:
+        edit_form(chosen)
+        audit(chosen)

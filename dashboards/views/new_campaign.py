@@ -1,0 +1,58 @@
+"""کمپین جدید — New campaign, with a live page count and price preview (a dry run)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from chapar.errors import ChaparError
+from chapar.store import repo
+from dashboards import data, i18n, ui
+from dashboards.i18n import t
+
+st.title(t("new.title"))
+with ui.edge():
+    names = data.list_names()
+    if not names:
+        st.info(t("no_lists"))
+        st.page_link(ui.PAGES["lists"], label=t("nav.lists"), icon=":material/contacts:")
+    title = st.text_input(t("title"), key="new_title")
+    sender = st.text_input(t("sender"), key="new_sender", help=t("new.sender_help"),
+                           value=st.session_state.get("last_sender", ""))  # fmt: skip
+    message = ui.composer("new_msg")
+    source = st.multiselect(t("source"), names, key="new_source")
+    count = st.number_input(t("send_count"), value=None, min_value=1, step=1, key="new_count",
+                            placeholder=t("send_count.all"), help=t("send_count.help"))  # fmt: skip
+    modes = ["none", "at"]
+    when = st.radio(t("schedule"), modes, key="new_sched", horizontal=True,
+                    format_func=ui.labels(modes, lambda o: t(f"schedule.{o}")))  # fmt: skip
+    start_at = None
+    if when == "at":
+        soon = datetime.now(i18n.tz()) + timedelta(hours=1)
+        default = soon.replace(tzinfo=None, second=0, microsecond=0)
+        picked = st.datetime_input(t("schedule.start", tz=i18n.tz().key), value=default,
+                                   key="new_start")  # fmt: skip
+        if picked is not None:
+            start_at = picked.replace(tzinfo=i18n.tz())
+            if i18n.lang() == "fa":
+                st.caption(t("schedule.jalali", when=i18n.when(start_at)))
+
+    st.subheader(t("new.preview"))
+    if not source:
+        st.caption(t("new.pick_source"))
+    ui.price_preview(message, source)
+
+    if st.button(t("new.create"), type="primary", key="new_create", icon=":material/add:"):
+        try:
+            campaign_id = repo.create_campaign(
+                title, message, sender, source, send_count=None if count is None else int(count),
+                start_at=start_at, actor=data.actor(),
+            )  # fmt: skip
+        except ChaparError as exc:
+            st.error(str(exc))
+        else:
+            data.changed()
+            st.session_state["last_sender"] = sender.strip()
+            ui.flash("success", t("new.created", title=title.strip(), id=i18n.num(campaign_id)))
+            ui.go("home")

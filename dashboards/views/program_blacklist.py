@@ -1,0 +1,45 @@
+"""لیست سیاه برنامه — Program blacklist: this campaign's numbers on the telecom blacklist,
+filtered out before sending or reported blocked by the provider; paged in DuckDB."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chapar.campaigns import Campaign
+from dashboards import data, i18n, ui
+from dashboards.i18n import t
+
+PAGE_SIZE = 100
+
+
+def show(c: Campaign) -> None:
+    if c.current_run == 0:
+        st.info(t("rep.never"))
+        return
+    runs: list[int | None] = [None, *range(c.current_run, 0, -1)]
+    run_no = st.selectbox(t("run"), runs, key=f"pbl_run_{c.id}",
+                          format_func=ui.labels(runs, lambda n: t("all") if n is None
+                                                else t("run.label", n=i18n.num(n))))  # fmt: skip
+    filtered, blocked = data.program_blacklist_counts(c.id, run_no)
+    left, right = st.columns(2)
+    left.metric(t("pbl.filtered"), i18n.num(filtered), border=True)
+    right.metric(t("pbl.blocked"), i18n.num(blocked), border=True)
+    total = filtered + blocked
+    if total == 0:
+        st.caption(t("rows.none"))
+        return
+    pages = -(-total // PAGE_SIZE)
+    page_no = st.pagination(pages, key=f"pbl_page_{c.id}_{run_no}") if pages > 1 else 1
+    offset = (page_no - 1) * PAGE_SIZE
+    frame = data.program_blacklist(c.id, run_no, offset, PAGE_SIZE)
+    st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
+                 total=i18n.num(total)))  # fmt: skip
+    ui.table(ui.localized(frame))
+
+
+st.title(t("pbl.title"))
+st.caption(t("pbl.intro"))
+with ui.edge():
+    chosen = ui.pick_campaign(data.campaigns(archived=None), key="pbl_pick")
+    if chosen is not None:
+        show(chosen)

@@ -1,0 +1,110 @@
+"""Fixtures and helpers of the dashboard tests (AppTest and the browser test).
+
+Import what a test module uses::
+
+    from tests.dashboard_fixtures import app, people, sends  # noqa: F401
+
+``sends`` replaces :func:`dashboards.data.start_send` with an in-process, synchronous
+``send_run`` against the provider simulator (the ``simulator`` fixture), so no Prefect
+server is needed and a click on Send has finished when ``AppTest.run()`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chapar.sending import Mode, send_run
+from chapar.settings import get_settings
+from chapar.store import repo
+from dashboards import data
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "dashboards" / "app.py"
+SENDER = "30001234"
+#: 120 valid numbers, then one invalid line and one duplicate.
+PEOPLE = [f"0912{i:07d}" for i in range(120)] + ["not a number", "09120000000"]
+
+
+def make_app(lang: str = "en", *, timeout: float = 30) -> AppTest:
+    """The dashboard, not yet run, in the given language."""
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    return at
+
+
+@pytest.fixture
+def app() -> Callable[..., AppTest]:
+    return make_app
+
+
+@pytest.fixture
+def people(write: Callable[[str, str], Path]) -> str:
+    """A recipient list named "people" (120 valid, 1 invalid, 1 duplicate)."""
+    repo.import_list("people", write("people.txt", "\n".join(PEOPLE) + "\n"))
+    return "people"
+
+
+@pytest.fixture
+def sends(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Sending in-process against the simulator; returns the (campaign, mode) calls."""
+    monkeypatch.setenv("CHAPAR_SIMULATOR_PORT", str(simulator.port))
+    get_settings.cache_clear()
+    calls: list[tuple[int, str]] = []
+
+    def start_send(campaign_id: int, mode: str) -> str | None:
+        calls.append((campaign_id, mode))
+        send_run(campaign_id, Mode(mode))
+        return None
+
+    monkeypatch.setattr(data, "start_send", start_send)
+    return calls
+
+
+def campaign(
+    source: str = "people", title: str = "Yalda", message: str = "شب یلدا مبارک", **kw: Any
+) -> int:
+    return repo.create_campaign(title, message, SENDER, [source], **kw)
+
+
+def run_ok(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    return run_ok(at)
+
+
+def go(at: AppTest, view: str) -> AppTest:
+    at.switch_page(f"views/{view}.py")
+    return run_ok(at)
+
+
+def texts(at: AppTest) -> str:
+    """Every visible text of the page (markdown, captions, alerts, titles, metrics, button
+    and widget labels), one a line: what a test asserts on."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "success", "info",
+                 "warning", "error"):  # fmt: skip
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    parts += [b.label for b in at.button]
+    parts += [w.label for w in (*at.selectbox, *at.text_input, *at.text_area, *at.radio)]
+    return "\n".join(parts)
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
+    return str(found[0])
+
+
+def buttons(at: AppTest) -> dict[str, Any]:
+    return {str(b.key): b for b in at.button if b.key}

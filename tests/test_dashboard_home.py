@@ -1,0 +1,212 @@
+"""The dashboard's home page (پیشخوان) and its Features menu, through AppTest."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chapar.campaigns import CampaignStatus
+from chapar.sending import INSUFFICIENT_CREDIT, Mode, begin_run
+from chapar.store import repo
+from dashboards import data
+from tests.dashboard_fixtures import (  # noqa: F401
+    app,
+    buttons,
+    campaign,
+    click,
+    go,
+    metric,
+    people,
+    run_ok,
+    sends,
+    texts,
+)
+
+
+def test_home_is_persian_first_and_the_switch_changes_every_label(app):
+    at = run_ok(app("fa"))
+    assert at.title[0].value == "پیشخوان"
+    assert metric(at, "اعتبار حساب") == "۰ ریال"
+    assert "هنوز کمپینی نیست" in texts(at)
+    switch = at.sidebar.radio[0]
+    assert switch.options == ["فارسی", "English"]
+
+    switch.set_value("en")
+    run_ok(at)
+    assert at.title[0].value == "Dashboard"
+    assert metric(at, "Credit balance") == "0 Rial"
+
+    at.sidebar.radio[0].set_value("fa")
+    run_ok(at)
+    assert at.title[0].value == "پیشخوان"
+
+
+def test_persian_numbers_and_labels_on_a_campaign_card(app, people):
+    repo.topup(1_234_567)
+    cid = campaign()
+    at = run_ok(app("fa"))
+    assert metric(at, "اعتبار حساب") == "۱٬۲۳۴٬۵۶۷ ریال"
+    shown = texts(at)
+    assert "#۱ — Yalda" in shown
+    assert "پیش‌نویس" in shown  # draft
+    keys = buttons(at)
+    assert keys[f"send_c{cid}"].label == "ارسال"
+    assert keys[f"reset_c{cid}"].label == "ریست شود"
+    assert keys[f"rebuild_c{cid}"].label == "بازسازی برنامه نا تمام"
+    assert "هنوز ارسال نشده؛ ابتدا ارسال کنید" in shown  # why Reset is not offered
+
+
+def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
+    cid = campaign()
+    at = run_ok(app())
+    keys = buttons(at)
+    allowed = {k.removesuffix(f"_c{cid}") for k, b in keys.items()
+               if k.endswith(f"_c{cid}") and not b.disabled}  # fmt: skip
+    assert allowed == {"edit", "reports", "blacklist", "send", "archive"}
+    shown = texts(at)
+    assert "Not available: never sent: send it first" in shown  # reset
+    assert "Not available: only an unfinished run can be rebuilt" in shown
+    assert "Not available: only a scheduled or sending campaign has a schedule to cut" in shown
+    assert not [b for b in at.button if "delete" in b.label.lower() or "حذف" in b.label]
+
+
+def test_send_from_the_menu_shows_progress_and_a_second_click_is_harmless(
+    app, people, sends, simulator
+):
+    repo.topup(10**9)
+    cid = campaign()
+    tab1, tab2 = run_ok(app()), run_ok(app())  # two browser tabs on the same campaign
+
+    click(tab1, f"send_c{cid}")
+    assert f"Sending “Yalda” (send) started." in texts(tab1)
+    assert repo.get_campaign(cid).status is CampaignStatus.COMPLETED
+    assert "120 of 120 sent · Run 1" in [p.proto.text for p in tab1.get("progress")]
+    assert metric(tab1, "Pages") == "120"
+    assert buttons(tab1)[f"send_c{cid}"].disabled  # sent: now Reset is the way
+
+    click(tab2, f"send_c{cid}")  # the stale tab still shows Send
+    assert "already sent: use reset to send it again" in texts(tab2)
+    assert sends == [(cid, "start")]
+    outbox = simulator.outbox()["receptors"]
+    assert len(outbox) == 120
+    assert {v["accepted"] for v in outbox.values()} == {1}
+
+
+def test_a_send_while_another_process_sends_is_refused_with_a_message(app, people, sends):
+    repo.topup(10**9)
+    cid = campaign()
+    at = run_ok(app())
+    begin_run(cid, Mode.START)  # a sending flow holds the lease now
+    click(at, f"send_c{cid}")
+    assert f"campaign {cid} is sending now" in texts(at)
+    assert sends == []
+    assert buttons(at)[f"archive_c{cid}"].disabled  # nor archive while sending
+    assert buttons(at)[f"edit_c{cid}"].disabled
+
+
+def test_archive_moves_a_campaign_to_archived_and_unarchive_brings_it_back(app, people):
+    cid = campaign()
+    other = campaign(title="Nowruz")
+    at = run_ok(app())
+    click(at, f"archive_c{cid}")
+    assert "“Yalda” was archived." in texts(at)
+    assert f"archive_c{cid}" not in buttons(at)
+    assert f"archive_c{other}" in buttons(at)
+
+    go(at, "archived")
+    assert "#1 — Yalda (archived)" in texts(at)
+    assert "Nothing deletes a campaign" in texts(at)
+    assert not [b for b in at.button if "delete" in b.label.lower()]
+    click(at, f"unarchive_c{cid}")
+    assert "“Yalda” is back on the dashboard." in texts(at)
+    assert "No campaign is archived." in texts(at)
+
+    go(at, "home")
+    assert f"archive_c{cid}" in buttons(at)
+    trail = [(a.action, a.field) for a in repo.audit_trail(cid)]
+    assert ("archive", "archived") in trail and ("unarchive", "archived") in trail
+
+
+def test_reset_asks_first_then_starts_a_new_run_and_counts_it(app, people, sends):
+    repo.topup(10**9)
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")
+    assert metric(at, "Resets") == "0"
+
+    click(at, f"reset_c{cid}")
+    assert "Reset “Yalda”?" in texts(at)
+    click(at, f"reset_no_c{cid}")  # cancel: nothing happens
+    assert "Reset “Yalda”?" not in texts(at)
+    assert repo.get_campaign(cid).reset_count == 0
+
+    click(at, f"reset_c{cid}")
+    click(at, f"reset_yes_c{cid}")
+    assert sends == [(cid, "start"), (cid, "reset")]
+    assert metric(at, "Resets") == "1"
+    assert "120 of 120 sent · Run 2" in [p.proto.text for p in at.get("progress")]
+    c = repo.get_campaign(cid)
+    assert (c.reset_count, c.current_run, c.status) == (1, 2, CampaignStatus.COMPLETED)
+
+
+def test_rebuild_is_offered_only_for_an_unfinished_run_and_finishes_it(
+    app, people, sends, simulator
+):
+    repo.topup(60 * 1_180)  # credit for 60 of the 120 Persian one-page messages
+    cid = campaign()
+    at = run_ok(app())
+    assert buttons(at)[f"rebuild_c{cid}"].disabled
+    click(at, f"send_c{cid}")
+    c = repo.get_campaign(cid)
+    assert (c.status, c.status_reason) == (CampaignStatus.UNFINISHED, INSUFFICIENT_CREDIT)
+    assert "unfinished — insufficient credit" in texts(at)
+    assert "60 of 120 sent · Run 1" in [p.proto.text for p in at.get("progress")]
+    assert not buttons(at)[f"rebuild_c{cid}"].disabled
+
+    repo.topup(10**9)
+    click(at, f"rebuild_c{cid}")
+    assert repo.get_campaign(cid).status is CampaignStatus.COMPLETED
+    assert buttons(at)[f"rebuild_c{cid}"].disabled
+    assert "120 of 120 sent · Run 1" in [p.proto.text for p in at.get("progress")]
+    outbox = simulator.outbox()["receptors"]
+    assert len(outbox) == 120 and {v["accepted"] for v in outbox.values()} == {1}
+
+
+def test_cut_schedule_cancels_a_scheduled_campaign(app, people):
+    cid = campaign(start_at=datetime.now(UTC) + timedelta(days=1))
+    at = run_ok(app())
+    assert "scheduled" in texts(at)
+    click(at, f"cut_c{cid}")
+    assert "Schedule of “Yalda” cut: cancelled" in texts(at)
+    assert repo.get_campaign(cid).status is CampaignStatus.CANCELLED
+    assert buttons(at)[f"cut_c{cid}"].disabled
+
+
+def test_an_unreachable_prefect_is_a_clear_message_not_a_traceback(app, people, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")
+    assert "the Prefect server at http://127.0.0.1:9/api does not answer" in texts(at)
+    assert "CHAPAR_SEND_INPROCESS=1" in texts(at)
+    assert repo.get_campaign(cid).status is CampaignStatus.DRAFT
+
+
+def test_in_process_mode_sends_in_a_background_thread(people, simulator, monkeypatch):
+    monkeypatch.setenv("CHAPAR_SIMULATOR_PORT", str(simulator.port))
+    monkeypatch.setenv("CHAPAR_SEND_INPROCESS", "1")
+    from chapar.settings import get_settings
+
+    get_settings.cache_clear()
+    repo.topup(10**9)
+    cid = campaign()
+    assert data.trigger(cid, "start") is None
+    deadline = time.monotonic() + 20
+    while repo.get_campaign(cid).status is not CampaignStatus.COMPLETED:
+        assert time.monotonic() < deadline, repo.get_campaign(cid)
+        time.sleep(0.05)
+    assert len(simulator.outbox()["receptors"]) == 120
+    with pytest.raises(Exception, match="already sent"):
+        data.trigger(cid, "start")

@@ -1,0 +1,221 @@
+"""The Kavenegar adapter's wire format and error mapping, against scripted answers
+(httpx.MockTransport): the answers the simulator never gives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from chapar.providers import (
+    AuthError,
+    InsufficientCredit,
+    KavenegarProvider,
+    MessageStatus,
+    OutgoingMessage,
+    ProviderError,
+    RejectedInput,
+    TransientError,
+    UnknownOutcome,
+)
+from chapar.providers.kavenegar import _string_array
+
+KEY = "wire-Key/with+odd=chars"
+BASE = "https://api.kavenegar.com/v1"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def answer(status: int, entries: Any = None, http: int | None = None) -> httpx.Response:
+    body = {"return": {"status": status, "message": "پیام"}, "entries": entries}
+    return httpx.Response(http or status, json=body)
+
+
+def call(handler: Handler, work: Callable[[KavenegarProvider], Any]) -> Any:
+    async def main() -> Any:
+        provider = KavenegarProvider(BASE, KEY, transport=httpx.MockTransport(handler))
+        try:
+            return await work(provider)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(main())
+
+
+def messages(n: int = 2) -> list[OutgoingMessage]:
+    return [
+        OutgoingMessage(500 + i, f"98912000000{i}", "10004346", f"سلام & 100% + {i}")
+        for i in range(n)
+    ]
+
+
+def entries_for(sent: list[OutgoingMessage], status: int = 1) -> list[dict[str, Any]]:
+    return [
+        {"messageid": 9000 + i, "receptor": m.receptor, "status": status, "cost": 1180}
+        for i, m in enumerate(sent)
+    ]
+
+
+def test_sendarray_posts_json_arrays_and_local_ids_under_both_names():
+    seen: list[httpx.Request] = []
+    sent = messages(3)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(200, entries_for(sent))
+
+    results = call(handler, lambda p: p.send(sent))
+    (request,) = seen
+    assert request.method == "POST"
+    assert request.url.raw_path == b"/v1/wire-Key%2Fwith%2Bodd%3Dchars/sms/sendarray.json"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    form = {k: v[0] for k, v in parse_qs(request.content.decode(), strict_parsing=True).items()}
+    assert json.loads(form["receptor"]) == [m.receptor for m in sent]
+    assert json.loads(form["sender"]) == ["10004346"] * 3
+    assert json.loads(form["message"]) == [m.text for m in sent]
+    assert form["localmessageids"] == "500,501,502"
+    assert json.loads(form["localid"]) == [500, 501, 502]
+    assert [(r.message_id, r.status, r.cost) for r in results] == [
+        ("9000", MessageStatus.QUEUED, 1180),
+        ("9001", MessageStatus.QUEUED, 1180),
+        ("9002", MessageStatus.QUEUED, 1180),
+    ]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["989120000001", "989120000002"],
+        ["سلام % & + = \" \\ \n", "hi there"],
+        ["same text"] * 5,
+        [f"پیام شخصی {i} ✓ 😀" for i in range(20)],  # many distinct texts: byte-wise path
+        ["١٢٣"],  # digits, but not ASCII ones
+        [],
+    ],
+)
+def test_array_fields_are_form_encoded_json_exactly(items: list[str]):
+    (decoded,) = parse_qs(f"x={_string_array(items)}", keep_blank_values=True)["x"]
+    assert json.loads(decoded) == items
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (418, InsufficientCredit),
+        (409, TransientError),
+        (411, RejectedInput),
+        (412, RejectedInput),
+        (413, RejectedInput),
+        (414, RejectedInput),
+        (419, RejectedInput),
+        (422, RejectedInput),
+        (401, AuthError),
+        (403, AuthError),
+        (407, AuthError),
+        (402, UnknownOutcome),
+        (404, ProviderError),
+    ],
+)
+def test_each_kavenegar_error_code_maps_to_its_meaning(code: int, error: type[ProviderError]):
+    with pytest.raises(error) as caught:
+        call(lambda r: answer(code), lambda p: p.send(messages()))
+    assert type(caught.value) is error
+    assert caught.value.code == code
+    assert KEY not in str(caught.value)
+
+
+def test_a_5xx_with_an_envelope_is_an_unknown_outcome():
+    with pytest.raises(UnknownOutcome):
+        call(lambda r: answer(200, [], http=502), lambda p: p.send(messages()))
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>gateway</html>"),
+        httpx.Response(502, text="Bad Gateway"),
+        httpx.Response(200, json={"entries": []}),
+    ],
+)
+def test_an_unreadable_answer_to_a_send_is_an_unknown_outcome(response: httpx.Response):
+    with pytest.raises(UnknownOutcome):
+        call(lambda r: response, lambda p: p.send(messages()))
+
+
+def test_a_bare_http_429_is_a_transient_error():
+    with pytest.raises(TransientError):
+        call(lambda r: httpx.Response(429, text="slow down"), lambda p: p.send(messages()))
+
+
+def test_entries_that_do_not_match_the_messages_are_an_unknown_outcome():
+    sent = messages(2)
+    too_few = entries_for(sent)[:1]
+    swapped = list(reversed(entries_for(sent)))
+    for entries in (too_few, swapped, {"messageid": 1}):
+        with pytest.raises(UnknownOutcome):
+            call(lambda r, e=entries: answer(200, e), lambda p: p.send(sent))
+
+
+def test_every_kavenegar_message_status_maps_to_a_chapar_status():
+    codes = {1: "queued", 2: "queued", 4: "sent", 5: "sent", 6: "failed", 10: "delivered",
+             11: "undelivered", 13: "cancelled", 14: "blacklisted", 100: "unknown", 77: "unknown"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        ids = parse_qs(request.content.decode())["messageid"][0].split(",")
+        return answer(200, [{"messageid": int(i), "status": int(i)} for i in ids])
+
+    reports = call(handler, lambda p: p.status([str(c) for c in codes]))
+    assert {int(r.message_id): r.status.value for r in reports} == codes
+
+
+def test_a_status_answer_of_an_unexpected_shape_is_a_provider_error():
+    with pytest.raises(ProviderError):
+        call(lambda r: answer(200, [{"nothing": 1}]), lambda p: p.status(["1"]))
+
+
+def test_credit_reads_remaincredit():
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path.endswith("/account/info.json")
+        return answer(200, {"remaincredit": 123456, "expiredate": 0, "type": "master"})
+
+    assert call(handler, lambda p: p.credit()) == 123456
+
+
+def test_a_read_timeout_is_an_unknown_outcome_without_the_key_or_its_url():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout(f"timed out reading {request.url}", request=request)
+
+    with pytest.raises(UnknownOutcome) as caught:
+        call(handler, lambda p: p.send(messages()))
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "wire-Key" not in str(error)
+
+
+def test_a_transport_error_text_is_masked():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError(f"peer closed {request.url}", request=request)
+
+    with pytest.raises(UnknownOutcome) as caught:
+        call(handler, lambda p: p.send(messages()))
+    assert "wire-Key" not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_a_provider_without_a_key_refuses_to_start():
+    with pytest.raises(AuthError):
+        KavenegarProvider(BASE, "")
+
+
+def test_nothing_is_sent_for_an_empty_batch():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request expected")
+
+    assert call(handler, lambda p: p.send([])) == []
+    assert call(handler, lambda p: p.status([])) == []
+    assert call(handler, lambda p: p.status_by_local_ids([])) == []
