@@ -421,6 +421,18 @@ def simulator(
     simulator_main(args)
 
 
+@app.command()
+def up(
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="do not seed the demo")] = False,
+    stop_after: Annotated[float | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Start everything on this machine: Prefect server, flows, simulator and dashboard."""
+    from chapar import demo, services
+
+    services.up(seed=None if no_demo else demo.seed_if_empty, say=out.print,
+                stop_after=stop_after)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)

@@ -19,8 +19,11 @@ Decisions a user should know:
 * ``0941`` is Irancell, although the ``phonenumbers`` library (9.0.43) does not class it as
   mobile; ``phonenumbers`` also rejects parts of ``0995``, ``0998`` and ``0999``, which are
   in use. That is why this module does not rely on it.
-* ``+98 0912...`` (a national ``0`` after the country code) is not accepted: it is not one
-  of the forms above, and guessing would hide a broken column.
+* Not accepted, because guessing would hide a broken column: ``+98 0912...`` (a national
+  ``0`` after the country code), digits of other scripts (full-width, Devanagari), and a
+  spreadsheet's float text such as ``9121234567.0`` (import such columns as text).
+* An ``int`` is read as its digits (``9121234567`` -> ``989121234567``), for numeric
+  spreadsheet columns.
 * The scalar :func:`normalize` and the vectorised :func:`normalize_expr` implement the same
   rule (the tests check they agree on arbitrary strings); use the vectorised one for files.
 """
@@ -32,8 +35,8 @@ from typing import Final
 
 import polars as pl
 
-#: Operator of each prefix (the three digits after 98). The one place to add a prefix.
-#: Sources: the operators' published ranges (CRA allocations) as of 2025.
+#: Operator of each prefix (the three digits after 98), as the networks use them in 2025.
+#: The one place to add a prefix: validation and operators both follow this table.
 PREFIXES: Final[dict[int, str]] = {
     # MCI, Hamrah-e Aval (همراه اول)
     **dict.fromkeys(range(910, 920), "MCI"),
@@ -87,6 +90,7 @@ _DECORATIONS: Final[str] = "".join(
         ".()",
     ]
 )
+
 
 def _prefix_alternation(prefixes: list[int]) -> str:
     """``(?:900|901|...)`` for the known prefixes, so one regex checks shape and range."""
@@ -148,9 +152,7 @@ def normalize_expr(col: pl.Expr) -> pl.Expr:
 
 def operator_expr(number: pl.Expr) -> pl.Expr:
     """Vectorised :func:`operator_of` over canonical numbers: String, null if unknown."""
-    return _prefix(number).replace_strict(
-        PREFIXES, default=None, return_dtype=pl.String
-    )
+    return _prefix(number).replace_strict(PREFIXES, default=None, return_dtype=pl.String)
 
 
 def normalize_frame(df: pl.DataFrame, column: str) -> pl.DataFrame:

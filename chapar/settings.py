@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=20_000, ge=1, description="numbers per checkpointed batch")
     batches_per_task: int = Field(default=10, ge=1, description="batches one Prefect task sends")
     request_size: int = Field(default=200, ge=1, le=200, description="numbers per provider call")
-    provider_concurrency: int = Field(default=8, ge=1, description="concurrent provider calls")
+    provider_concurrency: int = Field(
+        default=4, ge=1, description="concurrent provider calls (httpx slows past ~4-8)"
+    )
     provider_timeout_s: float = 10.0
     provider_retries: int = Field(default=6, ge=0, description="retries of a failed call")
     lease_ttl_s: float = Field(default=30.0, description="a sending run's lease lapses after this")

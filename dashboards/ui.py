@@ -294,7 +294,10 @@ def feature_button(label: str, check: rules.ActionCheck, key: str) -> bool:
 def features_menu(c: Campaign) -> None:
     """امکانات: every action of a campaign, each offered only where it is allowed."""
     k = f"c{c.id}"
-    with st.popover(t("features"), icon=":material/menu:", key=f"features_{k}"):
+    menu = f"features_{k}"
+    if st.session_state.pop(f"close_{menu}", False):
+        st.session_state[menu] = False  # an action was chosen: the menu closes
+    with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun"):
         if feature_button(t("f.edit"), rules.can_edit(c), f"edit_{k}"):
             go("edit", c.id)
         if st.button(t("f.reports"), key=f"reports_{k}", width="stretch"):
@@ -307,11 +310,17 @@ def features_menu(c: Campaign) -> None:
             run_send(c, "rebuild")
         if feature_button(t("f.reset"), rules.can_reset(c), f"reset_{k}"):
             st.session_state["confirm_reset"] = c.id
+            close_menu(c)
             st.rerun()
         if feature_button(t("f.cut"), rules.can_cut(c), f"cut_{k}"):
             cut(c)
         if feature_button(t("f.archive"), can_archive(c), f"archive_{k}"):
             archive(c, True)
+
+
+def close_menu(c: Campaign) -> None:
+    """Close the campaign's Features menu on the next run (it stays open across reruns)."""
+    st.session_state[f"close_features_c{c.id}"] = True
 
 
 def reset_confirmation(c: Campaign) -> None:
@@ -330,6 +339,7 @@ def reset_confirmation(c: Campaign) -> None:
 
 def run_send(c: Campaign, mode: data.Mode) -> None:
     """Start/rebuild/reset through :func:`dashboards.data.trigger`, report and rerun."""
+    close_menu(c)
     try:
         url = data.trigger(c.id, mode)
     except ChaparError as exc:
@@ -343,6 +353,7 @@ def run_send(c: Campaign, mode: data.Mode) -> None:
 
 
 def archive(c: Campaign, archived: bool) -> None:
+    close_menu(c)
     try:
         did = repo.set_archived(c.id, archived, actor=data.actor())
     except ChaparError as exc:
@@ -359,6 +370,7 @@ def archive(c: Campaign, archived: bool) -> None:
 def cut(c: Campaign) -> None:
     from chapar.sending import cut_schedule
 
+    close_menu(c)
     try:
         result = cut_schedule(c.id, actor=data.actor())
     except ChaparError as exc:

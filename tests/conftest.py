@@ -36,45 +36,5 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
     return _write
 
 
-# --- provisional simulator fixture (to be replaced by tests/simulator_fixtures.py) ---------
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import httpx  # noqa: E402
-
-
-class _Sim:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    def set_faults(self, **faults: object) -> None:
-        httpx.post(f"{self.base_url}/_simulator/faults", json=faults, timeout=5).raise_for_status()
-
-    def outbox(self) -> dict:  # type: ignore[type-arg]
-        return httpx.get(f"{self.base_url}/_simulator/outbox", timeout=30).json()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def simulator() -> Iterator[_Sim]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chapar.simulator", "--port", str(port), "--delivery-delay-s", "0"]
-    )
-    sim = _Sim(port)
-    for _ in range(100):
-        try:
-            httpx.get(f"{sim.base_url}/_simulator/state", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield sim
-    proc.kill()
-    proc.wait()
-
-
 from tests.prefect_fixtures import prefect_server  # noqa: E402, F401
+from tests.simulator_fixtures import simulator, simulator_process  # noqa: E402, F401

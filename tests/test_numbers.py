@@ -162,7 +162,9 @@ def test_an_unknown_prefix_has_no_operator() -> None:
 
 
 def test_normalize_frame_adds_number_operator_and_validity() -> None:
-    df = pl.DataFrame({"line_no": [1, 2, 3, 4], "raw": ["۰۹۳۵۱۲۳۴۵۶۷", "021 1234 5678", None, "9201234567"]})
+    df = pl.DataFrame(
+        {"line_no": [1, 2, 3, 4], "raw": ["۰۹۳۵۱۲۳۴۵۶۷", "021 1234 5678", None, "9201234567"]}
+    )
     out = normalize_frame(df, "raw")
     assert out.columns == ["line_no", "raw", "number", "operator", "is_valid"]
     assert out.schema["number"] == pl.Int64
@@ -185,11 +187,15 @@ def test_normalize_frame_reads_a_column_of_integers() -> None:
 
 _DIGIT_FORMS = [str(d) for d in range(10)]
 DECORATIONS = [" ", "-", ".", "(", ")", "\t", "\u200c", "\u200f", "\u00a0", "–", "  "]
-NOISE = ["+", "/", ",", "x", "_", "#", "*", "٫", "\u202a"]
+NOISE = ["+", "/", ",", "x", "_", "#", "*", "٫", "\u202a", "０"]
+
+
+DEVANAGARI_DIGITS = "०१२३४५६७८९"  # digits, but not accepted ones
 
 
 def _script_digit(d: str, script: int) -> str:
-    return (d, PERSIAN_DIGITS[int(d)], ARABIC_DIGITS[int(d)])[script]
+    scripts = ("0123456789", PERSIAN_DIGITS, ARABIC_DIGITS, DEVANAGARI_DIGITS)
+    return scripts[min(script // 10, 3)][int(d)]
 
 
 @st.composite
@@ -208,7 +214,7 @@ def written_numbers(draw: st.DrawFn) -> str:
         body = body[:cut] + body[cut + draw(st.integers(1, 3)) :]
     out = []
     for ch in body:
-        out.append(_script_digit(ch, draw(st.integers(0, 2))) if ch.isdigit() else ch)
+        out.append(_script_digit(ch, draw(st.integers(0, 30))) if ch.isdigit() else ch)
         if draw(st.integers(0, 4)) == 0:
             out.append(draw(st.sampled_from(DECORATIONS)))
         if draw(st.integers(0, 60)) == 0:

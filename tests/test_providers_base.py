@@ -35,8 +35,14 @@ def test_only_cancelled_and_blacklisted_messages_are_refunded():
 
 
 def test_every_provider_error_is_a_chapar_error():
-    for error in (InsufficientCredit, TransientError, RejectedInput, AuthError, UnknownOutcome,
-                  ReconcileUnsupported):
+    for error in (
+        InsufficientCredit,
+        TransientError,
+        RejectedInput,
+        AuthError,
+        UnknownOutcome,
+        ReconcileUnsupported,
+    ):
         assert issubclass(error, ProviderError) and issubclass(error, ChaparError)
 
 

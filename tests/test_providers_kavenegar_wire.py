@@ -91,7 +91,7 @@ def test_sendarray_posts_json_arrays_and_local_ids_under_both_names():
     "items",
     [
         ["989120000001", "989120000002"],
-        ["سلام % & + = \" \\ \n", "hi there"],
+        ['سلام % & + = " \\ \n', "hi there"],
         ["same text"] * 5,
         [f"پیام شخصی {i} ✓ 😀" for i in range(20)],  # many distinct texts: byte-wise path
         ["١٢٣"],  # digits, but not ASCII ones
@@ -162,8 +162,19 @@ def test_entries_that_do_not_match_the_messages_are_an_unknown_outcome():
 
 
 def test_every_kavenegar_message_status_maps_to_a_chapar_status():
-    codes = {1: "queued", 2: "queued", 4: "sent", 5: "sent", 6: "failed", 10: "delivered",
-             11: "undelivered", 13: "cancelled", 14: "blacklisted", 100: "unknown", 77: "unknown"}
+    codes = {
+        1: "queued",
+        2: "queued",
+        4: "sent",
+        5: "sent",
+        6: "failed",
+        10: "delivered",
+        11: "undelivered",
+        13: "cancelled",
+        14: "blacklisted",
+        100: "unknown",
+        77: "unknown",
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         ids = parse_qs(request.content.decode())["messageid"][0].split(",")

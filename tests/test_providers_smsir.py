@@ -84,7 +84,10 @@ def test_different_texts_go_by_like_to_like():
         seen.append(json.loads(request.content))
         return ok({"packId": "p-2", "messageIds": [1, 2], "cost": 2})
 
-    sent = [OutgoingMessage(1, "989120000001", "3000", "a"), OutgoingMessage(2, "989120000002", "3000", "b")]
+    sent = [
+        OutgoingMessage(1, "989120000001", "3000", "a"),
+        OutgoingMessage(2, "989120000002", "3000", "b"),
+    ]
     call(handler, lambda p: p.send(sent))
     assert seen[0]["messageTexts"] == ["a", "b"]
     assert seen[0]["mobiles"] == ["989120000001", "989120000002"]
@@ -102,7 +105,10 @@ def test_a_send_with_two_lines_or_over_100_numbers_is_refused_before_any_request
 
 def test_fewer_message_ids_than_numbers_is_an_unknown_outcome():
     with pytest.raises(UnknownOutcome):
-        call(lambda r: ok({"packId": "p", "messageIds": [1], "cost": 1}), lambda p: p.send(messages()))
+        call(
+            lambda r: ok({"packId": "p", "messageIds": [1], "cost": 1}),
+            lambda p: p.send(messages()),
+        )
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,9 @@ def sendarray(
     }
     if local_ids is not None:
         params[id_field] = (
-            ",".join(map(str, local_ids)) if id_field == "localmessageids" else json.dumps(local_ids)
+            ",".join(map(str, local_ids))
+            if id_field == "localmessageids"
+            else json.dumps(local_ids)
         )
     reply = sim.api("key", "sms/sendarray.json", params)
     body = json.loads(reply.body)
@@ -115,7 +117,14 @@ def test_every_entry_carries_the_kavenegar_fields():
     sim, _ = make()
     _, (entry,) = sendarray(sim, ["09121234567"], text='say "hi" 100%')
     assert set(entry) == {
-        "messageid", "message", "status", "statustext", "sender", "receptor", "date", "cost"
+        "messageid",
+        "message",
+        "status",
+        "statustext",
+        "sender",
+        "receptor",
+        "date",
+        "cost",
     }
     assert entry["receptor"] == "09121234567"  # echoed as given
     assert entry["message"] == 'say "hi" 100%'
@@ -128,12 +137,32 @@ def test_every_entry_carries_the_kavenegar_fields():
         ({"receptor": '["98912"]', "sender": '["1000"]', "message": '["x"]'}, 411),
         ({"receptor": '["989121234567"]', "sender": '["abc"]', "message": '["x"]'}, 412),
         ({"receptor": '["989121234567"]', "sender": '["1000"]', "message": '[""]'}, 413),
-        ({"receptor": '["989121234567"]', "sender": '["1000"]', "message": json.dumps(["x" * 613])}, 413),
-        ({"receptor": json.dumps(numbers(201)), "sender": json.dumps(["1000"] * 201),
-          "message": json.dumps(["x"] * 201)}, 414),
+        (
+            {
+                "receptor": '["989121234567"]',
+                "sender": '["1000"]',
+                "message": json.dumps(["x" * 613]),
+            },
+            413,
+        ),
+        (
+            {
+                "receptor": json.dumps(numbers(201)),
+                "sender": json.dumps(["1000"] * 201),
+                "message": json.dumps(["x"] * 201),
+            },
+            414,
+        ),
         ({"receptor": '["989121234567"]', "sender": '["1000","1000"]', "message": '["x"]'}, 419),
-        ({"receptor": '["989121234567"]', "sender": '["1000"]', "message": '["x"]',
-          "localid": "[1,2]"}, 419),
+        (
+            {
+                "receptor": '["989121234567"]',
+                "sender": '["1000"]',
+                "message": '["x"]',
+                "localid": "[1,2]",
+            },
+            419,
+        ),
         ({"receptor": '["989121234567"]', "sender": '["1000"]'}, 400),
         ({"receptor": "989121234567", "sender": '["1000"]', "message": '["x"]'}, 400),
     ],
@@ -149,8 +178,9 @@ def test_invalid_requests_get_kavenegar_error_codes_and_accept_nothing(params: A
 def test_sms_send_takes_comma_separated_receptors_and_local_ids():
     sim, _ = make()
     reply = sim.api(
-        "key", "sms/send.json", {"receptor": "09121234567,09351234567", "message": "hi",
-                                 "localid": "7,8"},
+        "key",
+        "sms/send.json",
+        {"receptor": "09121234567,09351234567", "message": "hi", "localid": "7,8"},
     )
     entries = json.loads(reply.body)["entries"]
     assert [e["receptor"] for e in entries] == ["09121234567", "09351234567"]
@@ -159,8 +189,12 @@ def test_sms_send_takes_comma_separated_receptors_and_local_ids():
 
 @pytest.mark.parametrize(
     ("field", "ids"),
-    [("localid", [1, 2]), ("localid", ["1", "2"]), ("localmessageids", [1, 2]),
-     ("localmessageid", [1, 2])],
+    [
+        ("localid", [1, 2]),
+        ("localid", ["1", "2"]),
+        ("localmessageids", [1, 2]),
+        ("localmessageid", [1, 2]),
+    ],
 )
 def test_local_ids_are_read_under_each_name_the_sdks_use(field: str, ids: list[Any]):
     sim, _ = make()
@@ -178,7 +212,9 @@ def test_a_repeated_local_id_returns_the_first_entry_free_of_charge_and_is_count
     assert sim.credit == credit - 2560
     outbox = sim.outbox()
     assert outbox["receptors"][numbers(1)[0]] == {
-        "accepted": 1, "submissions": 2, "local_ids": ["1"]
+        "accepted": 1,
+        "submissions": 2,
+        "local_ids": ["1"],
     }
     assert (outbox["total_accepted"], outbox["total_submissions"]) == (3, 5)
 
@@ -243,9 +279,15 @@ def test_faults_are_drawn_from_the_seeded_dice_and_repeat_with_the_seed():
         sim, _ = make(error_rate=0.2, timeout_rate=0.2, drop_rate=0.2, seed=42)
         outcomes = []
         for i in range(200):
-            reply = sim.api("k", "sms/sendarray.json", {
-                "receptor": json.dumps([numbers(1, i)[0]]), "sender": '["1000"]',
-                "message": '["x"]'})
+            reply = sim.api(
+                "k",
+                "sms/sendarray.json",
+                {
+                    "receptor": json.dumps([numbers(1, i)[0]]),
+                    "sender": '["1000"]',
+                    "message": '["x"]',
+                },
+            )
             outcomes.append("error" if reply.status != 200 else reply.action)
         return outcomes
 
@@ -272,8 +314,13 @@ def test_faults_hit_only_sends_unless_the_scope_is_all():
 
 def test_bad_fault_settings_are_refused_and_change_nothing():
     sim, _ = make()
-    for bad in ({"error_rate": 2}, {"nonsense": 1}, {"error_rate": 0.6, "drop_rate": 0.6},
-                {"error_status": 200}, {"fault_scope": "some"}):
+    for bad in (
+        {"error_rate": 2},
+        {"nonsense": 1},
+        {"error_rate": 0.6, "drop_rate": 0.6},
+        {"error_status": 200},
+        {"fault_scope": "some"},
+    ):
         with pytest.raises(ValueError):
             sim.set_faults(bad)
     assert sim.config.faults() == SimulatorConfig().faults()

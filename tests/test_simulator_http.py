@@ -52,7 +52,8 @@ def bodies(raw: bytes) -> list[Any]:
             raw = rest
             continue
         length = next(
-            int(line.split(b":")[1]) for line in head.split(b"\r\n")
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
             if line.lower().startswith(b"content-length")
         )
         out.append(json.loads(rest[:length]))
@@ -77,20 +78,27 @@ def test_a_get_with_a_query_string_sends_like_a_post(simulator: SimulatorProcess
 
 
 def test_a_chunked_body_is_read(simulator: SimulatorProcess):
-    body = urlencode({"receptor": '["989121234567"]', "sender": '["1000"]',
-                      "message": '["chunked"]'}).encode()
-    chunked = b"".join(
-        b"%x\r\n%s\r\n" % (len(body[i : i + 10]), body[i : i + 10]) for i in range(0, len(body), 10)
-    ) + b"0\r\n\r\n"
+    body = urlencode(
+        {"receptor": '["989121234567"]', "sender": '["1000"]', "message": '["chunked"]'}
+    ).encode()
+    chunked = (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 10]), body[i : i + 10])
+            for i in range(0, len(body), 10)
+        )
+        + b"0\r\n\r\n"
+    )
     head = b"POST /v1/k/sms/sendarray.json HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
     (answer,) = bodies(exchange(simulator.port, head + chunked))
     assert answer["entries"][0]["message"] == "chunked"
 
 
 def test_expect_100_continue_is_answered_before_the_body(simulator: SimulatorProcess):
-    request = post("/v1/k/sms/sendarray.json", {"receptor": '["989121234567"]',
-                                                 "sender": '["1000"]', "message": '["x"]'},
-                   extra="Expect: 100-continue\r\n")
+    request = post(
+        "/v1/k/sms/sendarray.json",
+        {"receptor": '["989121234567"]', "sender": '["1000"]', "message": '["x"]'},
+        extra="Expect: 100-continue\r\n",
+    )
     head, _, body = request.partition(b"\r\n\r\n")
     with socket.create_connection(("127.0.0.1", simulator.port), timeout=5) as conn:
         conn.sendall(head + b"\r\n\r\n")
@@ -116,8 +124,10 @@ def test_a_malformed_request_gets_400_and_the_connection_closes(simulator: Simul
 def test_errors_carry_the_code_in_both_the_http_status_and_the_envelope(
     simulator: SimulatorProcess,
 ):
-    response = httpx.post(f"{simulator.base_url}/k/sms/sendarray.json",
-                          data={"receptor": '["1"]', "sender": '["1000"]', "message": '["x"]'})
+    response = httpx.post(
+        f"{simulator.base_url}/k/sms/sendarray.json",
+        data={"receptor": '["1"]', "sender": '["1000"]', "message": '["x"]'},
+    )
     assert response.status_code == 411
     assert response.json()["return"]["status"] == 411
     assert httpx.delete(f"{simulator.base_url}/k/account/info.json").status_code == 405
@@ -138,7 +148,9 @@ def test_faults_credit_state_and_outbox_round_trip(simulator: SimulatorProcess):
     assert state["credit"] == 12345 and state["faults"]["latency_ms"] == 5
     assert state["cpu_s"] > 0
     assert simulator.outbox("09120000000") == {
-        "receptors": {}, "total_accepted": 0, "total_submissions": 0
+        "receptors": {},
+        "total_accepted": 0,
+        "total_submissions": 0,
     }
 
 

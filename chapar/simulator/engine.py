@@ -16,6 +16,7 @@ Semantics worth knowing (tests rely on them):
   ``error_status`` without accepting; ``timeout`` accepts and never answers; ``drop``
   accepts and closes the connection. ``fault_scope`` "send" (default) limits faults to the
   send methods, so reconciliation calls see a healthy provider; "all" faults every call.
+- ``date`` (scheduled sending) and ``type`` are accepted and ignored: everything goes at once.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ class SimulatorConfig:
 
 
 def normalise(number: str) -> str | None:
-    """``989xxxxxxxxx`` for every usual form of an Iranian mobile, None if not one."""
+    """``989xxxxxxxxx`` for every usual form of an Iranian mobile, None if not one. The
+    provider's own reading, kept apart from :mod:`chapar.numbers` on purpose (see pages.py)."""
     if len(number) == 12 and number.startswith("989") and number.isdigit():
         return number  # the form Chapar sends: skip the regex
     match = _NUMBER.fullmatch(number.strip())

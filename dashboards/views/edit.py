@@ -63,7 +63,10 @@ def edit_form(c: Campaign) -> None:
     sched_changed, start_at = schedule_input(c, disabled)
 
     save, cut = st.columns(2)
-    if save.button(t("edit.save"), type="primary", key=f"edit_save_{k}", disabled=disabled):
+    # A Save clicked before the campaign started sending reaches the core, which refuses it.
+    stale_click = bool(st.session_state.get(f"edit_save_{k}", False))
+    clicked = save.button(t("edit.save"), type="primary", key=f"edit_save_{k}", disabled=disabled)
+    if clicked or stale_click:
         changes: dict[str, Any] = {}
         if title != c.title:
             changes["title"] = title

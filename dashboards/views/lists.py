@@ -63,7 +63,7 @@ def existing() -> None:
 
 def blacklist() -> None:
     st.subheader(t("bl.title"))
-    st.metric(t("bl.size"), i18n.num(repo.blacklist_size()))
+    size = st.empty()  # filled last, so an import made below shows in it at once
     with st.expander(t("bl.import")):
         upload = st.file_uploader(t("lists.file"), type=FILE_TYPES, key="bl_file")
         column = st.text_input(t("lists.column"), key="bl_column", help=t("lists.column_help"))
@@ -96,6 +96,7 @@ def blacklist() -> None:
                 else:
                     st.warning(t("bl.listed", number=shown, source=entry.source,
                                  when=i18n.when(entry.added_at)))  # fmt: skip
+    size.metric(t("bl.size"), i18n.num(repo.blacklist_size()))
 
 
 st.title(t("lists.title"))

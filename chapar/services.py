@@ -1,0 +1,211 @@
+"""`chapar up`: everything on one machine — a Prefect server (SQLite under data/), the
+served deployments, the provider simulator and the dashboard — started, watched and stopped
+together. Child processes only: this module imports neither Prefect nor Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from chapar.errors import ChaparError
+from chapar.settings import Settings, get_settings
+
+READY_TIMEOUT_S = 120.0
+
+
+class PortInUse(ChaparError):
+    pass
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    """The environment every Chapar process shares to reach the local Prefect server."""
+    home = (settings.data_dir / "prefect").resolve()
+    api = f"http://127.0.0.1:{settings.prefect_port}/api"
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_UI_API_URL": api,
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # With the default batch of 1 the server lags far behind a busy flow and loses
+        # run history at exit (STACK-NOTES); 200 keeps it current.
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    }
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    port: int
+    ready_url: str
+    url: str
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str], logs: Path, cwd: Path) -> None:
+        log = open(logs / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(self.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=cwd, start_new_session=True)  # fmt: skip
+
+    def wait_ready(self, logs: Path) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                tail = (logs / f"{self.name}.log").read_text(errors="replace")[-1500:]
+                raise ChaparError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
+            try:
+                if httpx.get(self.ready_url, timeout=1).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise ChaparError(f"{self.name} did not answer on {self.ready_url} in time")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        # Prefect's runner may ignore the first signal: ask twice, then insist.
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def plan_services(settings: Settings) -> list[Service]:
+    py = sys.executable
+    # dashboards/ sits beside chapar/, in the repository and in site-packages alike.
+    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+    prefect = Service(
+        "prefect-server",
+        [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(settings.prefect_port)],
+        settings.prefect_port, f"http://127.0.0.1:{settings.prefect_port}/api/health",
+        f"http://127.0.0.1:{settings.prefect_port}",
+    )  # fmt: skip
+    services = [prefect]
+    if settings.provider == "simulator":
+        services.append(Service(
+            "simulator",
+            [py, "-m", "chapar.simulator", "--host", settings.simulator_host,
+             "--port", str(settings.simulator_port)],
+            settings.simulator_port,
+            f"http://{settings.simulator_host}:{settings.simulator_port}/_simulator/state",
+            f"http://{settings.simulator_host}:{settings.simulator_port}/v1",
+        ))  # fmt: skip
+    services.append(Service(
+        "dashboard",
+        [py, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+         "--server.port", str(settings.dashboard_port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        settings.dashboard_port, f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health",
+        f"http://127.0.0.1:{settings.dashboard_port}",
+    ))  # fmt: skip
+    return services
+
+
+def check_ports(services: list[Service]) -> None:
+    for service in services:
+        if not port_free(service.port):
+            raise PortInUse(
+                f"port {service.port} ({service.name}) is in use: stop what holds it, or choose "
+                f"another with CHAPAR_{_port_setting(service.name)}"
+            )
+
+
+def _port_setting(name: str) -> str:
+    return {"prefect-server": "PREFECT_PORT", "simulator": "SIMULATOR_PORT",
+            "dashboard": "DASHBOARD_PORT"}[name]  # fmt: skip
+
+
+def up(
+    seed: Callable[[], str | None] | None = None,
+    say: Callable[[str], None] = print,
+    stop_after: float | None = None,
+) -> None:
+    """Start everything, print the URLs, and stop it all on Ctrl-C (or after ``stop_after``
+    seconds, for the smoke test)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.data_dir / "run"
+    logs.mkdir(exist_ok=True)
+    (settings.data_dir / "prefect").mkdir(exist_ok=True)
+    services = plan_services(settings)
+    check_ports(services)
+    env = {**os.environ, **prefect_env(settings),
+           "CHAPAR_DATA_DIR": str(settings.data_dir.resolve())}  # fmt: skip
+    cwd = Path(__file__).resolve().parent.parent
+    serve = Service("flows", [sys.executable, "-m", "flows.serve"], 0, "", "")
+    started: list[Service] = []
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for service in services:
+            say(f"starting {service.name} …")
+            service.start(env, logs, cwd)
+            started.append(service)
+            service.wait_ready(logs)
+        if seed is not None:
+            note = seed()
+            if note:
+                say(note)
+        say("starting the flows (deployments: chapar-send, chapar-sync-status, "
+            "chapar-import-list) …")  # fmt: skip
+        serve.start(env, logs, cwd)
+        started.append(serve)
+        say("")
+        for service in services:
+            say(f"  {service.name:15} {service.url}")
+        say(f"  {'database':15} {settings.database_path.resolve()}")
+        say(f"  {'logs':15} {logs.resolve()}")
+        say("\nChapar is up. Press Ctrl-C to stop.")
+        deadline = None if stop_after is None else time.monotonic() + stop_after
+        while not stopping and (deadline is None or time.monotonic() < deadline):
+            for service in started:
+                assert service.proc is not None
+                if service.proc.poll() is not None:
+                    raise ChaparError(f"{service.name} stopped unexpectedly (exit "
+                                      f"{service.proc.returncode}); see {logs / service.name}.log")  # fmt: skip
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        say("stopping …")
+        for service in reversed(started):
+            service.stop()
+        say("stopped.")

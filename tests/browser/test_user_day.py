@@ -1,0 +1,281 @@
+"""A user's day in the real dashboard, in Debian's Chromium (Playwright), in Persian.
+
+``streamlit run dashboards/app.py`` runs as a child process on a free port of 127.0.0.1,
+with its own data directory, the provider simulator, and ``CHAPAR_SEND_INPROCESS=1`` so a
+send runs in a thread of the dashboard process (no Prefect server needed). The walk:
+top up, import a list, create a campaign (the page count follows the typing), send it,
+read its report, archive it, find it in Archived, unarchive it, reset it and see the
+counter. A screenshot of each page lands in tests/artifacts/ (ignored by git).
+
+Run: ``.venv/bin/pytest -m browser tests/browser``. Skipped when /usr/bin/chromium is
+missing (``apt-get install chromium``); never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dashboards.i18n import LABELS
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
+NUMBERS = 300
+
+
+def fa(key: str, **values: object) -> str:
+    """The Persian label, as the dashboard shows it."""
+    text = LABELS[key][0]
+    return text.format(**values) if values else text
+
+
+def fa_num(n: int) -> str:
+    return f"{n:,}".translate(FA_DIGITS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path, simulator: Any) -> Iterator[str]:
+    """The dashboard served by ``streamlit run`` on a free port; yields its URL."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CHAPAR_DATA_DIR": str(tmp_path / "data"),
+        "CHAPAR_SEND_INPROCESS": "1",
+        "CHAPAR_SIMULATOR_PORT": str(simulator.port),
+        "CHAPAR_SEND_WINDOW": "always",
+        "CHAPAR_BATCH_SIZE": "100",
+    }
+    log = (tmp_path / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def page(dashboard: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fa-IR")
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(dashboard)
+        tab.get_by_role("heading", name=fa("home.title")).wait_for()
+        yield tab
+        context.close()
+        browser.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(400)  # let charts and fonts settle
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def settle(page: Any) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
+
+
+def nav(page: Any, key: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=fa(key)).click()
+    page.get_by_role("heading", name=fa(key)).first.wait_for()
+    settle(page)
+
+
+def features(page: Any, entry: str) -> None:
+    """Open the campaign's Features menu (امکانات) and choose an entry."""
+    body = page.locator('[data-testid="stPopoverBody"]')
+    if not body.is_visible():
+        page.get_by_role("button", name=fa("features")).click()
+        settle(page)  # the menu reports its opening to the server
+    body.get_by_role("button", name=fa(entry), exact=True).click()
+    settle(page)
+
+
+def commit(page: Any, label: str, text: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.press("Tab")  # a text input commits on blur
+    settle(page)
+
+
+def metric_value(page: Any, label: str) -> str:
+    card = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
+    )
+    return str(card.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+
+
+def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
+    expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
+    # --- the empty dashboard, right to left -------------------------------------------------
+    direction = page.evaluate(
+        "getComputedStyle(document.querySelector('.stApp')).direction"
+    )
+    assert direction == "rtl"
+    expect(page.get_by_text(fa("no_campaigns"))).to_be_visible()
+    shot(page, "01-home-empty")
+
+    # --- credit ----------------------------------------------------------------------------
+    nav(page, "nav.credit")
+    page.get_by_label(re.compile(re.escape(fa("cr.amount", currency="ریال")))).fill("1000000000")
+    page.get_by_role("button", name=fa("cr.do_topup")).click()
+    settle(page)
+    expect(page.get_by_text(fa("cr.done", balance=f"{fa_num(10**9)} ریال"))).to_be_visible()
+    shot(page, "02-credit")
+
+    # --- import a recipient list -------------------------------------------------------------
+    nav(page, "nav.lists")
+    people = tmp_path / "people.csv"
+    rows = [f"0912{i:07d}" for i in range(NUMBERS)] + ["12345", "0912 000 0000"]
+    people.write_text("mobile\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(people)
+    )
+    settle(page)
+    expect(page.get_by_label(fa("lists.name"), exact=True)).to_have_value("people")
+    page.get_by_role("button", name=fa("lists.do_import"), exact=True).first.click()
+    settle(page)
+    imported = fa("lists.imported", name="people", total=fa_num(NUMBERS + 2),
+                  valid=fa_num(NUMBERS), invalid=fa_num(1), duplicates=fa_num(1))  # fmt: skip
+    expect(page.get_by_text(imported)).to_be_visible()
+    shot(page, "03-lists")
+
+    # --- a new campaign: the page count follows the typing ------------------------------------
+    nav(page, "nav.new")
+    commit(page, fa("title"), "یلدا")
+    commit(page, fa("sender"), "30001234")
+    message = page.get_by_label(fa("message"), exact=True)
+    message.click()
+    message.press_sequentially("شب یلدا مبارک", delay=40)
+    count = fa("composer.count", characters=fa_num(13), pages=fa_num(1),
+               encoding=fa("composer.ucs2"))  # fmt: skip
+    expect(page.get_by_text(count)).to_be_visible()  # before the field lost focus
+    page.locator('[data-testid="stMultiSelect"]').first.click()
+    page.get_by_role("option", name="people").click()
+    page.keyboard.press("Escape")
+    settle(page)
+    assert metric_value(page, fa("new.recipients")) == fa_num(NUMBERS)
+    assert metric_value(page, fa("cost")) == f"{fa_num(NUMBERS * 1180)} ریال"
+    shot(page, "04-new-campaign")
+    page.get_by_role("button", name=fa("new.create")).click()
+    page.get_by_role("heading", name=fa("home.title")).wait_for()
+    settle(page)
+    expect(page.get_by_text(fa("new.created", title="یلدا", id=fa_num(1)))).to_be_visible()
+
+    # --- send it -----------------------------------------------------------------------------
+    features(page, "f.send")
+    expect(page.get_by_text(fa("done.started", title="یلدا", mode=fa("mode.start")))).to_be_visible()
+    expect(page.get_by_text(fa("cstatus.completed"), exact=True)).to_be_visible(timeout=60_000)
+    progress = fa("progress.text", handed=fa_num(NUMBERS), planned=fa_num(NUMBERS))
+    expect(page.get_by_text(progress, exact=False)).to_be_visible()
+    shot(page, "05-home-sent")
+    outbox = simulator.outbox()["receptors"]
+    assert len(outbox) == NUMBERS and {v["accepted"] for v in outbox.values()} == {1}
+
+    # --- its report ----------------------------------------------------------------------------
+    features(page, "f.reports")
+    page.get_by_role("heading", name=fa("rep.title")).wait_for()
+    assert metric_value(page, fa("fig.planned")) == fa_num(NUMBERS)
+    assert metric_value(page, fa("fig.sent")) == fa_num(NUMBERS)
+    assert metric_value(page, fa("fig.invalid")) == fa_num(1)
+    expect(page.get_by_role("button", name=fa("export.csv"))).to_be_enabled()
+    shot(page, "06-report")
+
+    nav(page, "nav.blacklist")
+    shot(page, "07-program-blacklist")
+    nav(page, "nav.edit")
+    expect(page.get_by_text(fa("edit.next_run"))).to_be_visible()
+    shot(page, "08-edit")
+
+    # --- archive, find it in Archived, bring it back -------------------------------------------
+    nav(page, "nav.home")
+    features(page, "f.archive")
+    expect(page.get_by_text(fa("done.archived", title="یلدا"))).to_be_visible()
+    expect(page.get_by_text(fa("no_campaigns"))).to_be_visible()
+    nav(page, "nav.archived")
+    expect(page.get_by_text("#۱ — یلدا" + fa("campaign.archived_suffix"))).to_be_visible()
+    assert page.get_by_role("button", name=re.compile("حذف|delete", re.I)).count() == 0
+    shot(page, "09-archived")
+    page.get_by_role("button", name=fa("f.unarchive")).click()
+    settle(page)
+    expect(page.get_by_text(fa("arc.none"))).to_be_visible()
+
+    # --- reset it and see the counter ------------------------------------------------------------
+    nav(page, "nav.home")
+    assert metric_value(page, fa("reset_count")) == fa_num(0)
+    features(page, "f.reset")
+    expect(page.get_by_text(fa("reset.confirm", title="یلدا"))).to_be_visible()
+    page.get_by_role("button", name=fa("reset.yes")).click()
+    settle(page)
+    expect(page.get_by_text(fa("run.label", n=fa_num(2)), exact=False)).to_be_visible()
+    expect(page.get_by_text(fa("cstatus.completed"), exact=True)).to_be_visible(timeout=60_000)
+    page.reload()
+    page.get_by_role("heading", name=fa("home.title")).wait_for()
+    settle(page)
+    assert metric_value(page, fa("reset_count")) == fa_num(1)
+    shot(page, "10-home-reset")
+
+    # --- the same page in English ---------------------------------------------------------------
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    settle(page)
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    assert page.evaluate("getComputedStyle(document.querySelector('.stApp')).direction") == "ltr"
+    assert metric_value(page, "Resets") == "1"
+    shot(page, "11-home-english")

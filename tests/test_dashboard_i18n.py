@@ -1,0 +1,78 @@
+"""Every label of the dashboard exists in Persian and English; Persian digits, Jalali
+dates and the translation of the core's reasons."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chapar.campaigns import CampaignStatus, MessageState, RunStatus
+from chapar.reports import RunReport
+from dashboards import i18n
+
+DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_label_has_persian_and_english_with_the_same_placeholders():
+    for key, (fa, en) in i18n.LABELS.items():
+        assert fa.strip() and en.strip(), key
+        assert fields(fa) == fields(en), key
+
+
+def test_every_label_the_code_asks_for_exists():
+    used: set[str] = set()
+    for path in DASHBOARDS.rglob("*.py"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", path.read_text()))
+    missing = used - set(i18n.LABELS)
+    assert not missing
+
+
+def test_every_status_figure_and_ledger_kind_has_a_label():
+    keys = set(i18n.LABELS)
+    assert {f"cstatus.{s.value}" for s in CampaignStatus} <= keys
+    assert {f"cstatus.{s.value}" for s in RunStatus} <= keys
+    assert {f"mstate.{s.value}" for s in MessageState} <= keys
+    figures = RunReport(1, 1, "completed", None, {}, 0, 0).figures()
+    assert {f"fig.{name}" for name in figures} <= keys
+    assert {f"kind.{k}" for k in ("topup", "charge", "refund", "hold", "released")} <= keys
+
+
+@pytest.fixture
+def english(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(i18n, "lang", lambda: "en")
+
+
+def test_persian_digits_money_and_jalali_dates():
+    assert i18n.lang() == "fa"  # the default, also outside a session
+    assert i18n.num(1234567) == "۱٬۲۳۴٬۵۶۷"
+    assert i18n.money(141_600) == "۱۴۱٬۶۰۰ ریال"
+    nowruz = datetime(2025, 3, 20, 20, 30, tzinfo=UTC)  # 00:00 in Tehran, 1 Farvardin 1404
+    assert i18n.when(nowruz) == "۱۴۰۴/۰۱/۰۱ ۰۰:۰۰"
+    assert i18n.when(None) == "—"
+    assert i18n.t("progress.text", handed=i18n.num(5), planned=i18n.num(10)) == "۵ از ۱۰ ارسال شده"
+
+
+def test_english_formats(english):
+    assert i18n.num(1234567) == "1,234,567"
+    assert i18n.money(141_600) == "141,600 Rial"
+    assert i18n.when(datetime(2025, 3, 20, 20, 30, tzinfo=UTC)) == "2025-03-21 00:00"
+    assert i18n.reason("insufficient credit") == "insufficient credit"
+
+
+def test_the_core_reasons_in_persian():
+    assert i18n.reason("insufficient credit") == "اعتبار کافی نیست"
+    assert i18n.reason("never sent: send it first") == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
+    assert i18n.reason("outside the sending window; continues 2025-03-21 08:00 +0330").startswith(
+        "خارج از بازه مجاز ارسال؛")  # fmt: skip
+    assert i18n.reason("error: boom") == "خطا: boom"
+    assert i18n.reason("something new") == "something new"  # unknown: shown as it is
+    assert i18n.campaign_status("unfinished") == "نا تمام"
+    assert i18n.message_state("delivered") == "دلیور شده"

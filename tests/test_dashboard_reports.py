@@ -1,0 +1,161 @@
+"""Send reports (گزارشات ارسال) and the program blacklist through AppTest: figures,
+charts, the run picker, the status flag filter, paging and the exports."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import polars as pl
+import pytest
+
+from chapar import reports
+from chapar.delivery import sync_statuses
+from chapar.store import repo
+from dashboards import data
+from tests.dashboard_fixtures import (  # noqa: F401
+    app,
+    campaign,
+    click,
+    go,
+    metric,
+    people,
+    run_ok,
+    sends,
+    texts,
+)
+
+
+@pytest.fixture
+def sent(app, people, sends, write) -> int:  # type: ignore[no-untyped-def]
+    """A campaign sent once through the dashboard, delivery statuses synced."""
+    repo.import_blacklist(write("bl.txt", "09120000005\n"))
+    repo.topup(10**9)
+    cid = campaign()
+    click(run_ok(app()), f"send_c{cid}")
+    deadline = time.monotonic() + 10
+    while reports.run_report(cid).n("sent") and time.monotonic() < deadline:
+        sync_statuses()
+        time.sleep(0.1)
+    return cid
+
+
+def open_report(app, cid: int, lang: str = "en"):  # type: ignore[no-untyped-def]
+    return click(run_ok(app(lang)), f"reports_c{cid}")
+
+
+def test_the_figures_of_the_latest_run(app, sent):
+    at = open_report(app, sent)
+    assert at.title[0].value == "Send reports"
+    rep = reports.run_report(sent)
+    assert metric(at, "Planned") == "119"  # 120 valid, one of them blacklisted
+    assert metric(at, "Blacklisted") == "1"
+    assert metric(at, "Invalid numbers") == "1"
+    assert metric(at, "Duplicates removed") == "1"
+    assert metric(at, "Sent") == "119"
+    assert metric(at, "Still pending") == "0"
+    assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
+    assert metric(at, "Blocked") == f"{rep.n('blocked'):,}"
+    assert metric(at, "Undelivered / failed") == f"{rep.n('undelivered') + rep.n('failed'):,}"
+    assert metric(at, "Pages") == f"{rep.pages:,}"
+    assert metric(at, "Money spent") == f"{rep.cost:,} Rial"
+    assert rep.n("delivered") > 0 and rep.n("sent") == 0
+    assert len(at.get("vega_lite_chart")) == 3  # by status, by operator, over time
+    assert [t.label for t in at.tabs] == ["By status", "By operator", "Sends over time (a minute)"]
+
+
+def test_the_status_flag_filters_the_numbers(app, sent):
+    at = open_report(app, sent)
+    assert "Rows 1–50 of 122" in texts(at)
+    at.selectbox(key=f"rep_flag_{sent}").set_value("invalid")
+    run_ok(at)
+    assert "Rows 1–1 of 1" in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["Number"]) == ["not a number"]
+    assert list(table["Status"]) == ["invalid"]
+    at.selectbox(key=f"rep_flag_{sent}").set_value("blacklisted")
+    run_ok(at)
+    assert list(at.dataframe[0].value["Number"]) == ["989120000005"]
+    at.selectbox(key=f"rep_flag_{sent}").set_value("pending")
+    run_ok(at)
+    assert "No rows." in texts(at)
+
+
+def test_the_numbers_are_paged(app, sent):
+    at = open_report(app, sent)
+    pager = at.get("pagination")[0]
+    pager.set_value(3)
+    run_ok(at)
+    assert "Rows 101–122 of 122" in texts(at)
+    assert at.dataframe[0].value["Seq"].tolist() == list(range(101, 123))
+    at.selectbox(key="rep_size").set_value(500)
+    run_ok(at)
+    assert "Rows 1–122 of 122" in texts(at)
+    assert not at.get("pagination")
+
+
+def test_the_numbers_page_is_fetched_with_limit_and_offset(sent, monkeypatch):
+    seen: list[tuple[int, int]] = []
+    real = reports.numbers
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((kwargs["offset"], kwargs["limit"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "numbers", spy)
+    frame, total = data.numbers_page(sent, 1, None, 100, 50)
+    assert (frame.height, total, seen) == (22, 122, [(100, 50)])
+
+
+def test_the_run_picker_shows_the_latest_run_and_any_earlier_one(app, sent):
+    at = run_ok(app())
+    click(at, f"reset_c{sent}")
+    click(at, f"reset_yes_c{sent}")
+    click(at, f"reports_c{sent}")
+    picker = at.selectbox(key=f"rep_run_{sent}")
+    assert picker.value == 2
+    assert picker.options == ["Run 2 (latest)", "Run 1"]
+    planned_2 = reports.run_report(sent, 2).planned
+    assert metric(at, "Planned") == str(planned_2)
+    picker.set_value(1)
+    run_ok(at)
+    assert metric(at, "Planned") == "119"
+
+
+def test_csv_and_excel_exports(app, sent):
+    at = open_report(app, sent)
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Download CSV", "Download Excel"]
+    frame = pl.read_csv(io.BytesIO(data.export_bytes(sent, 1, None, "csv")), infer_schema=False)
+    assert frame.height == 122
+    delivered = pl.read_csv(io.BytesIO(data.export_bytes(sent, 1, "delivered", "csv")))
+    assert set(delivered["status"]) == {"delivered"}
+    xlsx = data.export_bytes(sent, 1, "invalid", "xlsx")
+    assert xlsx[:2] == b"PK"
+    assert pl.read_excel(io.BytesIO(xlsx))["number"].to_list() == ["not a number"]
+    assert data.export_name(sent, 1, "invalid", "xlsx") == f"chapar-campaign-{sent}-run-1-invalid.xlsx"
+
+
+def test_a_campaign_never_sent_has_no_report_yet(app, people):
+    cid = campaign()
+    at = open_report(app, cid)
+    assert "This campaign has not been sent yet." in texts(at)
+
+
+def test_the_program_blacklist_lists_filtered_and_blocked_numbers(app, sent):
+    at = click(run_ok(app()), f"blacklist_c{sent}")
+    assert at.title[0].value == "Program blacklist"
+    rep = reports.run_report(sent)
+    assert metric(at, "Filtered before sending") == "1"
+    assert metric(at, "Reported blocked") == f"{rep.n('blocked'):,}"
+    table = at.dataframe[0].value
+    assert len(table) == 1 + rep.n("blocked")
+    assert "filtered before sending" in set(table["How"])
+
+
+def test_reports_in_persian(app, sent):
+    at = open_report(app, sent, lang="fa")
+    assert at.title[0].value == "گزارشات ارسال"
+    assert metric(at, "برنامه‌ریزی شده") == "۱۱۹"
+    assert metric(at, "شماره نامعتبر") == "۱"
+    assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(at)

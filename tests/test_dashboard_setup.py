@@ -1,0 +1,162 @@
+"""Recipient lists, the telecom blacklist, credit and New campaign through AppTest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chapar.campaigns import CampaignStatus
+from chapar.store import repo
+from tests.dashboard_fixtures import (  # noqa: F401
+    app,
+    buttons,
+    click,
+    go,
+    metric,
+    people,
+    run_ok,
+    texts,
+)
+
+CSV = "name,mobile\nAli,09121234567\nSara,۰۹۳۵۱۲۳۴۵۶۷\nBad,12345\nDup,+989121234567\n"
+
+
+def upload(at, key: str, name: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    at.file_uploader(key=key).set_value((name, text.encode(), "text/csv"))
+    run_ok(at)
+
+
+def test_importing_a_recipient_list_shows_counts_and_invalid_lines(app):
+    at = go(run_ok(app()), "lists")
+    assert at.title[0].value == "Recipient lists"
+    upload(at, "list_file", "customers.csv", CSV)
+    assert at.text_input(key="list_name_customers").value == "customers"
+    click(at, "list_import")
+    assert "List “customers”: 4 rows, 2 valid numbers, 1 invalid, 1 duplicates." in texts(at)
+    samples = at.dataframe[0].value
+    assert (samples.iloc[0]["Line"], samples.iloc[0]["Value"]) == ("4", "12345")
+    assert [info.name for info in repo.lists()] == ["customers"]
+    assert "customers.csv" in set(at.dataframe[1].value["File"])
+
+    click(at, "list_import")  # the same name again, without Replace
+    assert "a list named 'customers' exists" in texts(at)
+    at.checkbox(key="list_replace").check()
+    run_ok(at)
+    click(at, "list_import")
+    assert "List “customers”: 4 rows" in texts(at)
+
+
+def test_import_without_a_file_asks_for_one(app):
+    at = go(run_ok(app()), "lists")
+    click(at, "list_import")
+    assert "Choose a file first." in texts(at)
+
+
+def test_importing_the_blacklist_and_checking_a_number(app):
+    at = go(run_ok(app()), "lists")
+    assert metric(at, "Numbers on the blacklist") == "0"
+    upload(at, "bl_file", "blacklist.txt", "09121234567\n0912 123 4567\nnope\n")
+    click(at, "bl_import")
+    assert "1 numbers added, 0 were already there, 1 invalid." in texts(at)
+    assert metric(at, "Numbers on the blacklist") == "1"
+    at.text_input(key="bl_check").set_value("+98 912 123 4567")
+    at.button[-1].click()  # the form's Check button
+    run_ok(at)
+    assert "989121234567 is on the blacklist (from import" in texts(at)
+    at.text_input(key="bl_check").set_value("09350000000")
+    at.button[-1].click()
+    run_ok(at)
+    assert "989350000000 is not on the blacklist." in texts(at)
+
+
+def test_credit_top_up_and_ledger(app):
+    at = go(run_ok(app()), "credit")
+    assert metric(at, "Balance") == "0 Rial"
+    assert "No rows." in texts(at)
+    at.number_input(key="topup_amount").set_value(500_000)
+    at.text_input(key="topup_note").set_value("invoice 12")
+    at.button[-1].click()
+    run_ok(at)
+    assert "Credit added; new balance: 500,000 Rial" in texts(at)
+    assert metric(at, "Balance") == "500,000 Rial"
+    ledger = at.dataframe[0].value
+    assert (ledger.iloc[0]["Kind"], ledger.iloc[0]["Amount ()"], ledger.iloc[0]["Note"]) == (
+        "top-up", "500,000", "invoice 12")  # fmt: skip
+    at.button[-1].click()  # zero is refused by the core
+    run_ok(at)
+    assert "amount: a top-up must be a positive whole number" in texts(at)
+    assert repo.balance() == 500_000
+
+
+def test_credit_in_persian(app):
+    repo.topup(2_500_000)
+    at = go(run_ok(app("fa")), "credit")
+    assert at.title[0].value == "اعتبار"
+    assert metric(at, "موجودی") == "۲٬۵۰۰٬۰۰۰ ریال"
+    assert at.dataframe[0].value.iloc[0]["نوع"] == "افزایش اعتبار"
+
+
+def test_new_campaign_with_live_price_preview(app, people):
+    repo.topup(10**9)
+    at = go(run_ok(app()), "new_campaign")
+    assert at.title[0].value == "New campaign"
+    at.text_input(key="new_title").set_value("Yalda")
+    at.text_input(key="new_sender").set_value("30001234")
+    at.text_area(key="live_new_msg").set_value("شب یلدا مبارک")
+    run_ok(at)
+    assert "13 characters · 1 pages · Persian / Unicode (UCS-2)" in texts(at)
+    assert "Choose at least one recipient list." in texts(at)
+    at.multiselect(key="new_source").set_value(["people"])
+    run_ok(at)
+    assert metric(at, "Recipients to send") == "120"
+    assert metric(at, "Money spent") == "141,600 Rial"
+    assert metric(at, "Invalid numbers") == "1"
+    assert metric(at, "Duplicates removed") == "1"
+    click(at, "new_create")
+    assert at.title[0].value == "Dashboard"
+    assert "Campaign “Yalda” created (#1)." in texts(at)
+    c = repo.get_campaign(1)
+    assert (c.title, c.sender, c.source, c.status) == (
+        "Yalda", "30001234", ("people",), CampaignStatus.DRAFT)  # fmt: skip
+
+
+def test_new_campaign_refuses_bad_input_with_the_field(app, people):
+    at = go(run_ok(app()), "new_campaign")
+    at.text_input(key="new_title").set_value("Yalda")
+    at.text_input(key="new_sender").set_value("line-1")
+    at.text_area(key="live_new_msg").set_value("hello")
+    at.multiselect(key="new_source").set_value(["people"])
+    run_ok(at)
+    click(at, "new_create")
+    assert "sender: 'line-1' is not a sender line number" in texts(at)
+    assert repo.list_campaigns(archived=None) == []
+
+
+def test_new_scheduled_campaign(app, people):
+    at = go(run_ok(app()), "new_campaign")
+    at.text_input(key="new_title").set_value("Nowruz")
+    at.text_input(key="new_sender").set_value("30001234")
+    at.text_area(key="live_new_msg").set_value("Happy Nowruz")
+    at.multiselect(key="new_source").set_value(["people"])
+    at.radio(key="new_sched").set_value("at")
+    run_ok(at)
+    at.datetime_input(key="new_start").set_value(datetime(2031, 3, 20, 9, 0))
+    run_ok(at)
+    click(at, "new_create")
+    c = repo.get_campaign(1)
+    assert c.status is CampaignStatus.SCHEDULED
+    assert c.start_at is not None
+    assert c.start_at.astimezone(UTC) == datetime(2031, 3, 20, 5, 30, tzinfo=UTC)
+
+
+def test_new_campaign_without_lists_points_to_the_import(app):
+    at = go(run_ok(app("fa")), "new_campaign")
+    assert "هنوز لیست مخاطبی وارد نشده است" in texts(at)
+
+
+def test_every_page_renders_in_both_languages(app, people):
+    for lang in ("fa", "en"):
+        at = run_ok(app(lang))
+        for view in ("home", "new_campaign", "edit", "reports", "program_blacklist",
+                     "archived", "lists", "credit"):  # fmt: skip
+            go(at, view)
+            assert at.title, view
