@@ -60,6 +60,26 @@ def parse_count(value: str | None) -> int | None:
         raise InputError(f"{value!r} is not a whole number or 'all'", where="send_count") from None
 
 
+def tell_prefect(campaign_id: int) -> None:
+    """Make Prefect's scheduled flow runs match the campaign (start time moved, cut…)."""
+    from chapar.services import use_prefect
+
+    if not use_prefect():
+        err.print("[yellow]note:[/] no Prefect server answers, so the schedule is saved only in "
+                  "the database; `chapar up` schedules it when it starts")  # fmt: skip
+        return
+    from flows.schedule import apply_schedule
+
+    if apply_schedule(campaign_id):
+        out.print(f"scheduled in Prefect for {repo_campaign_start(campaign_id)}")
+
+
+def repo_campaign_start(campaign_id: int) -> str:
+    from chapar.store import repo
+
+    return str(repo.get_campaign(campaign_id).start_at)
+
+
 # --- lists and blacklist ---------------------------------------------------------------------
 
 
@@ -216,6 +236,8 @@ def campaign_create(
         title, message, sender, tuple(list_), parse_count(send_count), parse_time(start)
     )
     out.print(f"[green]created[/] campaign {campaign_id}")
+    if start is not None:
+        tell_prefect(campaign_id)
 
 
 @campaign_app.command("list")
@@ -283,6 +305,8 @@ def campaign_edit(
         out.print(f"[green]{change.field}[/]: {change.old} → {change.new}")
     if any(c.field in {"source", "send_count"} for c in done):
         out.print("source and send count apply from the next run")
+    if any(c.field == "start_at" for c in done):
+        tell_prefect(campaign_id)
 
 
 @campaign_app.command("archive")
@@ -360,6 +384,7 @@ def cut(campaign_id: int) -> None:
     from chapar.sending import cut_schedule
 
     out.print(f"campaign {campaign_id}: {cut_schedule(campaign_id)}")
+    tell_prefect(campaign_id)
 
 
 @app.command()

@@ -46,6 +46,25 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def prefect_api_url(settings: Settings | None = None) -> str:
+    """PREFECT_API_URL if set, else the local server `chapar up` runs."""
+    settings = settings or get_settings()
+    return os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
+
+
+def use_prefect() -> bool:
+    """Point this process at a reachable Prefect server; False if there is none (a run of
+    Prefect without a server would start a temporary one per process, losing its history)."""
+    url = prefect_api_url()
+    try:
+        if httpx.get(f"{url}/health", timeout=2).status_code != 200:
+            return False
+    except httpx.HTTPError:
+        return False
+    os.environ["PREFECT_API_URL"] = url
+    return True
+
+
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

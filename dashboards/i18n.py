@@ -391,11 +391,19 @@ def num(value: int | float | None) -> str:
     return digits(f"{int(value):,}")
 
 
+def currency() -> str:
+    """The currency's name (a setting), in Persian where known."""
+    name = get_settings().currency
+    return CURRENCY_FA.get(name, name) if lang() == "fa" else name
+
+
 def money(value: int | None) -> str:
-    currency = get_settings().currency
-    if lang() == "fa":
-        currency = CURRENCY_FA.get(currency, currency)
-    return f"{num(value)} {currency}"
+    return f"{num(value)} {currency()}"
+
+
+def in_currency(label: str) -> str:
+    """A label for an amount shown without its currency: "Money spent (Rial)"."""
+    return f"{label} ({currency()})"
 
 
 def percent(done: int, total: int) -> str:

@@ -227,7 +227,7 @@ def price_preview(message: str, sources: Sequence[str]) -> None:
     cols = st.columns(3)
     cols[0].metric(t("new.recipients"), i18n.num(quote.recipients))
     cols[1].metric(t("pages"), i18n.num(quote.pages * quote.recipients))
-    cols[2].metric(t("cost"), i18n.money(quote.cost))
+    cols[2].metric(i18n.in_currency(t("cost")), i18n.num(quote.cost))
     if sources:
         cols = st.columns(3)
         cols[0].metric(t("fig.invalid"), i18n.num(quote.invalid))

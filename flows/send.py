@@ -9,8 +9,6 @@ opening — a scheduled flow run, not a sleeping worker.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -21,9 +19,8 @@ from prefect.artifacts import (
 from chapar import reports, sending
 from chapar.campaigns import RunStatus
 from chapar.lease import new_owner
+from flows.schedule import schedule_run
 from tasks.sending import batch_groups, begin_run, finish_run, send_batches
-
-SEND_DEPLOYMENT = "send-campaign/chapar-send"
 
 
 def _summary(campaign_id: int, run_no: int) -> str:
@@ -34,14 +31,6 @@ def _summary(campaign_id: int, run_no: int) -> str:
     lines += ["| figure | value |", "|---|---|"]
     lines += [f"| {k} | {v:,} |" for k, v in rep.figures().items()]
     return "\n".join(lines)
-
-
-def schedule_continuation(campaign_id: int, when: datetime) -> None:
-    """A flow run of the send deployment at ``when`` that resumes the waiting run."""
-    from prefect.deployments import run_deployment
-
-    run_deployment(SEND_DEPLOYMENT, parameters={"campaign_id": campaign_id, "mode": "resume"},
-                   scheduled_time=when, timeout=0, as_subflow=False)  # fmt: skip
 
 
 @flow(name="send-campaign", flow_run_name="campaign-{campaign_id}-{mode}", log_prints=True)
@@ -65,7 +54,7 @@ def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
         raise
     finish_run(ref, status.value, reason, resume_at.isoformat() if resume_at else None)
     if resume_at is not None:
-        schedule_continuation(campaign_id, resume_at)
+        schedule_run(campaign_id, "resume", resume_at)
         logger.info("outside the sending window; continues at %s", resume_at)
     create_markdown_artifact(_summary(campaign_id, ref.run_no),
                              key=f"campaign-{campaign_id}-run-{ref.run_no}-summary")  # fmt: skip

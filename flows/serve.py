@@ -11,6 +11,7 @@ from datetime import timedelta
 from prefect import serve
 
 from flows.imports import import_file
+from flows.schedule import sync_schedules
 from flows.send import send_campaign
 from flows.status import sync_delivery_status
 
@@ -26,6 +27,9 @@ def main() -> None:
             "chapar-sync-status", interval=timedelta(seconds=60), tags=["chapar"]
         ),
         import_file.to_deployment("chapar-import-list", tags=["chapar"]),
+        sync_schedules.to_deployment(
+            "chapar-schedules", interval=timedelta(seconds=60), tags=["chapar"]
+        ),
         print_starting_message=False,
     )
 

@@ -1,8 +1,9 @@
 """Fixtures and helpers of the dashboard tests (AppTest and the browser test).
 
-Import what a test module uses::
+Import the fixtures a test module uses (each is registered under its short name: ``app``,
+``people``, ``sends``)::
 
-    from tests.dashboard_fixtures import app, people, sends  # noqa: F401
+    from tests.dashboard_fixtures import app_fixture, people_fixture  # noqa: F401
 
 ``sends`` replaces :func:`dashboards.data.start_send` with an in-process, synchronous
 ``send_run`` against the provider simulator (the ``simulator`` fixture), so no Prefect
@@ -37,20 +38,20 @@ def make_app(lang: str = "en", *, timeout: float = 30) -> AppTest:
     return at
 
 
-@pytest.fixture
-def app() -> Callable[..., AppTest]:
+@pytest.fixture(name="app")
+def app_fixture() -> Callable[..., AppTest]:
     return make_app
 
 
-@pytest.fixture
-def people(write: Callable[[str, str], Path]) -> str:
+@pytest.fixture(name="people")
+def people_fixture(write: Callable[[str, str], Path]) -> str:
     """A recipient list named "people" (120 valid, 1 invalid, 1 duplicate)."""
     repo.import_list("people", write("people.txt", "\n".join(PEOPLE) + "\n"))
     return "people"
 
 
-@pytest.fixture
-def sends(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+@pytest.fixture(name="sends")
+def sends_fixture(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Sending in-process against the simulator; returns the (campaign, mode) calls."""
     monkeypatch.setenv("CHAPAR_SIMULATOR_PORT", str(simulator.port))
     get_settings.cache_clear()

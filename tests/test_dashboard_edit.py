@@ -8,16 +8,16 @@ from datetime import datetime
 from chapar.campaigns import CampaignStatus
 from chapar.sending import Mode, begin_run
 from chapar.store import repo
-from tests.dashboard_fixtures import (  # noqa: F401
-    app,
+from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, sends)
+    app_fixture,
     buttons,
     campaign,
     click,
     go,
     metric,
-    people,
+    people_fixture,
     run_ok,
-    sends,
+    sends_fixture,
     texts,
 )
 
@@ -67,12 +67,12 @@ def test_page_count_and_price_follow_the_text(app, people):
     cid = campaign(message="hi")
     at = open_edit(app, cid)
     assert "2 characters · 1 pages · Latin (GSM-7)" in texts(at)
-    assert metric(at, "Money spent") == "307,200 Rial"  # 120 × 1 page × 2,560
+    assert metric(at, "Money spent (Rial)") == "307,200"  # 120 × 1 page × 2,560
     box = at.text_area(key=f"live_edit_msg_{cid}")
     box.set_value("س" * 71)
     run_ok(at)
     assert "71 characters · 2 pages · Persian / Unicode (UCS-2)" in texts(at)
-    assert metric(at, "Money spent") == "283,200 Rial"  # 120 × 2 × 1,180
+    assert metric(at, "Money spent (Rial)") == "283,200"  # 120 × 2 × 1,180
     at.text_area(key=f"live_edit_msg_{cid}").set_value("س" * 300)
     run_ok(at)
     assert "message: the message needs 5 pages" in texts(at)
@@ -159,4 +159,4 @@ def test_edit_program_in_persian(app, people):
     at = open_edit(app, cid, lang="fa")
     assert at.title[0].value == "ویرایش برنامه"
     assert "۱۳ نویسه · ۱ صفحه · فارسی / یونیکد (UCS-2)" in texts(at)
-    assert metric(at, "مبلغ هزینه شده") == "۱۴۱٬۶۰۰ ریال"
+    assert metric(at, "مبلغ هزینه شده (ریال)") == "۱۴۱٬۶۰۰"

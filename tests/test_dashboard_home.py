@@ -12,16 +12,16 @@ from chapar.campaigns import CampaignStatus
 from chapar.sending import INSUFFICIENT_CREDIT, Mode, begin_run
 from chapar.store import repo
 from dashboards import data
-from tests.dashboard_fixtures import (  # noqa: F401
-    app,
+from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, sends)
+    app_fixture,
     buttons,
     campaign,
     click,
     go,
     metric,
-    people,
+    people_fixture,
     run_ok,
-    sends,
+    sends_fixture,
     texts,
 )
 
@@ -81,7 +81,7 @@ def test_send_from_the_menu_shows_progress_and_a_second_click_is_harmless(
     tab1, tab2 = run_ok(app()), run_ok(app())  # two browser tabs on the same campaign
 
     click(tab1, f"send_c{cid}")
-    assert f"Sending “Yalda” (send) started." in texts(tab1)
+    assert "Sending “Yalda” (send) started." in texts(tab1)
     assert repo.get_campaign(cid).status is CampaignStatus.COMPLETED
     assert "120 of 120 sent · Run 1" in [p.proto.text for p in tab1.get("progress")]
     assert metric(tab1, "Pages") == "120"

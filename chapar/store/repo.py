@@ -370,6 +370,14 @@ def edit_campaign(
         con.execute(q("campaign_set"), {"id": campaign_id, **new})
         for change in done:
             _audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)
+        if any(c.field == "start_at" for c in done) and campaign.current_run == 0:
+            # A start time schedules a campaign not yet sent; removing it makes it a draft.
+            status = CampaignStatus.SCHEDULED if new["start_at"] else CampaignStatus.DRAFT
+            if status is not campaign.status:
+                con.execute(q("campaign_set_status"),
+                            {"id": campaign_id, "status": status.value, "reason": None})  # fmt: skip
+                _audit(con, actor, campaign_id, "status", "status", campaign.status.value,
+                       status.value)  # fmt: skip
     return done
 
 
@@ -403,3 +411,15 @@ class AuditEntry:
 def audit_trail(campaign_id: int) -> list[AuditEntry]:
     with connect() as con:
         return [AuditEntry(**r) for r in _rows(con, "audit_for", {"campaign_id": campaign_id})]
+
+
+def set_scheduled_flow_run(campaign_id: int, flow_run: str | None) -> None:
+    """Remember the Prefect flow run that will start (or continue) the campaign."""
+    with transaction() as con:
+        con.execute(q("campaign_set_flow_run"), {"id": campaign_id, "flow_run": flow_run})
+
+
+def scheduled_flow_run(campaign_id: int) -> str | None:
+    with connect() as con:
+        row = fetch_one(con.execute(q("campaign_flow_run"), {"id": campaign_id}))
+    return None if row is None else row[0]

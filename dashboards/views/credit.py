@@ -6,7 +6,6 @@ import polars as pl
 import streamlit as st
 
 from chapar.errors import ChaparError
-from chapar.settings import get_settings
 from chapar.store import repo
 from dashboards import data, i18n, ui
 from dashboards.i18n import t
@@ -18,9 +17,7 @@ with ui.edge():
     st.metric(t("cr.balance"), i18n.money(repo.balance()), border=True)
     st.subheader(t("cr.topup"))
     with st.form("topup", clear_on_submit=True, border=True):
-        currency = get_settings().currency
-        currency = i18n.CURRENCY_FA.get(currency, currency) if i18n.lang() == "fa" else currency
-        amount = st.number_input(t("cr.amount", currency=currency), min_value=0, step=10_000,
+        amount = st.number_input(t("cr.amount", currency=i18n.currency()), min_value=0, step=10_000,
                                  value=0, key="topup_amount")  # fmt: skip
         note = st.text_input(t("cr.note"), key="topup_note")
         if st.form_submit_button(t("cr.do_topup"), type="primary"):
@@ -42,7 +39,7 @@ with ui.edge():
             t("col.at"): [i18n.when(e.at, seconds=True) for e in entries],
             t("cr.kind"): [t(f"kind.{e.kind}") if i18n.has(f"kind.{e.kind}") else e.kind
                            for e in entries],
-            t("cr.amount", currency=""): [i18n.num(e.amount) for e in entries],
+            t("cr.amount", currency=i18n.currency()): [i18n.num(e.amount) for e in entries],
             t("campaign"): [i18n.num(e.campaign_id) if e.campaign_id else "" for e in entries],
             t("run"): [i18n.num(e.run_no) if e.run_no else "" for e in entries],
             t("cr.note"): [e.note or "" for e in entries],

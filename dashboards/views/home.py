@@ -47,7 +47,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...]) -> None:
     ui.status_badge(c)
     planned = int(summary.get("planned") or 0)
     handed = int(summary.get("handed") or 0)
-    progress, resets, pages, cost, last = st.columns([3, 1, 1, 2, 2])
+    progress, resets, pages, cost = st.columns([3, 1, 1, 2])
     with progress:
         if c.current_run:
             text = t("progress.text", handed=i18n.num(handed), planned=i18n.num(planned))
@@ -57,12 +57,12 @@ def card_body(campaign_id: int, seen: tuple[object, ...]) -> None:
             st.progress(0.0, text=t("progress.none"))
     resets.metric(t("reset_count"), i18n.num(c.reset_count))
     pages.metric(t("pages"), i18n.num(int(summary.get("pages") or 0)))
-    cost.metric(t("cost"), i18n.money(int(summary.get("cost") or 0)))
+    cost.metric(i18n.in_currency(t("cost")), i18n.num(int(summary.get("cost") or 0)))
     activity = c.updated_at
     last_message = summary.get("last_activity")
     if isinstance(last_message, datetime) and last_message > activity:
         activity = last_message
-    last.metric(t("last_activity"), i18n.when(activity))
+    st.caption(f"{t('last_activity')}: {i18n.when(activity)}")
     trig = data.last_trigger(c.id)
     if trig is not None and trig.error:
         st.error(t("send.failed", error=trig.error))

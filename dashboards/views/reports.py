@@ -43,7 +43,8 @@ def figures(rep: RunReport) -> None:
     with st.grid(4, border=False, key=f"rep_figures_{rep.campaign_id}_{rep.run_no}"):
         for name in FIGURES:
             value = values[name]
-            st.metric(t(f"fig.{name}"), i18n.money(value) if name == "cost" else i18n.num(value),
+            label = t(f"fig.{name}")
+            st.metric(i18n.in_currency(label) if name == "cost" else label, i18n.num(value),
                       border=True)  # fmt: skip
 
 

@@ -41,3 +41,9 @@ VALUES ($actor, $campaign_id, $action, $field, $old_value, $new_value);
 -- name: audit_for
 SELECT id, recorded_at AS "at", actor, campaign_id, action, field, old_value, new_value
 FROM audit WHERE campaign_id = $campaign_id ORDER BY id DESC;
+
+-- name: campaign_set_flow_run
+UPDATE campaigns SET scheduled_flow_run = $flow_run WHERE id = $id;
+
+-- name: campaign_flow_run
+SELECT scheduled_flow_run FROM campaigns WHERE id = $id;

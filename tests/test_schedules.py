@@ -1,0 +1,141 @@
+"""Schedules against a real local Prefect server with the deployments served in a real
+process: a start time runs at its time, a change moves it, a cut cancels it, and a closed
+sending window schedules a continuation that sends when the window opens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from chapar.campaigns import CampaignStatus
+from chapar.sending import cut_schedule
+from chapar.settings import get_settings
+from chapar.store import repo
+from tests.test_sending import assert_exactly_once, make_campaign
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def serve_flows(prefect_server, simulator, chapar_home, monkeypatch) -> Iterator[Callable[..., None]]:  # type: ignore[no-untyped-def]
+    """Start `python -m flows.serve` with this test's database and simulator."""
+    procs: list[subprocess.Popen[bytes]] = []
+    for key, value in prefect_server.env.items():
+        monkeypatch.setenv(key, value)
+
+    def start(**extra: str) -> None:
+        env = {**os.environ, **prefect_server.env, "CHAPAR_DATA_DIR": str(chapar_home),
+               "CHAPAR_SIMULATOR_PORT": str(simulator.port), **extra}  # fmt: skip
+        for key, value in extra.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        procs.append(subprocess.Popen([sys.executable, "-m", "flows.serve"], cwd=ROOT, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        from prefect import get_client
+
+        deadline = time.monotonic() + 60
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                try:
+                    client.read_deployment_by_name("send-campaign/chapar-send")
+                    return
+                except Exception:
+                    time.sleep(0.5)
+        pytest.fail("the deployments were not served within 60 s")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(campaign_id: int, status: CampaignStatus, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if repo.get_campaign(campaign_id).status is status:
+            return
+        time.sleep(0.5)
+    campaign = repo.get_campaign(campaign_id)
+    pytest.fail(f"campaign {campaign_id} is {campaign.status} ({campaign.status_reason}), "
+                f"not {status}, after {seconds} s")  # fmt: skip
+
+
+def flow_run_state(flow_run_id: str) -> str:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    assert state is not None
+    return state.type.value
+
+
+def test_a_start_time_becomes_a_flow_run_that_sends_at_that_time(serve_flows, simulator, write):
+    from flows.schedule import apply_schedule
+
+    serve_flows(CHAPAR_SEND_WINDOW="always")
+    start = datetime.now(UTC) + timedelta(seconds=6)
+    cid = make_campaign(write, n=500, start_at=start)
+    flow_run = apply_schedule(cid)
+    assert flow_run is not None and flow_run_state(flow_run) == "SCHEDULED"
+    time.sleep(2)
+    assert simulator.outbox()["receptors"] == {}, "sent before its time"
+    wait_for(cid, CampaignStatus.COMPLETED)
+    assert_exactly_once(simulator, cid)
+
+
+def test_changing_the_start_time_moves_the_flow_run(serve_flows, simulator, write):
+    from flows.schedule import apply_schedule
+
+    serve_flows(CHAPAR_SEND_WINDOW="always")
+    cid = make_campaign(write, n=300, start_at=datetime.now(UTC) + timedelta(hours=1))
+    first = apply_schedule(cid)
+    repo.edit_campaign(cid, {"start_at": datetime.now(UTC) + timedelta(seconds=4)})
+    second = apply_schedule(cid)
+    assert first and second and first != second
+    assert flow_run_state(first) == "CANCELLED"
+    wait_for(cid, CampaignStatus.COMPLETED)
+    assert_exactly_once(simulator, cid)
+
+
+def test_cutting_a_schedule_cancels_its_flow_run_and_sends_nothing(serve_flows, simulator, write):
+    from flows.schedule import apply_schedule
+
+    serve_flows(CHAPAR_SEND_WINDOW="always")
+    cid = make_campaign(write, n=300, start_at=datetime.now(UTC) + timedelta(seconds=5))
+    flow_run = apply_schedule(cid)
+    assert flow_run is not None
+    cut_schedule(cid)
+    apply_schedule(cid)
+    assert flow_run_state(flow_run) == "CANCELLED"
+    time.sleep(8)
+    assert repo.get_campaign(cid).status is CampaignStatus.CANCELLED
+    assert simulator.outbox()["receptors"] == {}
+
+
+def test_a_closed_window_schedules_a_continuation_that_sends_when_it_opens(serve_flows, simulator, write):
+    from prefect.deployments import run_deployment
+
+    opens = datetime.now(UTC) + timedelta(seconds=15)
+    closes = opens + timedelta(hours=1)
+    serve_flows(CHAPAR_SEND_WINDOW=f"{opens:%H:%M:%S}-{closes:%H:%M:%S}", CHAPAR_TIMEZONE="UTC")
+    cid = make_campaign(write, n=400)
+    run_deployment("send-campaign/chapar-send", parameters={"campaign_id": cid, "mode": "start"},
+                   timeout=0)  # fmt: skip
+    wait_for(cid, CampaignStatus.SCHEDULED, seconds=30)  # waiting for its window
+    assert repo.scheduled_flow_run(cid) is not None
+    assert simulator.outbox()["receptors"] == {}
+    wait_for(cid, CampaignStatus.COMPLETED, seconds=90)
+    assert datetime.now(UTC) >= opens
+    assert_exactly_once(simulator, cid)
