@@ -19,7 +19,9 @@ from chapar.settings import get_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chapar: SMS campaigns.")
 lists_app = typer.Typer(help="Recipient lists (send references).", invoke_without_command=True)
 blacklist_app = typer.Typer(help="The telecom (advertising) blacklist.", no_args_is_help=True)
-credit_app = typer.Typer(help="Credit: balance, top-ups and the ledger.", invoke_without_command=True)
+credit_app = typer.Typer(
+    help="Credit: balance, top-ups and the ledger.", invoke_without_command=True
+)
 campaign_app = typer.Typer(help="Campaigns and their Features menu.", no_args_is_help=True)
 app.add_typer(lists_app, name="lists")
 app.add_typer(blacklist_app, name="blacklist")
@@ -65,8 +67,10 @@ def tell_prefect(campaign_id: int) -> None:
     from chapar.services import use_prefect
 
     if not use_prefect():
-        err.print("[yellow]note:[/] no Prefect server answers, so the schedule is saved only in "
-                  "the database; `chapar up` schedules it when it starts")  # fmt: skip
+        err.print(
+            "[yellow]note:[/] no Prefect server answers, so the schedule is saved only in "
+            "the database; `chapar up` schedules it when it starts"
+        )
         return
     from flows.schedule import apply_schedule
 
@@ -92,8 +96,14 @@ def lists_show(ctx: typer.Context) -> None:
 
     table = Table("name", "file", "valid", "invalid", "duplicates", "imported")
     for item in repo.lists():
-        table.add_row(item.name, item.source_file or "", f"{item.valid:,}", f"{item.invalid:,}",
-                      f"{item.duplicates:,}", f"{item.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        table.add_row(
+            item.name,
+            item.source_file or "",
+            f"{item.valid:,}",
+            f"{item.invalid:,}",
+            f"{item.duplicates:,}",
+            f"{item.created_at:%Y-%m-%d %H:%M}",
+        )
     out.print(table)
 
 
@@ -130,8 +140,10 @@ def blacklist_import(
     from chapar.store import repo
 
     result = repo.import_blacklist(file, column)
-    out.print(f"[green]blacklisted[/] {result.added:,} new numbers "
-              f"({result.already:,} already there, {result.invalid:,} invalid)")  # fmt: skip
+    out.print(
+        f"[green]blacklisted[/] {result.added:,} new numbers "
+        f"({result.already:,} already there, {result.invalid:,} invalid)"
+    )
     _print_invalid(result.invalid_samples, file)
 
 
@@ -145,10 +157,15 @@ def blacklist_check(number: str) -> None:
     if entry is None:
         out.print(f"{format_number(canonical)} is [green]not[/] on the blacklist")
     else:
-        origin = "imported" if entry.source == "import" else f"reported by the provider " \
-            f"(campaign {entry.campaign_id})"
-        out.print(f"{format_number(canonical)} is [red]blacklisted[/]: {origin}, "
-                  f"{entry.added_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        origin = (
+            "imported"
+            if entry.source == "import"
+            else f"reported by the provider (campaign {entry.campaign_id})"
+        )
+        out.print(
+            f"{format_number(canonical)} is [red]blacklisted[/]: {origin}, "
+            f"{entry.added_at:%Y-%m-%d %H:%M}"
+        )
 
 
 # --- credit ----------------------------------------------------------------------------------
@@ -168,8 +185,9 @@ def credit_show(
     table = Table("#", "when", "kind", "amount", "campaign", "note")
     for e in repo.ledger(last):
         where = f"{e.campaign_id}/run {e.run_no}" if e.campaign_id else ""
-        table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, f"{e.amount:+,}", where,
-                      e.note or "")  # fmt: skip
+        table.add_row(
+            str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, f"{e.amount:+,}", where, e.note or ""
+        )
     out.print(table)
 
 
@@ -180,7 +198,9 @@ def credit_topup(
     """Add credit (Rials)."""
     from chapar.store import repo
 
-    out.print(f"[green]topped up[/] {money(amount)}; credit is now {money(repo.topup(amount, note))}")
+    out.print(
+        f"[green]topped up[/] {money(amount)}; credit is now {money(repo.topup(amount, note))}"
+    )
 
 
 # --- pricing ---------------------------------------------------------------------------------
@@ -189,7 +209,9 @@ def credit_topup(
 @app.command()
 def price(
     message: Annotated[str, typer.Option("--message", "-m", help="the message text")],
-    list_: Annotated[list[str] | None, typer.Option("--list", "-l", help="a recipient list")] = None,
+    list_: Annotated[
+        list[str] | None, typer.Option("--list", "-l", help="a recipient list")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Price a message over recipient lists without sending (a dry run)."""
@@ -201,8 +223,10 @@ def price(
         return
     out.print(f"encoding {quote.encoding}, {quote.characters} characters, {quote.pages} page(s)")
     if list_:
-        out.print(f"recipients {quote.recipients:,} (removed: {quote.invalid:,} invalid, "
-                  f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted)")  # fmt: skip
+        out.print(
+            f"recipients {quote.recipients:,} (removed: {quote.invalid:,} invalid, "
+            f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted)"
+        )
         for op, n in sorted(quote.by_operator.items()):
             out.print(f"  {op}: {n:,}")
     out.print(f"cost [bold]{money(quote.cost)}[/]")
@@ -215,8 +239,16 @@ def _campaign_table(campaigns: list[Any]) -> Table:
     table = Table("id", "title", "status", "run", "resets", "sender", "source", "archived")
     for c in campaigns:
         status = c.status.value + (f" ({c.status_reason})" if c.status_reason else "")
-        table.add_row(str(c.id), c.title, status, str(c.current_run), str(c.reset_count),
-                      c.sender, ", ".join(c.source), "yes" if c.archived else "")  # fmt: skip
+        table.add_row(
+            str(c.id),
+            c.title,
+            status,
+            str(c.current_run),
+            str(c.reset_count),
+            c.sender,
+            ", ".join(c.source),
+            "yes" if c.archived else "",
+        )
     return table
 
 
@@ -261,8 +293,14 @@ def campaign_show(campaign_id: int) -> None:
     out.print(f"send count: {c.send_count or 'all'}; start: {c.start_at or 'when sent'}")
     table = Table("when", "who", "action", "field", "old", "new", title="audit trail")
     for a in repo.audit_trail(campaign_id):
-        table.add_row(f"{a.at:%Y-%m-%d %H:%M:%S}", a.actor, a.action, a.field or "",
-                      a.old_value or "", a.new_value or "")  # fmt: skip
+        table.add_row(
+            f"{a.at:%Y-%m-%d %H:%M:%S}",
+            a.actor,
+            a.action,
+            a.field or "",
+            a.old_value or "",
+            a.new_value or "",
+        )
     out.print(table)
 
 
@@ -296,8 +334,9 @@ def campaign_edit(
     if start is not None:
         changes["start_at"] = parse_time(start)
     if not changes:
-        raise InputError("nothing to change: give --title, --message, --send-count, --list "
-                         "or --start")  # fmt: skip
+        raise InputError(
+            "nothing to change: give --title, --message, --send-count, --list or --start"
+        )
     done = repo.edit_campaign(campaign_id, changes)
     if not done:
         out.print("nothing changed")
@@ -335,8 +374,14 @@ def _send(campaign_id: int, mode: str) -> None:
 
     from chapar.sending import Mode, progress, send_run
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=out, transient=True) as bar:  # fmt: skip
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"campaign {campaign_id}: {mode}", total=None)
 
         def on_batch(ref: Any, outcome: Any) -> None:
@@ -345,8 +390,10 @@ def _send(campaign_id: int, mode: str) -> None:
 
         result = send_run(campaign_id, Mode(mode), on_batch=on_batch)
     colour = {"completed": "green", "unfinished": "yellow"}.get(result.status.value, "cyan")
-    line = (f"campaign {campaign_id} run {result.run_no}: [{colour}]{result.status.value}[/] — "
-            f"{result.sent:,} handed to the provider this time, {result.planned:,} planned")
+    line = (
+        f"campaign {campaign_id} run {result.run_no}: [{colour}]{result.status.value}[/] — "
+        f"{result.sent:,} handed to the provider this time, {result.planned:,} planned"
+    )
     if result.reason:
         line += f" ({result.reason})"
     out.print(line)
@@ -405,9 +452,10 @@ def report(
     for name, value in rep.figures().items():
         table.add_row(name, money(value) if name == "cost" else f"{value:,}")
     out.print(table)
-    ops = Table("operator", *sorted({s for v in rep.by_operator.values() for s in v}))
+    statuses = sorted({s for v in rep.by_operator.values() for s in v})
+    ops = Table("operator", *statuses)
     for op, by_status in sorted(rep.by_operator.items()):
-        ops.add_row(op, *(f"{by_status.get(c.header, 0):,}" for c in list(ops.columns)[1:]))  # type: ignore[union-attr]
+        ops.add_row(op, *(f"{by_status.get(s, 0):,}" for s in statuses))
     out.print(ops)
     if export is not None:
         n = reports.export(campaign_id, export, rep.run_no, status)
@@ -426,8 +474,10 @@ def sync_status() -> None:
     from chapar.delivery import sync_statuses
 
     r = sync_statuses()
-    out.print(f"checked {r.checked:,}, updated {r.updated:,}, newly blocked {r.blocked:,}, "
-              f"refunded {money(r.refunded)}")  # fmt: skip
+    out.print(
+        f"checked {r.checked:,}, updated {r.updated:,}, newly blocked {r.blocked:,}, "
+        f"refunded {money(r.refunded)}"
+    )
 
 
 @app.command()
@@ -440,9 +490,16 @@ def simulator(
     from chapar.simulator.__main__ import main as simulator_main
 
     s = get_settings()
-    args = ["--host", host or s.simulator_host, "--port", str(port or s.simulator_port),
-            "--credit", str(credit if credit is not None else s.simulator_credit),
-            "--delivery-delay-s", str(s.simulator_delivery_delay_s)]  # fmt: skip
+    args = [
+        "--host",
+        host or s.simulator_host,
+        "--port",
+        str(port or s.simulator_port),
+        "--credit",
+        str(credit if credit is not None else s.simulator_credit),
+        "--delivery-delay-s",
+        str(s.simulator_delivery_delay_s),
+    ]
     simulator_main(args)
 
 
@@ -454,8 +511,7 @@ def up(
     """Start everything on this machine: Prefect server, flows, simulator and dashboard."""
     from chapar import demo, services
 
-    services.up(seed=None if no_demo else demo.seed_if_empty, say=out.print,
-                stop_after=stop_after)  # fmt: skip
+    services.up(seed=None if no_demo else demo.seed_if_empty, say=out.print, stop_after=stop_after)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,12 +24,13 @@ def seed_if_empty() -> str | None:
     blacklist = repo.import_blacklist(SAMPLES / "blacklist.txt")
     repo.topup(DEMO_CREDIT, "demo credit")
     campaign = repo.create_campaign(
-        "یلدا — نمونه", "شب یلدا مبارک! ۲۰٪ تخفیف ویژه تا پایان هفته. لغو۱۱",
-        "30001234", ["customers", "vip"], actor="demo",
-    )  # fmt: skip
+        "یلدا — نمونه",
+        "شب یلدا مبارک! ۲۰٪ تخفیف ویژه تا پایان هفته. لغو۱۱",
+        "30001234",
+        ["customers", "vip"],
+        actor="demo",
+    )
     return (
         f"seeded the demo: lists customers ({customers.valid}) and vip ({vip.valid}), "
         f"{blacklist.added} blacklisted, {DEMO_CREDIT:,} Rial credit, campaign {campaign}"
     )
-
-

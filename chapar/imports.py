@@ -21,9 +21,21 @@ from chapar.errors import InputError
 from chapar.numbers import normalize_frame
 
 PHONE_COLUMNS = (
-    "mobile", "phone", "number", "numbers", "receptor", "msisdn", "cell", "tel",
-    "شماره", "موبایل", "تلفن", "شماره موبایل", "شماره همراه", "همراه",
-)  # fmt: skip
+    "mobile",
+    "phone",
+    "number",
+    "numbers",
+    "receptor",
+    "msisdn",
+    "cell",
+    "tel",
+    "شماره",
+    "موبایل",
+    "تلفن",
+    "شماره موبایل",
+    "شماره همراه",
+    "همراه",
+)
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
@@ -63,26 +75,38 @@ def read_numbers(path: Path, column: str | None = None) -> pl.DataFrame:
         if suffix in EXCEL_SUFFIXES:
             df = _read_table(
                 pl.read_excel(
-                    path, infer_schema_length=0, has_header=False, drop_empty_rows=False,
+                    path,
+                    infer_schema_length=0,
+                    has_header=False,
+                    drop_empty_rows=False,
                     raise_if_empty=False,
                 ),
-                column, where,
-            )  # fmt: skip
+                column,
+                where,
+            )
         elif suffix in {".csv", ".tsv"}:
             df = _read_table(
                 pl.read_csv(
-                    path, has_header=False, infer_schema=False, truncate_ragged_lines=True,
+                    path,
+                    has_header=False,
+                    infer_schema=False,
+                    truncate_ragged_lines=True,
                     separator="\t" if suffix == ".tsv" else ",",
                 ),
-                column, where,
-            )  # fmt: skip
+                column,
+                where,
+            )
         else:
             if column is not None:
                 raise InputError("a plain-text file has no columns; drop --column", where=where)
             text = pl.read_csv(
-                path, has_header=False, infer_schema=False, separator="\x1f", quote_char=None,
+                path,
+                has_header=False,
+                infer_schema=False,
+                separator="\x1f",
+                quote_char=None,
                 new_columns=["raw"],
-            )  # fmt: skip
+            )
             df = _frame(text["raw"], 1)
     except InputError:
         raise

@@ -41,8 +41,9 @@ class RunReport:
 
     @property
     def planned(self) -> int:
-        return sum(v for k, v in self.counts.items() if k not in ("invalid", "duplicate",
-                                                                   "blacklisted"))  # fmt: skip
+        return sum(
+            v for k, v in self.counts.items() if k not in ("invalid", "duplicate", "blacklisted")
+        )
 
     @property
     def handed(self) -> int:
@@ -71,8 +72,9 @@ def _run_no(campaign_id: int, run_no: int | None) -> int:
     if run_no is None:
         run_no = campaign.current_run
     if run_no < 1 or run_no > campaign.current_run:
-        raise NotFound(f"campaign {campaign_id} has no run {run_no} "
-                       f"(it has {campaign.current_run})")  # fmt: skip
+        raise NotFound(
+            f"campaign {campaign_id} has no run {run_no} (it has {campaign.current_run})"
+        )
     return run_no
 
 
@@ -92,9 +94,19 @@ def run_report(campaign_id: int, run_no: int | None = None) -> RunReport:
         over_time = [(m, n) for m, n in con.execute(q("report_over_time"), key).fetchall()]
         run = fetch_one(con.execute(q("run_get"), key))
     assert run is not None
-    return RunReport(campaign_id, run_no, status=run[2], reason=run[3], counts=counts,
-                     pages=pages, cost=cost, by_operator=by_op, over_time=over_time,
-                     started_at=run[5], finished_at=run[6])  # fmt: skip
+    return RunReport(
+        campaign_id,
+        run_no,
+        status=run[2],
+        reason=run[3],
+        counts=counts,
+        pages=pages,
+        cost=cost,
+        by_operator=by_op,
+        over_time=over_time,
+        started_at=run[5],
+        finished_at=run[6],
+    )
 
 
 def _check_status(status: str | None) -> str | None:
@@ -103,17 +115,25 @@ def _check_status(status: str | None) -> str | None:
     try:
         return MessageState(status).value
     except ValueError:
-        raise InputError(f"{status!r} is not a status; choose one of "
-                         f"{', '.join(s.value for s in MessageState)}", where="status") from None
+        raise InputError(
+            f"{status!r} is not a status; choose one of {', '.join(s.value for s in MessageState)}",
+            where="status",
+        ) from None
 
 
 def numbers(
-    campaign_id: int, run_no: int | None = None, status: str | None = None,
-    offset: int = 0, limit: int = 100,
-) -> tuple[pl.DataFrame, int]:  # fmt: skip
+    campaign_id: int,
+    run_no: int | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[pl.DataFrame, int]:
     """One page of the run's numbers filtered by the status flag, and the total."""
-    key: dict[str, Any] = {"campaign_id": campaign_id, "run_no": _run_no(campaign_id, run_no),
-                           "status": _check_status(status)}  # fmt: skip
+    key: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "run_no": _run_no(campaign_id, run_no),
+        "status": _check_status(status),
+    }
     with connect() as con:
         page = con.sql(q("report_numbers"), params={**key, "offset": offset, "limit": limit}).pl()
         total = fetch_one(con.execute(q("report_numbers_count"), key))
@@ -127,8 +147,12 @@ def export(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InputError("export to a .csv or .xlsx file", where=str(path))
-    key: dict[str, Any] = {"campaign_id": campaign_id, "run_no": _run_no(campaign_id, run_no),
-                           "status": _check_status(status), "offset": 0}  # fmt: skip
+    key: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "run_no": _run_no(campaign_id, run_no),
+        "status": _check_status(status),
+        "offset": 0,
+    }
     with connect() as con:
         frame = con.sql(q("report_numbers"), params={**key, "limit": 1 << 62}).pl()
     tmp = path.with_name(path.name + ".part")
@@ -145,8 +169,10 @@ def program_blacklist(
 ) -> pl.DataFrame:
     get_campaign(campaign_id)
     with connect() as con:
-        return con.sql(q("program_blacklist"), params={"campaign_id": campaign_id,
-                       "run_no": run_no, "offset": offset, "limit": limit}).pl()  # fmt: skip
+        return con.sql(
+            q("program_blacklist"),
+            params={"campaign_id": campaign_id, "run_no": run_no, "offset": offset, "limit": limit},
+        ).pl()
 
 
 def runs(campaign_id: int) -> pl.DataFrame:

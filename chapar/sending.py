@@ -170,9 +170,11 @@ def begin_run(
                 "SELECT lease_owner, lease_expires FROM runs WHERE campaign_id = ? AND run_no = ?",
                 [campaign_id, run_no],
             ).fetchall()
-            if lease and lease_is_live(*lease[0], datetime.now(UTC)):
-                raise Busy(f"campaign {campaign_id} is sending now (run {run_no}); "
-                           "wait for it to stop, or cut its schedule")  # fmt: skip
+            if lease and lease_is_live(lease[0][0], lease[0][1], datetime.now(UTC)):
+                raise Busy(
+                    f"campaign {campaign_id} is sending now (run {run_no}); "
+                    "wait for it to stop, or cut its schedule"
+                )
         check = {
             Mode.START: rules.can_send,
             Mode.REBUILD: rules.can_rebuild,
@@ -184,18 +186,36 @@ def begin_run(
         if mode in (Mode.START, Mode.RESET):
             run_no = campaign.current_run + 1
             _plan(con, campaign_id, run_no, campaign.send_count, settings)
-            con.execute(q("campaign_new_run"), {"campaign_id": campaign_id, "run_no": run_no,
-                                                "reset": int(mode is Mode.RESET)})  # fmt: skip
+            con.execute(
+                q("campaign_new_run"),
+                {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
+            )
             if mode is Mode.RESET:
-                _audit(con, actor, campaign_id, "reset", "reset_count",
-                       campaign.reset_count, campaign.reset_count + 1)  # fmt: skip
-        con.execute(q("run_take_lease"), {"campaign_id": campaign_id, "run_no": run_no,
-                                          "owner": owner, "ttl": settings.lease_ttl_s})  # fmt: skip
+                _audit(
+                    con,
+                    actor,
+                    campaign_id,
+                    "reset",
+                    "reset_count",
+                    campaign.reset_count,
+                    campaign.reset_count + 1,
+                )
+        con.execute(
+            q("run_take_lease"),
+            {
+                "campaign_id": campaign_id,
+                "run_no": run_no,
+                "owner": owner,
+                "ttl": settings.lease_ttl_s,
+            },
+        )
         _set_status(con, actor, campaign_id, campaign.status, CampaignStatus.SENDING, None)
-        planned, batches = fetch_one(con.execute(
-            "SELECT planned, batches FROM runs WHERE campaign_id = ? AND run_no = ?",
-            [campaign_id, run_no],
-        )) or (0, 0)
+        planned, batches = fetch_one(
+            con.execute(
+                "SELECT planned, batches FROM runs WHERE campaign_id = ? AND run_no = ?",
+                [campaign_id, run_no],
+            )
+        ) or (0, 0)
     return RunRef(campaign_id, run_no, owner, planned, batches)
 
 
@@ -206,25 +226,42 @@ def _can_resume(c: rules.Campaign) -> rules.ActionCheck:
 
 
 def _plan(
-    con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int, send_count: int | None,
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: int,
+    run_no: int,
+    send_count: int | None,
     settings: Settings,
-) -> None:  # fmt: skip
+) -> None:
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), params)
-    con.execute(q("plan_messages"), {**params, "batch_size": settings.batch_size,
-                                     "send_count": send_count})  # fmt: skip
+    con.execute(
+        q("plan_messages"), {**params, "batch_size": settings.batch_size, "send_count": send_count}
+    )
     con.execute(q("plan_batches"), params)
     con.execute(q("run_set_planned"), params)
 
 
 def _set_status(
-    con: duckdb.DuckDBPyConnection, actor: str, campaign_id: int,
-    old: CampaignStatus | None, new: CampaignStatus, reason: str | None,
-) -> None:  # fmt: skip
-    con.execute(q("campaign_set_status"), {"id": campaign_id, "status": new.value, "reason": reason})
+    con: duckdb.DuckDBPyConnection,
+    actor: str,
+    campaign_id: int,
+    old: CampaignStatus | None,
+    new: CampaignStatus,
+    reason: str | None,
+) -> None:
+    con.execute(
+        q("campaign_set_status"), {"id": campaign_id, "status": new.value, "reason": reason}
+    )
     if old is not new:
-        _audit(con, actor, campaign_id, "status", "status", old.value if old else None,
-               new.value + (f" ({reason})" if reason else ""))  # fmt: skip
+        _audit(
+            con,
+            actor,
+            campaign_id,
+            "status",
+            "status",
+            old.value if old else None,
+            new.value + (f" ({reason})" if reason else ""),
+        )
 
 
 # --- one batch ---------------------------------------------------------------------------------
@@ -257,8 +294,17 @@ def _prepare_in(
 ) -> _Checkpoint | BatchOutcome:
     """Transaction 1 of a batch: renew the lease, hold its credit, mark it in flight."""
     key = {"campaign_id": ref.campaign_id, "run_no": ref.run_no, "batch_no": batch_no}
-    renewed = fetch_one(con.execute(q("run_renew_lease"), {"campaign_id": ref.campaign_id,
-        "run_no": ref.run_no, "owner": ref.owner, "ttl": settings.lease_ttl_s}))  # fmt: skip
+    renewed = fetch_one(
+        con.execute(
+            q("run_renew_lease"),
+            {
+                "campaign_id": ref.campaign_id,
+                "run_no": ref.run_no,
+                "owner": ref.owner,
+                "ttl": settings.lease_ttl_s,
+            },
+        )
+    )
     if renewed is None:
         raise LeaseLost(f"run {ref.run_no} of campaign {ref.campaign_id} is no longer ours")
     if renewed[0]:
@@ -272,10 +318,16 @@ def _prepare_in(
     text, sender = _one(con, "campaign_text", {"campaign_id": ref.campaign_id})
     count = count_pages(text)
     pending = pending.with_columns(
-        pl.col("operator").replace_strict(
-            {op: count.pages * page_price(count.encoding, op, settings)
-             for op in pending["operator"].unique().to_list()},
-            return_dtype=pl.Int64).alias("cost"))  # fmt: skip
+        pl.col("operator")
+        .replace_strict(
+            {
+                op: count.pages * page_price(count.encoding, op, settings)
+                for op in pending["operator"].unique().to_list()
+            },
+            return_dtype=pl.Int64,
+        )
+        .alias("cost")
+    )
     balance = int(_one(con, "balance", {}))
     affordable = int((pending["cost"].cum_sum() <= balance).sum())
     if pending.is_empty() or (affordable == 0 and status != "in_flight"):
@@ -283,8 +335,10 @@ def _prepare_in(
         reason = INSUFFICIENT_CREDIT if not pending.is_empty() else None
         return BatchOutcome(batch_no, status="pending" if reason else "done", stop_reason=reason)
     held = int(pending["cost"].head(affordable).sum())
-    con.execute(q("ledger_insert"), {"kind": "hold", "amount": -held, **key,
-                                     "note": f"batch {batch_no} in flight"})  # fmt: skip
+    con.execute(
+        q("ledger_insert"),
+        {"kind": "hold", "amount": -held, **key, "note": f"batch {batch_no} in flight"},
+    )
     con.execute(q("batch_begin"), key)
     return _Checkpoint(status == "in_flight", pending, text, sender, count.pages, affordable)
 
@@ -374,9 +428,12 @@ async def _reconcile(
 
 
 async def _send_chunk(
-    provider: Provider, chunk: list[OutgoingMessage], out: _Delivery, bucket: TokenBucket,
+    provider: Provider,
+    chunk: list[OutgoingMessage],
+    out: _Delivery,
+    bucket: TokenBucket,
     settings: Settings,
-) -> None:  # fmt: skip
+) -> None:
     remaining = chunk
     attempt = 0
     while remaining and out.stop_reason is None:
@@ -446,9 +503,12 @@ async def _deliver(
 
 
 def _record_in(
-    con: duckdb.DuckDBPyConnection, ref: RunRef, batch_no: int, prepared: _Prepared,
+    con: duckdb.DuckDBPyConnection,
+    ref: RunRef,
+    batch_no: int,
+    prepared: _Prepared,
     delivery: _Delivery,
-) -> str:  # fmt: skip
+) -> str:
     """Transaction 2 of a batch: record what the provider accepted, charge, settle the hold."""
     key = {"campaign_id": ref.campaign_id, "run_no": ref.run_no, "batch_no": batch_no}
     accepted = list(delivery.accepted.values())
@@ -462,10 +522,16 @@ def _record_in(
             "pages": [prepared.pages] * len(accepted),
             "cost": [prepared.costs[a.local_id] for a in accepted],
         },
-        schema={"seq": pl.Int32, "number": pl.Int64, "campaign_id": pl.Int32,
-                "status": pl.String, "provider_id": pl.String, "pages": pl.Int16,
-                "cost": pl.Int64},
-    )  # fmt: skip
+        schema={
+            "seq": pl.Int32,
+            "number": pl.Int64,
+            "campaign_id": pl.Int32,
+            "status": pl.String,
+            "provider_id": pl.String,
+            "pages": pl.Int16,
+            "cost": pl.Int64,
+        },
+    )
     charged = int(frame["cost"].sum())
     con.register("incoming", frame)
     try:
@@ -475,8 +541,10 @@ def _record_in(
         con.unregister("incoming")
     con.execute(q("holds_release"), key)
     if charged:
-        con.execute(q("ledger_insert"), {"kind": "charge", "amount": -charged, **key,
-                                         "note": f"{len(accepted)} messages"})  # fmt: skip
+        con.execute(
+            q("ledger_insert"),
+            {"kind": "charge", "amount": -charged, **key, "note": f"{len(accepted)} messages"},
+        )
     _refund(con, ref.campaign_id)
     return str(_one(con, "batch_end", {**key, "unresolved": delivery.unresolved}))
 
@@ -484,10 +552,20 @@ def _record_in(
 def _refund(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> int:
     """Refund, once, messages the provider blocked or cancelled."""
     total = 0
-    for cid, run_no, amount, n in con.execute(q("refunds_due"), {"campaign_id": campaign_id}).fetchall():
-        con.execute(q("ledger_insert"), {"kind": "refund", "amount": amount, "campaign_id": cid,
-                    "run_no": run_no, "batch_no": None,
-                    "note": f"{n} blocked or cancelled"})  # fmt: skip
+    for cid, run_no, amount, n in con.execute(
+        q("refunds_due"), {"campaign_id": campaign_id}
+    ).fetchall():
+        con.execute(
+            q("ledger_insert"),
+            {
+                "kind": "refund",
+                "amount": amount,
+                "campaign_id": cid,
+                "run_no": run_no,
+                "batch_no": None,
+                "note": f"{n} blocked or cancelled",
+            },
+        )
         total += amount
     con.execute(q("refunds_mark"), {"campaign_id": campaign_id})
     return total
@@ -545,8 +623,7 @@ def send_batches(
                 if delivery.stop_reason is None and following is not None:
                     nxt = _open_next(con, ref, following, settings)
             crashpoint("recorded")
-            outcome = BatchOutcome(batch_no, len(delivery.accepted), status,
-                                   delivery.stop_reason)  # fmt: skip
+            outcome = BatchOutcome(batch_no, len(delivery.accepted), status, delivery.stop_reason)
         outcomes.append(outcome)
         if on_batch:
             on_batch(ref, outcome)
@@ -559,18 +636,20 @@ def _open_next(
     con: duckdb.DuckDBPyConnection, ref: RunRef, batch_no: int, settings: Settings
 ) -> _Checkpoint | BatchOutcome:
     """The next batch's checkpoint, unless the sending window has closed."""
-    opening = next_opening(datetime.now(UTC), parse_window(settings.send_window),
-                           settings.timezone)  # fmt: skip
+    opening = next_opening(datetime.now(UTC), parse_window(settings.send_window), settings.timezone)
     if opening is not None:
-        return BatchOutcome(batch_no, status="pending", stop_reason=OUTSIDE_WINDOW,
-                            resume_at=opening)  # fmt: skip
+        return BatchOutcome(
+            batch_no, status="pending", stop_reason=OUTSIDE_WINDOW, resume_at=opening
+        )
     return _prepare_in(con, ref, batch_no, settings)
 
 
 def send_batch(
-    ref: RunRef, batch_no: int, factory: ProviderFactory | None = None,
+    ref: RunRef,
+    batch_no: int,
+    factory: ProviderFactory | None = None,
     bucket: TokenBucket | None = None,
-) -> BatchOutcome:  # fmt: skip
+) -> BatchOutcome:
     """Send one batch: checkpoint, requests, record."""
     return send_batches(ref, [batch_no], factory, bucket)[0]
 
@@ -580,15 +659,19 @@ def send_batch(
 
 def open_batches(ref: RunRef) -> list[int]:
     with transaction() as con:
-        rows = con.execute(q("batches_open"), {"campaign_id": ref.campaign_id,
-                                               "run_no": ref.run_no}).fetchall()  # fmt: skip
+        rows = con.execute(
+            q("batches_open"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no}
+        ).fetchall()
     return [r[0] for r in rows]
 
 
 def finish_run(
-    ref: RunRef, status: RunStatus, reason: str | None = None,
-    resume_at: datetime | None = None, actor: str | None = None,
-) -> None:  # fmt: skip
+    ref: RunRef,
+    status: RunStatus,
+    reason: str | None = None,
+    resume_at: datetime | None = None,
+    actor: str | None = None,
+) -> None:
     """Release the lease and set the run's and the campaign's status."""
     campaign_status = {
         RunStatus.COMPLETED: CampaignStatus.COMPLETED,
@@ -597,18 +680,33 @@ def finish_run(
         RunStatus.CANCELLED: CampaignStatus.CANCELLED,
     }[status]
     with transaction() as con:
-        con.execute(q("run_finish"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no,
-                    "owner": ref.owner, "status": status.value, "reason": reason,
-                    "resume_at": resume_at})  # fmt: skip
-        _set_status(con, actor or default_actor(), ref.campaign_id, CampaignStatus.SENDING,
-                    campaign_status, reason)  # fmt: skip
+        con.execute(
+            q("run_finish"),
+            {
+                "campaign_id": ref.campaign_id,
+                "run_no": ref.run_no,
+                "owner": ref.owner,
+                "status": status.value,
+                "reason": reason,
+                "resume_at": resume_at,
+            },
+        )
+        _set_status(
+            con,
+            actor or default_actor(),
+            ref.campaign_id,
+            CampaignStatus.SENDING,
+            campaign_status,
+            reason,
+        )
 
 
 def progress(ref: RunRef) -> tuple[int, int]:
     """(handed to the provider or settled, planned) for the run."""
     with transaction() as con:
-        planned, done = fetch_one(con.execute(q("progress"), {"campaign_id": ref.campaign_id,
-                                                    "run_no": ref.run_no})) or (0, 0)  # fmt: skip
+        planned, done = fetch_one(
+            con.execute(q("progress"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no})
+        ) or (0, 0)
     return int(done), int(planned)
 
 
@@ -647,8 +745,9 @@ def send_run(
             if outcomes and outcomes[-1].stop_reason:
                 status, reason, resume_at = stop_of(outcomes[-1])
                 finish_run(ref, status, reason, resume_at, actor=actor)
-                return RunResult(campaign_id, ref.run_no, status, reason, sent, ref.planned,
-                                 resume_at)  # fmt: skip
+                return RunResult(
+                    campaign_id, ref.run_no, status, reason, sent, ref.planned, resume_at
+                )
     except LeaseLost:
         raise
     except BaseException as exc:
@@ -668,8 +767,9 @@ def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
         if not check.allowed:
             raise NotAllowed(f"cannot cut campaign {campaign_id}: {check.reason}")
         if campaign.is_sending:
-            con.execute(q("run_request_stop"), {"campaign_id": campaign_id,
-                                                "run_no": campaign.current_run})  # fmt: skip
+            con.execute(
+                q("run_request_stop"), {"campaign_id": campaign_id, "run_no": campaign.current_run}
+            )
             _audit(con, actor, campaign_id, "cut", "schedule", "sending", "stop requested")
             return "stopping after the batch in flight"
         new = CampaignStatus.CANCELLED if campaign.current_run == 0 else CampaignStatus.UNFINISHED
@@ -682,4 +782,3 @@ def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
         _set_status(con, actor, campaign_id, campaign.status, new, SCHEDULE_CUT)
         _audit(con, actor, campaign_id, "cut", "schedule", str(campaign.start_at), None)
     return new.value
-

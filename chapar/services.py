@@ -86,8 +86,14 @@ class Service:
 
     def start(self, env: dict[str, str], logs: Path, cwd: Path) -> None:
         log = open(logs / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(self.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=cwd, start_new_session=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
+        )
 
     def wait_ready(self, logs: Path) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -126,29 +132,63 @@ def plan_services(settings: Settings) -> list[Service]:
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     prefect = Service(
         "prefect-server",
-        [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(settings.prefect_port)],
-        settings.prefect_port, f"http://127.0.0.1:{settings.prefect_port}/api/health",
+        [
+            py,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.prefect_port),
+        ],
+        settings.prefect_port,
+        f"http://127.0.0.1:{settings.prefect_port}/api/health",
         f"http://127.0.0.1:{settings.prefect_port}",
-    )  # fmt: skip
+    )
     services = [prefect]
     if settings.provider == "simulator":
-        services.append(Service(
-            "simulator",
-            [py, "-m", "chapar.simulator", "--host", settings.simulator_host,
-             "--port", str(settings.simulator_port)],
-            settings.simulator_port,
-            f"http://{settings.simulator_host}:{settings.simulator_port}/_simulator/state",
-            f"http://{settings.simulator_host}:{settings.simulator_port}/v1",
-        ))  # fmt: skip
-    services.append(Service(
-        "dashboard",
-        [py, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
-         "--server.port", str(settings.dashboard_port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        settings.dashboard_port, f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health",
-        f"http://127.0.0.1:{settings.dashboard_port}",
-    ))  # fmt: skip
+        services.append(
+            Service(
+                "simulator",
+                [
+                    py,
+                    "-m",
+                    "chapar.simulator",
+                    "--host",
+                    settings.simulator_host,
+                    "--port",
+                    str(settings.simulator_port),
+                ],
+                settings.simulator_port,
+                f"http://{settings.simulator_host}:{settings.simulator_port}/_simulator/state",
+                f"http://{settings.simulator_host}:{settings.simulator_port}/v1",
+            )
+        )
+    services.append(
+        Service(
+            "dashboard",
+            [
+                py,
+                "-m",
+                "streamlit",
+                "run",
+                str(app),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(settings.dashboard_port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            settings.dashboard_port,
+            f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health",
+            f"http://127.0.0.1:{settings.dashboard_port}",
+        )
+    )
     return services
 
 
@@ -162,8 +202,11 @@ def check_ports(services: list[Service]) -> None:
 
 
 def _port_setting(name: str) -> str:
-    return {"prefect-server": "PREFECT_PORT", "simulator": "SIMULATOR_PORT",
-            "dashboard": "DASHBOARD_PORT"}[name]  # fmt: skip
+    return {
+        "prefect-server": "PREFECT_PORT",
+        "simulator": "SIMULATOR_PORT",
+        "dashboard": "DASHBOARD_PORT",
+    }[name]
 
 
 def up(
@@ -180,8 +223,11 @@ def up(
     (settings.data_dir / "prefect").mkdir(exist_ok=True)
     services = plan_services(settings)
     check_ports(services)
-    env = {**os.environ, **prefect_env(settings),
-           "CHAPAR_DATA_DIR": str(settings.data_dir.resolve())}  # fmt: skip
+    env = {
+        **os.environ,
+        **prefect_env(settings),
+        "CHAPAR_DATA_DIR": str(settings.data_dir.resolve()),
+    }
     cwd = Path(__file__).resolve().parent.parent
     serve = Service("flows", [sys.executable, "-m", "flows.serve"], 0, "", "")
     started: list[Service] = []
@@ -202,8 +248,10 @@ def up(
             note = seed()
             if note:
                 say(note)
-        say("starting the flows (deployments: chapar-send, chapar-sync-status, "
-            "chapar-import-list) …")  # fmt: skip
+        say(
+            "starting the flows (deployments: chapar-send, chapar-sync-status, "
+            "chapar-import-list) …"
+        )
         serve.start(env, logs, cwd)
         started.append(serve)
         say("")
@@ -217,8 +265,10 @@ def up(
             for service in started:
                 assert service.proc is not None
                 if service.proc.poll() is not None:
-                    raise ChaparError(f"{service.name} stopped unexpectedly (exit "
-                                      f"{service.proc.returncode}); see {logs / service.name}.log")  # fmt: skip
+                    raise ChaparError(
+                        f"{service.name} stopped unexpectedly (exit "
+                        f"{service.proc.returncode}); see {logs / service.name}.log"
+                    )
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

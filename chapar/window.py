@@ -25,8 +25,9 @@ def next_opening(now: datetime, window: tuple[time, time] | None, tz: str) -> da
     inside = start <= t < end if start < end else (t >= start or t < end)
     if inside:
         return None
-    opening = local.replace(hour=start.hour, minute=start.minute, second=start.second,
-                            microsecond=0)  # fmt: skip
+    opening = local.replace(
+        hour=start.hour, minute=start.minute, second=start.second, microsecond=0
+    )
     if opening <= local:
         opening += timedelta(days=1)
     return opening

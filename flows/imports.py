@@ -12,9 +12,12 @@ from chapar.store import repo
 
 @flow(name="import-file", flow_run_name="import-{kind}-{path}", log_prints=True)
 def import_file(
-    path: str, kind: str = "list", name: str | None = None, column: str | None = None,
+    path: str,
+    kind: str = "list",
+    name: str | None = None,
+    column: str | None = None,
     replace: bool = False,
-) -> dict[str, int]:  # fmt: skip
+) -> dict[str, int]:
     """``kind`` is ``list`` (needs ``name``) or ``blacklist``."""
     if kind == "blacklist":
         bl = repo.import_blacklist(Path(path), column)
@@ -23,8 +26,12 @@ def import_file(
         if not name:
             raise ValueError("a recipient list import needs a name")
         result = repo.import_list(name, Path(path), column, replace=replace)
-        summary = {"valid": result.valid, "invalid": result.invalid,
-                   "duplicates": result.duplicates}  # fmt: skip
-    create_markdown_artifact("\n".join(f"- {k}: {v:,}" for k, v in summary.items()),
-                             description=f"import of {path}")  # fmt: skip
+        summary = {
+            "valid": result.valid,
+            "invalid": result.invalid,
+            "duplicates": result.duplicates,
+        }
+    create_markdown_artifact(
+        "\n".join(f"- {k}: {v:,}" for k, v in summary.items()), description=f"import of {path}"
+    )
     return summary

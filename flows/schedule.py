@@ -8,9 +8,11 @@ Prefect was unreachable; it runs on an interval (deployment chapar-schedules).
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from prefect import flow, get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.states import Cancelled
 
@@ -20,14 +22,17 @@ from chapar.store import repo
 SEND_DEPLOYMENT = "send-campaign/chapar-send"
 
 
-def schedule_run(campaign_id: int, mode: str, when: object) -> str:
+def schedule_run(campaign_id: int, mode: str, when: datetime) -> str:
     """A scheduled flow run of the send deployment; its id is kept on the campaign."""
     cancel_scheduled(campaign_id)
-    flow_run = run_deployment(
-        SEND_DEPLOYMENT, parameters={"campaign_id": campaign_id, "mode": mode},
-        scheduled_time=when, timeout=0, as_subflow=False,  # type: ignore[arg-type]
+    flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync caller
+        SEND_DEPLOYMENT,
+        parameters={"campaign_id": campaign_id, "mode": mode},
+        scheduled_time=when,
+        timeout=0,
+        as_subflow=False,
         flow_run_name=f"campaign-{campaign_id}-{mode}-scheduled",
-    )  # fmt: skip
+    )
     repo.set_scheduled_flow_run(campaign_id, str(flow_run.id))
     return str(flow_run.id)
 
@@ -43,11 +48,14 @@ def cancel_scheduled(campaign_id: int) -> bool:
             flow_run = client.read_flow_run(UUID(flow_run_id))
         except Exception:  # gone with a lost Prefect database: nothing to cancel
             flow_run = None
-        if flow_run is not None and flow_run.state is not None and (
-            flow_run.state.is_scheduled() or flow_run.state.is_pending()
+        if (
+            flow_run is not None
+            and flow_run.state is not None
+            and (flow_run.state.is_scheduled() or flow_run.state.is_pending())
         ):
-            client.set_flow_run_state(UUID(flow_run_id), Cancelled(message="schedule changed"),
-                                      force=True)  # fmt: skip
+            client.set_flow_run_state(
+                UUID(flow_run_id), Cancelled(message="schedule changed"), force=True
+            )
             cancelled = True
     repo.set_scheduled_flow_run(campaign_id, None)
     return cancelled
@@ -56,8 +64,11 @@ def cancel_scheduled(campaign_id: int) -> bool:
 def apply_schedule(campaign_id: int) -> str | None:
     """Make Prefect match the campaign: a scheduled run at its start time, or none."""
     campaign = repo.get_campaign(campaign_id)
-    if (campaign.status is CampaignStatus.SCHEDULED and campaign.start_at is not None
-            and campaign.current_run == 0):  # fmt: skip
+    if (
+        campaign.status is CampaignStatus.SCHEDULED
+        and campaign.start_at is not None
+        and campaign.current_run == 0
+    ):
         return schedule_run(campaign_id, "start", campaign.start_at)
     if campaign.status is not CampaignStatus.SCHEDULED:
         cancel_scheduled(campaign_id)

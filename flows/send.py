@@ -9,6 +9,8 @@ opening — a scheduled flow run, not a sleeping worker.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -39,7 +41,10 @@ def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
     logger = get_run_logger()
     ref = begin_run(campaign_id, mode, new_owner())
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"
-    artifact = create_progress_artifact(0.0, key=key, description=f"campaign {campaign_id}")
+    # Called from a sync flow, these return values, not coroutines.
+    artifact: UUID = create_progress_artifact(  # type: ignore[assignment]
+        0.0, key=key, description=f"campaign {campaign_id}"
+    )
     status, reason, resume_at = RunStatus.COMPLETED, None, None
     try:
         for group in batch_groups(ref):
@@ -56,7 +61,12 @@ def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
     if resume_at is not None:
         schedule_run(campaign_id, "resume", resume_at)
         logger.info("outside the sending window; continues at %s", resume_at)
-    create_markdown_artifact(_summary(campaign_id, ref.run_no),
-                             key=f"campaign-{campaign_id}-run-{ref.run_no}-summary")  # fmt: skip
-    return {"campaign_id": campaign_id, "run_no": ref.run_no, "status": status.value,
-            "reason": reason}  # fmt: skip
+    create_markdown_artifact(
+        _summary(campaign_id, ref.run_no), key=f"campaign-{campaign_id}-run-{ref.run_no}-summary"
+    )
+    return {
+        "campaign_id": campaign_id,
+        "run_no": ref.run_no,
+        "status": status.value,
+        "reason": reason,
+    }

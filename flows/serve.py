@@ -7,8 +7,10 @@ whether they are served here or run by workers of a pool.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 
 from flows.imports import import_file
 from flows.schedule import sync_schedules
@@ -20,9 +22,9 @@ SEND_LIMIT = 4
 
 
 def main() -> None:
-    serve(
-        send_campaign.to_deployment("chapar-send", concurrency_limit=SEND_LIMIT,
-                                    tags=["chapar"]),  # fmt: skip
+    # to_deployment returns a deployment, not a coroutine, when called outside async code.
+    deployments = [
+        send_campaign.to_deployment("chapar-send", concurrency_limit=SEND_LIMIT, tags=["chapar"]),
         sync_delivery_status.to_deployment(
             "chapar-sync-status", interval=timedelta(seconds=60), tags=["chapar"]
         ),
@@ -30,8 +32,8 @@ def main() -> None:
         sync_schedules.to_deployment(
             "chapar-schedules", interval=timedelta(seconds=60), tags=["chapar"]
         ),
-        print_starting_message=False,
-    )
+    ]
+    serve(*cast(list[RunnerDeployment], deployments), print_starting_message=False)
 
 
 if __name__ == "__main__":

@@ -11,5 +11,9 @@ from tasks.sending import sync_statuses
 def sync_delivery_status() -> dict[str, int]:
     """Poll the provider for messages not yet final; blocked numbers join the blacklist."""
     result = sync_statuses()
-    return {"checked": result.checked, "updated": result.updated, "blocked": result.blocked,
-            "refunded": result.refunded}  # fmt: skip
+    return {
+        "checked": result.checked,
+        "updated": result.updated,
+        "blocked": result.blocked,
+        "refunded": result.refunded,
+    }

@@ -25,19 +25,24 @@ def batch_groups(ref: sending.RunRef) -> list[list[int]]:
 
 
 # A retry is safe at any point: an in-flight batch is reconciled before anything is re-sent.
-@task(name="send-batches", task_run_name="batches-{batch_nos[0]}", retries=3,
-      retry_delay_seconds=2)  # fmt: skip
+@task(name="send-batches", task_run_name="batches-{batch_nos[0]}", retries=3, retry_delay_seconds=2)
 def send_batches(ref: sending.RunRef, batch_nos: list[int]) -> list[sending.BatchOutcome]:
     return sending.send_batches(ref, batch_nos)
 
 
 @task(name="finish-run")
-def finish_run(ref: sending.RunRef, status: str, reason: str | None = None,
-               resume_at: str | None = None) -> None:  # fmt: skip
+def finish_run(
+    ref: sending.RunRef, status: str, reason: str | None = None, resume_at: str | None = None
+) -> None:
     from datetime import datetime
 
-    sending.finish_run(ref, RunStatus(status), reason,
-                       datetime.fromisoformat(resume_at) if resume_at else None, actor="prefect")  # fmt: skip
+    sending.finish_run(
+        ref,
+        RunStatus(status),
+        reason,
+        datetime.fromisoformat(resume_at) if resume_at else None,
+        actor="prefect",
+    )
 
 
 @task(name="sync-statuses", retries=2, retry_delay_seconds=5)

@@ -29,8 +29,9 @@ def test_a_new_campaign_is_a_draft_or_scheduled(customers):
     assert repo.get_campaign(draft).status is CampaignStatus.DRAFT
     from datetime import UTC, datetime, timedelta
 
-    later = repo.create_campaign("Nowruz", "نوروز", "30001234", [customers],
-                                 start_at=datetime.now(UTC) + timedelta(days=1))  # fmt: skip
+    later = repo.create_campaign(
+        "Nowruz", "نوروز", "30001234", [customers], start_at=datetime.now(UTC) + timedelta(days=1)
+    )
     assert repo.get_campaign(later).status is CampaignStatus.SCHEDULED
 
 
@@ -49,8 +50,9 @@ def test_bad_campaign_input_is_refused_with_the_field(customers):
 def test_edit_program_changes_only_its_fields_and_keeps_an_audit_trail(customers, write):
     cid = repo.create_campaign("Old", "hello", "30001234", [customers], actor="ali")
     repo.import_list("vip", write("v.txt", "09121111111\n"))
-    changes = repo.edit_campaign(cid, {"title": "New", "send_count": 2, "source": ("vip",)},
-                                 actor="sara")  # fmt: skip
+    changes = repo.edit_campaign(
+        cid, {"title": "New", "send_count": 2, "source": ("vip",)}, actor="sara"
+    )
     assert {c.field for c in changes} == {"title", "send_count", "source"}
     c = repo.get_campaign(cid)
     assert (c.title, c.send_count, c.source) == ("New", 2, ("vip",))

@@ -43,15 +43,23 @@ def flow_process(
     env: dict[str, str], campaign_id: int, mode: str, crash_at: str = ""
 ) -> subprocess.Popen[bytes]:
     code = f"from flows.send import send_campaign; send_campaign({campaign_id}, {mode!r})"
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
-                            env={**os.environ, **env, "CHAPAR_CRASH_AT": crash_at},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env, "CHAPAR_CRASH_AT": crash_at},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def cli_process(env: dict[str, str], *args: str, crash_at: str = "") -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "chapar", *args], cwd=ROOT,
-                            env={**os.environ, **env, "CHAPAR_CRASH_AT": crash_at},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "chapar", *args],
+        cwd=ROOT,
+        env={**os.environ, **env, "CHAPAR_CRASH_AT": crash_at},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:

@@ -10,21 +10,23 @@ import pytest
 from chapar.errors import InputError, NotFound
 from chapar.store import repo
 
-MIXED = "\n".join([
-    "09121234567",
-    "+989351234567",
-    "00989201234567",
-    "989101234567",
-    "9191234567",
-    "۰۹۱۲۱۲۳۴۵۶۸",          # Persian digits
-    "٠٩٣٥١٢٣٤٥٦٨",          # Arabic-Indic digits
-    "0912-123-4569",
-    "0912 123 4570",
-    "",                     # blank: skipped
-    "02188776655",          # a Tehran landline: invalid
-    "hello",                # invalid
-    "09121234567",          # duplicate of line 1
-])  # fmt: skip
+MIXED = "\n".join(
+    [
+        "09121234567",
+        "+989351234567",
+        "00989201234567",
+        "989101234567",
+        "9191234567",
+        "۰۹۱۲۱۲۳۴۵۶۸",  # Persian digits
+        "٠٩٣٥١٢٣٤٥٦٨",  # Arabic-Indic digits
+        "0912-123-4569",
+        "0912 123 4570",
+        "",  # blank: skipped
+        "02188776655",  # a Tehran landline: invalid
+        "hello",  # invalid
+        "09121234567",  # duplicate of line 1
+    ]
+)
 
 
 def test_a_list_in_every_number_form_is_normalised_validated_and_deduplicated(write):
@@ -72,8 +74,9 @@ def test_importing_over_an_existing_name_needs_replace(write):
     repo.import_list("a", write("a.txt", "09121234567\n"))
     with pytest.raises(InputError, match="--replace"):
         repo.import_list("a", write("b.txt", "09121234568\n09121234569\n"))
-    assert repo.import_list("a", write("b.txt", "09121234568\n09121234569\n"),
-                            replace=True).valid == 2  # fmt: skip
+    assert (
+        repo.import_list("a", write("b.txt", "09121234568\n09121234569\n"), replace=True).valid == 2
+    )
     assert [i.valid for i in repo.lists()] == [2]
 
 

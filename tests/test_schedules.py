@@ -26,20 +26,34 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def serve_flows(prefect_server, simulator, chapar_home, monkeypatch) -> Iterator[Callable[..., None]]:  # type: ignore[no-untyped-def]
+def serve_flows(
+    prefect_server, simulator, chapar_home, monkeypatch
+) -> Iterator[Callable[..., None]]:  # type: ignore[no-untyped-def]
     """Start `python -m flows.serve` with this test's database and simulator."""
     procs: list[subprocess.Popen[bytes]] = []
     for key, value in prefect_server.env.items():
         monkeypatch.setenv(key, value)
 
     def start(**extra: str) -> None:
-        env = {**os.environ, **prefect_server.env, "CHAPAR_DATA_DIR": str(chapar_home),
-               "CHAPAR_SIMULATOR_PORT": str(simulator.port), **extra}  # fmt: skip
+        env = {
+            **os.environ,
+            **prefect_server.env,
+            "CHAPAR_DATA_DIR": str(chapar_home),
+            "CHAPAR_SIMULATOR_PORT": str(simulator.port),
+            **extra,
+        }
         for key, value in extra.items():
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
-        procs.append(subprocess.Popen([sys.executable, "-m", "flows.serve"], cwd=ROOT, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "flows.serve"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         from prefect import get_client
 
         deadline = time.monotonic() + 60
@@ -68,8 +82,10 @@ def wait_for(campaign_id: int, status: CampaignStatus, seconds: float = 90) -> N
             return
         time.sleep(0.5)
     campaign = repo.get_campaign(campaign_id)
-    pytest.fail(f"campaign {campaign_id} is {campaign.status} ({campaign.status_reason}), "
-                f"not {status}, after {seconds} s")  # fmt: skip
+    pytest.fail(
+        f"campaign {campaign_id} is {campaign.status} ({campaign.status_reason}), "
+        f"not {status}, after {seconds} s"
+    )
 
 
 def flow_run_state(flow_run_id: str) -> str:
@@ -124,15 +140,18 @@ def test_cutting_a_schedule_cancels_its_flow_run_and_sends_nothing(serve_flows, 
     assert simulator.outbox()["receptors"] == {}
 
 
-def test_a_closed_window_schedules_a_continuation_that_sends_when_it_opens(serve_flows, simulator, write):
+def test_a_closed_window_schedules_a_continuation_that_sends_when_it_opens(
+    serve_flows, simulator, write
+):
     from prefect.deployments import run_deployment
 
     opens = datetime.now(UTC) + timedelta(seconds=15)
     closes = opens + timedelta(hours=1)
     serve_flows(CHAPAR_SEND_WINDOW=f"{opens:%H:%M:%S}-{closes:%H:%M:%S}", CHAPAR_TIMEZONE="UTC")
     cid = make_campaign(write, n=400)
-    run_deployment("send-campaign/chapar-send", parameters={"campaign_id": cid, "mode": "start"},
-                   timeout=0)  # fmt: skip
+    run_deployment(
+        "send-campaign/chapar-send", parameters={"campaign_id": cid, "mode": "start"}, timeout=0
+    )
     wait_for(cid, CampaignStatus.SCHEDULED, seconds=30)  # waiting for its window
     assert repo.scheduled_flow_run(cid) is not None
     assert simulator.outbox()["receptors"] == {}

@@ -53,8 +53,11 @@ def make_campaign(write, n: int = 3_000, credit: int = 10**9, **kw) -> int:  # t
 
 def planned_numbers(campaign_id: int, run_no: int) -> set[str]:
     page, _ = reports.numbers(campaign_id, run_no, limit=10**9)
-    return {str(n) for n, s in zip(page["number"], page["status"], strict=True)
-            if s not in ("invalid", "duplicate", "blacklisted")}  # fmt: skip
+    return {
+        str(n)
+        for n, s in zip(page["number"], page["status"], strict=True)
+        if s not in ("invalid", "duplicate", "blacklisted")
+    }
 
 
 def assert_exactly_once(sim, campaign_id: int, runs: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -65,8 +68,11 @@ def assert_exactly_once(sim, campaign_id: int, runs: int = 1) -> None:  # type: 
             expected[number] = expected.get(number, 0) + 1
     outbox = sim.outbox()["receptors"]
     assert set(outbox) == set(expected), "a number was sent that was not planned, or skipped"
-    wrong = {n: v for n, v in outbox.items()
-             if (v["accepted"], v["submissions"]) != (expected[n], expected[n])}  # fmt: skip
+    wrong = {
+        n: v
+        for n, v in outbox.items()
+        if (v["accepted"], v["submissions"]) != (expected[n], expected[n])
+    }
     assert not wrong, f"numbers not sent exactly once a run: {dict(list(wrong.items())[:5])}"
 
 
@@ -87,7 +93,11 @@ def test_invalid_duplicate_and_blacklisted_numbers_are_never_sent_nor_charged(si
     send_run(cid, Mode.START)
     figures = reports.run_report(cid).figures()
     assert (figures["sent"], figures["blacklisted"], figures["invalid"], figures["duplicates"]) == (
-        1, 1, 1, 1)  # fmt: skip
+        1,
+        1,
+        1,
+        1,
+    )
     assert set(sim.outbox()["receptors"]) == {"989120000000"}
     assert repo.balance() == 10**6 - figures["cost"]
 
@@ -104,8 +114,10 @@ def test_credit_running_out_stops_the_run_and_rebuild_after_a_topup_finishes_it(
     first = send_run(cid, Mode.START)
     assert (first.status, first.reason) == (RunStatus.UNFINISHED, INSUFFICIENT_CREDIT)
     campaign = repo.get_campaign(cid)
-    assert (campaign.status, campaign.status_reason) == (CampaignStatus.UNFINISHED,
-                                                         INSUFFICIENT_CREDIT)  # fmt: skip
+    assert (campaign.status, campaign.status_reason) == (
+        CampaignStatus.UNFINISHED,
+        INSUFFICIENT_CREDIT,
+    )
     assert repo.balance() >= 0
     with pytest.raises(NotAllowed, match="already sent"):
         send_run(cid, Mode.START)
@@ -124,12 +136,15 @@ def test_the_providers_insufficient_credit_answer_stops_the_run_too(sim, write):
     assert_exactly_once(sim, cid)
 
 
-@pytest.mark.parametrize("fault", [
-    {"error_rate": 0.3, "error_status": 409},
-    {"error_rate": 0.3, "error_status": 503},
-    {"drop_rate": 0.2},
-    {"timeout_rate": 0.05},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"error_rate": 0.3, "error_status": 409},
+        {"error_rate": 0.3, "error_status": 503},
+        {"drop_rate": 0.2},
+        {"timeout_rate": 0.05},
+    ],
+)
 def test_provider_faults_at_a_high_rate_still_send_exactly_once(sim, write, fault):
     cid = make_campaign(write, n=2_000)
     sim.set_faults(**fault)

@@ -34,7 +34,9 @@ def default_actor() -> str:
         return "unknown"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
     cur = con.execute(q(name), params)
     cols = [d[0] for d in cur.description or []]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -78,9 +80,11 @@ def _summarise(df: pl.DataFrame, name: str) -> ImportResult:
         valid=int(df.filter(pl.col("number").is_not_null() & ~pl.col("duplicate")).height),
         invalid=bad.height,
         duplicates=int(df["duplicate"].sum()),
-        invalid_samples=[(int(r[0]), str(r[1])) for r in bad.head(SAMPLE_INVALID).select(
-            "line_no", "raw").iter_rows()],
-    )  # fmt: skip
+        invalid_samples=[
+            (int(r[0]), str(r[1]))
+            for r in bad.head(SAMPLE_INVALID).select("line_no", "raw").iter_rows()
+        ],
+    )
 
 
 def import_list(
@@ -94,9 +98,12 @@ def import_list(
     df = classify(read_numbers(path, column))
     result = _summarise(df, name)
     counts = {
-        "source_file": path.name, "total_rows": result.total, "valid": result.valid,
-        "invalid": result.invalid, "duplicates": result.duplicates,
-    }  # fmt: skip
+        "source_file": path.name,
+        "total_rows": result.total,
+        "valid": result.valid,
+        "invalid": result.invalid,
+        "duplicates": result.duplicates,
+    }
     with transaction() as con:
         existing = fetch_one(con.execute(q("list_by_name"), {"name": name}))
         if existing and not replace:
@@ -208,9 +215,15 @@ def topup(amount: int, note: str | None = None) -> int:
     with transaction() as con:
         con.execute(
             q("ledger_insert"),
-            {"kind": "topup", "amount": amount, "campaign_id": None, "run_no": None,
-             "batch_no": None, "note": note},
-        )  # fmt: skip
+            {
+                "kind": "topup",
+                "amount": amount,
+                "campaign_id": None,
+                "run_no": None,
+                "batch_no": None,
+                "note": note,
+            },
+        )
         return int(_scalar(con, "balance", {}))
 
 
@@ -235,11 +248,16 @@ def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
     with connect() as con:
         ids = _list_ids(con, list_names)
         counts = _rows(con, "audience_price", {"list_ids": ids})[0]
-        by_op = {r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})}
+        by_op = {
+            r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})
+        }
     return quote(
-        message, by_op, invalid=counts["invalid"], duplicates=counts["duplicates"],
+        message,
+        by_op,
+        invalid=counts["invalid"],
+        duplicates=counts["duplicates"],
         blacklisted=counts["blacklisted"],
-    )  # fmt: skip
+    )
 
 
 # --- campaigns -----------------------------------------------------------------------------
@@ -256,14 +274,23 @@ def _campaign(row: dict[str, Any], now: datetime) -> Campaign:
     campaign = Campaign(**row)
     if campaign.status is CampaignStatus.SENDING and not campaign.lease_live:
         # Its sending process died: show it as it is, unfinished and rebuildable.
-        return Campaign(**{**campaign.__dict__, "status": CampaignStatus.UNFINISHED,
-                           "status_reason": "interrupted"})  # fmt: skip
+        return Campaign(
+            **{
+                **campaign.__dict__,
+                "status": CampaignStatus.UNFINISHED,
+                "status_reason": "interrupted",
+            }
+        )
     return campaign
 
 
-def _select(con: duckdb.DuckDBPyConnection, id: int | None, archived: bool | None) -> list[Campaign]:
+def _select(
+    con: duckdb.DuckDBPyConnection, id: int | None, archived: bool | None
+) -> list[Campaign]:
     now = datetime.now(UTC)
-    return [_campaign(r, now) for r in _rows(con, "campaigns_select", {"id": id, "archived": archived})]
+    return [
+        _campaign(r, now) for r in _rows(con, "campaigns_select", {"id": id, "archived": archived})
+    ]
 
 
 def get_campaign(campaign_id: int, con: duckdb.DuckDBPyConnection | None = None) -> Campaign:
@@ -284,15 +311,25 @@ def list_campaigns(archived: bool | None = False) -> list[Campaign]:
 
 
 def _audit(
-    con: duckdb.DuckDBPyConnection, actor: str, campaign_id: int, action: str,
-    field: str | None = None, old: object = None, new: object = None,
-) -> None:  # fmt: skip
+    con: duckdb.DuckDBPyConnection,
+    actor: str,
+    campaign_id: int,
+    action: str,
+    field: str | None = None,
+    old: object = None,
+    new: object = None,
+) -> None:
     con.execute(
         q("audit_insert"),
-        {"actor": actor, "campaign_id": campaign_id, "action": action, "field": field,
-         "old_value": None if old is None else str(old),
-         "new_value": None if new is None else str(new)},
-    )  # fmt: skip
+        {
+            "actor": actor,
+            "campaign_id": campaign_id,
+            "action": action,
+            "field": field,
+            "old_value": None if old is None else str(old),
+            "new_value": None if new is None else str(new),
+        },
+    )
 
 
 def _set_source(con: duckdb.DuckDBPyConnection, campaign_id: int, list_ids: list[int]) -> None:
@@ -321,10 +358,20 @@ def create_campaign(
     status = CampaignStatus.SCHEDULED if start_at else CampaignStatus.DRAFT
     with transaction() as con:
         list_ids = _list_ids(con, source)
-        campaign_id = int(_scalar(con, "campaign_insert", {
-            "title": title, "message": message, "sender": sender, "send_count": send_count,
-            "start_at": start_at, "status": status.value,
-        }))  # fmt: skip
+        campaign_id = int(
+            _scalar(
+                con,
+                "campaign_insert",
+                {
+                    "title": title,
+                    "message": message,
+                    "sender": sender,
+                    "send_count": send_count,
+                    "start_at": start_at,
+                    "status": status.value,
+                },
+            )
+        )
         _set_source(con, campaign_id, list_ids)
         _audit(con, actor, campaign_id, "create", None, None, title)
     return campaign_id
@@ -347,9 +394,11 @@ def edit_campaign(
         campaign = get_campaign(campaign_id, con)
         rules.check_editable(changes, campaign)
         new = {
-            "title": campaign.title, "message": campaign.message,
-            "send_count": campaign.send_count, "start_at": campaign.start_at,
-        }  # fmt: skip
+            "title": campaign.title,
+            "message": campaign.message,
+            "send_count": campaign.send_count,
+            "start_at": campaign.start_at,
+        }
         done: list[Change] = []
         for field, value in changes.items():
             if field == "title":
@@ -374,10 +423,13 @@ def edit_campaign(
             # A start time schedules a campaign not yet sent; removing it makes it a draft.
             status = CampaignStatus.SCHEDULED if new["start_at"] else CampaignStatus.DRAFT
             if status is not campaign.status:
-                con.execute(q("campaign_set_status"),
-                            {"id": campaign_id, "status": status.value, "reason": None})  # fmt: skip
-                _audit(con, actor, campaign_id, "status", "status", campaign.status.value,
-                       status.value)  # fmt: skip
+                con.execute(
+                    q("campaign_set_status"),
+                    {"id": campaign_id, "status": status.value, "reason": None},
+                )
+                _audit(
+                    con, actor, campaign_id, "status", "status", campaign.status.value, status.value
+                )
     return done
 
 
@@ -391,8 +443,15 @@ def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> 
         if archived and campaign.is_sending:
             raise NotAllowed(f"campaign {campaign_id} is sending; archive it after it stops")
         con.execute(q("campaign_set_archived"), {"id": campaign_id, "archived": archived})
-        _audit(con, actor, campaign_id, "archive" if archived else "unarchive",
-               "archived", campaign.archived, archived)  # fmt: skip
+        _audit(
+            con,
+            actor,
+            campaign_id,
+            "archive" if archived else "unarchive",
+            "archived",
+            campaign.archived,
+            archived,
+        )
     return True
 
 
