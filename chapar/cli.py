@@ -168,6 +168,46 @@ def blacklist_check(number: str) -> None:
         )
 
 
+# --- sender lines ------------------------------------------------------------------------------
+
+line_app = typer.Typer(help="Sender lines: sending window and rate.", no_args_is_help=True)
+app.add_typer(line_app, name="line")
+
+
+@line_app.command("set")
+def line_set(
+    sender: str,
+    window: Annotated[
+        str | None, typer.Option(help="daily window like 09:00-21:00, or 'always'")
+    ] = None,
+    rate: Annotated[int | None, typer.Option(help="messages a minute")] = None,
+) -> None:
+    """Set a line's sending window and rate (unset ones use the settings' defaults)."""
+    from chapar.store import repo
+
+    line = repo.set_line(sender, window, rate)
+    out.print(
+        f"line {line.sender}: window {line.send_window or 'default'}, "
+        f"rate {line.rate_per_minute or 'unlimited'} a minute"
+    )
+
+
+@line_app.command("list")
+def line_list() -> None:
+    """The lines with their own window or rate."""
+    from chapar.store import repo
+
+    s = get_settings()
+    table = Table("sender", "window", "rate a minute")
+    for line in repo.lines():
+        table.add_row(
+            line.sender,
+            line.send_window or f"{s.send_window} (default)",
+            str(line.rate_per_minute or s.rate_per_minute or "unlimited"),
+        )
+    out.print(table)
+
+
 # --- credit ----------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -54,7 +55,7 @@ from chapar.providers.base import (
 from chapar.settings import Settings, get_settings
 from chapar.store import fetch_one, transaction
 from chapar.store.queries import q
-from chapar.store.repo import _audit, default_actor, get_campaign
+from chapar.store.repo import _audit, default_actor, get_campaign, line_for
 from chapar.window import next_opening, parse_window
 
 ProviderFactory = Callable[[], Provider]
@@ -380,12 +381,16 @@ class _Delivery:
 
 
 class TokenBucket:
-    """Keeps a line to its rate (messages a minute); ``None`` means no limit."""
+    """Keeps a line to its rate (messages a minute); ``None`` means no limit.
 
-    def __init__(self, per_minute: int | None) -> None:
+    It holds at most one second of the rate or one request, whichever is more, so a run
+    starts at its rate instead of a minute-long burst.
+    """
+
+    def __init__(self, per_minute: int | None, burst: int = 200) -> None:
         self.rate = per_minute / 60.0 if per_minute else None
-        self.tokens = float(per_minute or 0)
-        self.capacity = float(per_minute or 0)
+        self.capacity = max(float(burst), self.rate or 0.0)
+        self.tokens = self.capacity
         self.stamp = time.monotonic()
         self.lock = asyncio.Lock()
 
@@ -397,10 +402,10 @@ class TokenBucket:
                 now = time.monotonic()
                 self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
-                if self.tokens >= n or self.tokens >= self.capacity:
+                if self.tokens >= min(n, self.capacity):
                     self.tokens -= n
                     return
-                await asyncio.sleep((n - self.tokens) / self.rate)
+                await asyncio.sleep((min(n, self.capacity) - self.tokens) / self.rate)
 
 
 def _backoff(attempt: int) -> float:
@@ -599,13 +604,14 @@ def send_batches(
     reconciled first."""
     settings = get_settings()
     factory = factory or (lambda: make_provider(settings))
-    bucket = bucket or TokenBucket(settings.rate_per_minute)
     outcomes: list[BatchOutcome] = []
     queue = list(batch_nos)
     if not queue:
         return outcomes
     with transaction() as con:
-        nxt = _open_next(con, ref, queue[0], settings)
+        line = _line_policy(con, ref, settings)
+        nxt = _open_next(con, ref, queue[0], settings, line)
+    bucket = bucket or _bucket_for(line)
     for i, batch_no in enumerate(queue):
         prepared = _prepared(nxt)
         following = queue[i + 1] if i + 1 < len(queue) else None
@@ -613,7 +619,7 @@ def send_batches(
             outcome = prepared
             if outcome.stop_reason is None and following is not None:
                 with transaction() as con:
-                    nxt = _open_next(con, ref, following, settings)
+                    nxt = _open_next(con, ref, following, settings, line)
         else:
             delivery = run_async(_deliver(factory, prepared, bucket, settings))
             crashpoint("requested")
@@ -621,7 +627,7 @@ def send_batches(
                 status = _record_in(con, ref, batch_no, prepared, delivery)
                 crashpoint("recording")
                 if delivery.stop_reason is None and following is not None:
-                    nxt = _open_next(con, ref, following, settings)
+                    nxt = _open_next(con, ref, following, settings, line)
             crashpoint("recorded")
             outcome = BatchOutcome(batch_no, len(delivery.accepted), status, delivery.stop_reason)
         outcomes.append(outcome)
@@ -632,11 +638,42 @@ def send_batches(
     return outcomes
 
 
+@dataclass(frozen=True)
+class LinePolicy:
+    """The campaign's sender line: its window and rate (the line's own, else the settings')."""
+
+    sender: str
+    window: tuple[dt_time, dt_time] | None
+    rate_per_minute: int | None
+
+
+def _line_policy(con: duckdb.DuckDBPyConnection, ref: RunRef, settings: Settings) -> LinePolicy:
+    _, sender = _one(con, "campaign_text", {"campaign_id": ref.campaign_id})
+    line = line_for(con, sender)
+    window = line.send_window if line.send_window is not None else settings.send_window
+    rate = line.rate_per_minute if line.rate_per_minute is not None else settings.rate_per_minute
+    return LinePolicy(sender, parse_window(window), rate)
+
+
+def _bucket_for(line: LinePolicy) -> TokenBucket:
+    """One token bucket per line and thread, kept between tasks, so a run's groups of
+    batches share the line's rate rather than each starting with a full bucket."""
+    buckets: dict[tuple[str, int | None], TokenBucket] = _loops.__dict__.setdefault("buckets", {})
+    key = (line.sender, line.rate_per_minute)
+    if key not in buckets:
+        buckets[key] = TokenBucket(line.rate_per_minute)
+    return buckets[key]
+
+
 def _open_next(
-    con: duckdb.DuckDBPyConnection, ref: RunRef, batch_no: int, settings: Settings
+    con: duckdb.DuckDBPyConnection,
+    ref: RunRef,
+    batch_no: int,
+    settings: Settings,
+    line: LinePolicy,
 ) -> _Checkpoint | BatchOutcome:
-    """The next batch's checkpoint, unless the sending window has closed."""
-    opening = next_opening(datetime.now(UTC), parse_window(settings.send_window), settings.timezone)
+    """The next batch's checkpoint, unless the line's sending window has closed."""
+    opening = next_opening(datetime.now(UTC), line.window, settings.timezone)
     if opening is not None:
         return BatchOutcome(
             batch_no, status="pending", stop_reason=OUTSIDE_WINDOW, resume_at=opening
@@ -734,13 +771,11 @@ def send_run(
 ) -> RunResult:
     """Start, rebuild, reset or resume a campaign and send until done or stopped (no Prefect:
     the flow in ``flows/send.py`` composes the same steps as tasks)."""
-    settings = get_settings()
     ref = begin_run(campaign_id, mode, actor=actor)
-    bucket = TokenBucket(settings.rate_per_minute)
     sent = 0
     try:
         for group in batch_groups(ref):
-            outcomes = send_batches(ref, group, factory, bucket, on_batch)
+            outcomes = send_batches(ref, group, factory, on_batch=on_batch)
             sent += sum(o.sent for o in outcomes)
             if outcomes and outcomes[-1].stop_reason:
                 status, reason, resume_at = stop_of(outcomes[-1])

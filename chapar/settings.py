@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     )
     provider_timeout_s: float = 10.0
     provider_retries: int = Field(default=6, ge=0, description="retries of a failed call")
-    lease_ttl_s: float = Field(default=30.0, description="a sending run's lease lapses after this")
+    lease_ttl_s: float = Field(default=60.0, description="a sending run's lease lapses after this")
     send_window: str = Field(default="08:00-21:00", description="daily window for advertising")
     timezone: str = "Asia/Tehran"
     rate_per_minute: int | None = Field(default=None, description="messages a minute per line")

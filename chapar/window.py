@@ -11,7 +11,9 @@ def parse_window(text: str) -> tuple[time, time] | None:
     text = text.strip().lower()
     if text in {"", "always", "00:00-24:00"}:
         return None
-    start, end = text.split("-")
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a window")
     return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 

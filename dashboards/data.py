@@ -275,7 +275,7 @@ def start_send(campaign_id: int, mode: str) -> str | None:
     """Hand the send to Prefect (``run_deployment(..., timeout=0)``) and return the flow
     run's URL; or, with ``CHAPAR_SEND_INPROCESS=1``, send in a background thread of this
     process and return None. The one place a send starts: tests replace it."""
-    if os.environ.get("CHAPAR_SEND_INPROCESS", "").strip().lower() in {"1", "true", "yes"}:
+    if _inprocess():
         return _send_in_thread(campaign_id, mode)
     return _send_with_prefect(campaign_id, mode)
 
@@ -309,6 +309,10 @@ def _send_with_prefect(campaign_id: int, mode: str) -> str:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     campaign = repo.get_campaign(campaign_id)
+    if mode == "start" and repo.scheduled_flow_run(campaign_id):
+        from flows.schedule import cancel_scheduled
+
+        cancel_scheduled(campaign_id)  # sent now: its scheduled flow run must not run too
     # The same click on the same campaign state is the same flow run (Prefect dedupes).
     key = (f"chapar-{campaign_id}-{mode}-run{campaign.current_run}-reset{campaign.reset_count}"
            f"-{campaign.status.value}-{campaign.updated_at.isoformat()}")  # fmt: skip
@@ -328,6 +332,33 @@ def _send_with_prefect(campaign_id: int, mode: str) -> str:
     except Exception as exc:
         raise SendUnavailable(f"Prefect did not accept the send: {exc}") from None
     return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]
+
+
+def tell_prefect(campaign_id: int) -> bool | None:
+    """Make Prefect's scheduled flow run match the campaign after its schedule changed
+    (created with a start time, start time moved or removed, cut), as the CLI does.
+
+    True: Prefect holds the schedule. False: no Prefect server answers (or it refused), so
+    the schedule lives in the database only and ``chapar up`` (the sync-schedules flow)
+    schedules it when it starts. None: in-process mode, where nothing is scheduled.
+    """
+    if _inprocess():
+        return None
+    from chapar.services import use_prefect
+
+    if not use_prefect():
+        return False
+    try:
+        from flows.schedule import apply_schedule
+
+        apply_schedule(campaign_id)
+    except Exception:  # Prefect went away between the check and the call
+        return False
+    return True
+
+
+def _inprocess() -> bool:
+    return os.environ.get("CHAPAR_SEND_INPROCESS", "").strip().lower() in {"1", "true", "yes"}
 
 
 def _send_in_thread(campaign_id: int, mode: str, wait_s: float = 0.5) -> str | None:

@@ -81,7 +81,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "sender": ("خط ارسال", "Sender line"),
     "schedule": ("زمانبندی ارسال", "Send schedule"),
     "schedule.none": (
-        "بدون زمانبندی (ارسال دستی از پیشخوان)", "No schedule (send from the dashboard)"),
+        "بدون زمانبندی (ارسال دستی از پیشخوان)",
+        "No schedule (send from the dashboard)",
+    ),
     "schedule.at": ("ارسال در زمان مشخص", "Send at a set time"),
     "schedule.keep": ("بدون تغییر", "Keep as it is"),
     "schedule.change": ("تغییر زمان شروع", "Change the start time"),
@@ -89,6 +91,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "schedule.start": ("زمان شروع ({tz})", "Start time ({tz})"),
     "schedule.current": ("زمان شروع فعلی: {when}", "Current start time: {when}"),
     "schedule.jalali": ("به تقویم شمسی: {when}", "In the Jalali calendar: {when}"),
+    "schedule.in_prefect": ("زمانبندی در Prefect ثبت شد.", "The schedule is set in Prefect."),
+    "schedule.db_only": (
+        "سرور Prefect پاسخ نمی‌دهد: زمانبندی فقط در پایگاه داده ذخیره شد و با اجرای "
+        "«chapar up» در Prefect ثبت می‌شود.",
+        "No Prefect server answers: the schedule is saved in the database only; "
+        "`chapar up` sets it in Prefect when it starts.",
+    ),
     "error": ("خطا", "Error"),
     "rows": ("ردیف {first} تا {last} از {total}", "Rows {first}–{last} of {total}"),
     "rows.none": ("هیچ ردیفی نیست.", "No rows."),
@@ -138,7 +147,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "reset.yes": ("بله، ریست شود", "Yes, reset"),
     "done.archived": ("کمپین «{title}» بایگانی شد.", "“{title}” was archived."),
     "done.unarchived": (
-        "کمپین «{title}» از بایگانی خارج شد.", "“{title}” is back on the dashboard."),
+        "کمپین «{title}» از بایگانی خارج شد.",
+        "“{title}” is back on the dashboard.",
+    ),
     "done.already": ("تغییری لازم نبود.", "Nothing to change."),
     "done.started": ("ارسال «{title}» ({mode}) آغاز شد.", "Sending “{title}” ({mode}) started."),
     "done.cut": ("زمانبندی «{title}» قطع شد: {result}", "Schedule of “{title}” cut: {result}"),
@@ -147,14 +158,18 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "mode.reset": ("ریست", "reset"),
     "prefect.link": ("مشاهده در Prefect", "Open in Prefect"),
     "send.failed": (
-        "آخرین ارسال در پس‌زمینه خطا داد: {error}", "The last background send failed: {error}"),
+        "آخرین ارسال در پس‌زمینه خطا داد: {error}",
+        "The last background send failed: {error}",
+    ),
     # --- home -----------------------------------------------------------------------------
     "home.title": ("پیشخوان", "Dashboard"),
     "home.balance": ("اعتبار حساب", "Credit balance"),
     "home.active": ("برنامه‌های فعال", "Active programs"),
     "home.count": ("{n} برنامه فعال", "{n} active programs"),
-    "home.live": ("ارسال در جریان است؛ این بخش هر چند ثانیه تازه می‌شود.",
-                  "Sending in progress: this part refreshes every few seconds."),
+    "home.live": (
+        "ارسال در جریان است؛ این بخش هر چند ثانیه تازه می‌شود.",
+        "Sending in progress: this part refreshes every few seconds.",
+    ),
     # --- edit program ---------------------------------------------------------------------
     "edit.title": ("ویرایش برنامه", "Edit program"),
     "edit.intro": (
@@ -175,8 +190,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "edit.nothing": ("چیزی تغییر نکرد.", "Nothing changed."),
     "edit.audit": ("تاریخچه تغییرات", "Audit trail"),
     "edit.cut_help": (
-        "برنامه زمانبندی‌شده لغو می‌شود؛ برنامه در حال ارسال پس از دسته جاری متوقف و "
-        "نا تمام می‌شود.",
+        "برنامه زمانبندی‌شده لغو می‌شود؛ برنامه در حال ارسال پس از دسته جاری متوقف و نا تمام می‌شود.",
         "A scheduled campaign is cancelled; a sending one stops as unfinished after the "
         "batch in flight.",
     ),
@@ -259,7 +273,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "pbl.blocked": ("مسدود گزارش‌شده", "Reported blocked"),
     "pbl.how.filtered before sending": ("پیش از ارسال کنار گذاشته شد", "filtered before sending"),
     "pbl.how.reported blocked by the provider": (
-        "مخابرات مسدود گزارش کرد", "reported blocked by the provider"),
+        "مخابرات مسدود گزارش کرد",
+        "reported blocked by the provider",
+    ),
     # --- archived -------------------------------------------------------------------------
     "arc.title": ("بایگانی شده ها", "Archived"),
     "arc.none": ("هیچ کمپینی بایگانی نشده است.", "No campaign is archived."),
@@ -308,8 +324,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "bl.check": ("بررسی یک شماره", "Check a number"),
     "bl.check_do": ("بررسی", "Check"),
-    "bl.listed": ("{number} در لیست سیاه است (از {source}، {when}).",
-                  "{number} is on the blacklist (from {source}, {when})."),
+    "bl.listed": (
+        "{number} در لیست سیاه است (از {source}، {when}).",
+        "{number} is on the blacklist (from {source}, {when}).",
+    ),
     "bl.not_listed": ("{number} در لیست سیاه نیست.", "{number} is not on the blacklist."),
     # --- credit ---------------------------------------------------------------------------
     "cr.title": ("اعتبار", "Credit"),
@@ -319,7 +337,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "cr.note": ("توضیح", "Note"),
     "cr.do_topup": ("افزایش اعتبار", "Top up"),
     "cr.done": (
-        "اعتبار افزایش یافت؛ موجودی تازه: {balance}", "Credit added; new balance: {balance}"),
+        "اعتبار افزایش یافت؛ موجودی تازه: {balance}",
+        "Credit added; new balance: {balance}",
+    ),
     "cr.ledger": ("گردش حساب", "Ledger"),
     "cr.kind": ("نوع", "Kind"),
     "kind.topup": ("افزایش اعتبار", "top-up"),

@@ -102,9 +102,9 @@ def flash(kind: str, text: str) -> None:
 
 def show_flashes() -> None:
     for kind, text in st.session_state.pop("flash", []):
-        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[
-            kind
-        ](text)
+        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](
+            text
+        )
 
 
 @contextmanager
@@ -367,6 +367,15 @@ def archive(c: Campaign, archived: bool) -> None:
     st.rerun()
 
 
+def schedule_changed(campaign_id: int) -> None:
+    """After a change of schedule: tell Prefect, and say where the schedule lives."""
+    where = data.tell_prefect(campaign_id)
+    if where is True:
+        flash("info", t("schedule.in_prefect"))
+    elif where is False:
+        flash("warning", t("schedule.db_only"))
+
+
 def cut(c: Campaign) -> None:
     from chapar.sending import cut_schedule
 
@@ -378,4 +387,5 @@ def cut(c: Campaign) -> None:
     else:
         data.changed()
         flash("success", t("done.cut", title=c.title, result=i18n.reason(result)))
+        schedule_changed(c.id)
     st.rerun()

@@ -12,6 +12,7 @@ server is needed and a click on Send has finished when ``AppTest.run()`` returns
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,15 @@ def make_app(lang: str = "en", *, timeout: float = 30) -> AppTest:
     return at
 
 
+#: Nothing listens here: a test that does not set up Prefect never reaches a real one.
+NO_PREFECT = "http://127.0.0.1:9/api"
+
+
 @pytest.fixture(name="app")
-def app_fixture() -> Callable[..., AppTest]:
+def app_fixture(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """The dashboard factory; Prefect points at a closed port unless a test set it."""
+    if not os.environ.get("PREFECT_API_URL"):
+        monkeypatch.setenv("PREFECT_API_URL", NO_PREFECT)
     return make_app
 
 

@@ -6,6 +6,7 @@ carried by exactly one accepted request, nothing else sent.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from chapar import reports
 from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.delivery import sync_statuses
-from chapar.errors import Busy, NotAllowed
+from chapar.errors import Busy, InputError, NotAllowed
 from chapar.sending import (
     INSUFFICIENT_CREDIT,
     PROVIDER_CREDIT,
@@ -219,3 +220,27 @@ def test_delivery_statuses_are_synced_blocked_numbers_blacklisted_and_refunded_o
     again = sync_statuses()
     assert again.updated == 0
     assert sum(e.amount for e in repo.ledger(100) if e.kind == "refund") == refunds
+
+
+def test_a_lines_own_window_overrides_the_default(sim, write):
+    cid = make_campaign(write, n=10)
+    repo.set_line("30001234", "03:00-03:00:01", None)  # a one-second window: closed now
+    result = send_run(cid, Mode.START)
+    assert result.status is RunStatus.WAITING
+    assert sim.outbox()["receptors"] == {}
+
+
+def test_a_lines_rate_holds_the_sending_to_it(sim, write):
+    cid = make_campaign(write, n=600)
+    repo.set_line("30001234", "always", 6_000)  # 100 a second, 200 at once at most
+    started = time.monotonic()
+    assert send_run(cid, Mode.START).status is RunStatus.COMPLETED
+    # 600 messages at 100/s with a 200-message burst take at least 4 s: a lower bound,
+    # whatever the machine's speed.
+    assert time.monotonic() - started >= 3.9
+    assert_exactly_once(sim, cid)
+
+
+def test_a_bad_line_window_is_refused():
+    with pytest.raises(InputError, match="window"):
+        repo.set_line("30001234", "9 to 5", None)

@@ -482,3 +482,46 @@ def scheduled_flow_run(campaign_id: int) -> str | None:
     with connect() as con:
         row = fetch_one(con.execute(q("campaign_flow_run"), {"id": campaign_id}))
     return None if row is None else row[0]
+
+
+# --- sender lines --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """A sender line's sending window and rate; None means the settings' default."""
+
+    sender: str
+    send_window: str | None
+    rate_per_minute: int | None
+
+
+def set_line(sender: str, send_window: str | None, rate_per_minute: int | None) -> Line:
+    from chapar.window import parse_window
+
+    sender = rules.check_sender(sender)
+    if send_window is not None:
+        try:
+            parse_window(send_window)
+        except ValueError:
+            raise InputError(
+                f"{send_window!r} is not a window like 09:00-21:00 or 'always'", where="window"
+            ) from None
+    if rate_per_minute is not None and rate_per_minute < 1:
+        raise InputError("must be a positive number of messages a minute", where="rate")
+    line = Line(sender, send_window, rate_per_minute)
+    with transaction() as con:
+        con.execute(
+            q("line_put"), {"sender": sender, "send_window": send_window, "rate": rate_per_minute}
+        )
+    return line
+
+
+def lines() -> list[Line]:
+    with connect() as con:
+        return [Line(*row) for row in con.execute(q("lines_all")).fetchall()]
+
+
+def line_for(con: duckdb.DuckDBPyConnection, sender: str) -> Line:
+    row = fetch_one(con.execute(q("line_get"), {"sender": sender}))
+    return Line(*row) if row else Line(sender, None, None)

@@ -90,6 +90,8 @@ def edit_form(c: Campaign) -> None:
                 data.changed()
                 fields = ", ".join(i18n.field_name(ch.field) for ch in done)
                 ui.flash("success", t("edit.saved", fields=fields) if done else t("edit.nothing"))
+                if any(ch.field == "start_at" for ch in done):
+                    ui.schedule_changed(c.id)
                 st.rerun()
     with cut:
         cut_check = rules.can_cut(c)

@@ -55,4 +55,6 @@ with ui.edge():
             data.changed()
             st.session_state["last_sender"] = sender.strip()
             ui.flash("success", t("new.created", title=title.strip(), id=i18n.num(campaign_id)))
+            if start_at is not None:
+                ui.schedule_changed(campaign_id)
             ui.go("home")

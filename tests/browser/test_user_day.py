@@ -165,9 +165,7 @@ def metric_value(page: Any, label: str) -> str:
 def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
     # --- the empty dashboard, right to left -------------------------------------------------
-    direction = page.evaluate(
-        "getComputedStyle(document.querySelector('.stApp')).direction"
-    )
+    direction = page.evaluate("getComputedStyle(document.querySelector('.stApp')).direction")
     assert direction == "rtl"
     expect(page.get_by_text(fa("no_campaigns"))).to_be_visible()
     shot(page, "01-home-empty")

@@ -42,8 +42,7 @@ CREATE TABLE blacklist (
 -- the settings' defaults.
 CREATE TABLE lines (
     sender          VARCHAR PRIMARY KEY,
-    window_start    TIME,
-    window_end      TIME,
+    send_window     VARCHAR,               -- like the setting: '09:00-21:00' or 'always'
     rate_per_minute INTEGER
 );
 
