@@ -30,8 +30,8 @@ app.add_typer(campaign_app, name="campaign")
 
 EXIT_UNFINISHED = 3  # a send that stopped before its end: scripts can tell it from an error
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a long line stays one line in logs and pipes
+err = Console(stderr=True, soft_wrap=True)
 
 
 def money(amount: int) -> str:

@@ -138,6 +138,8 @@ def test_the_schedule_can_be_set_in_tehran_time_then_cut(app, people):
     run_ok(at)
     click(at, f"edit_save_{cid}")
     assert "Saved: Send schedule" in texts(at)
+    assert "the schedule is saved in the database only" in texts(at)  # no Prefect here
+    assert repo.get_campaign(cid).status is CampaignStatus.SCHEDULED  # was a draft
     start = repo.get_campaign(cid).start_at
     assert start is not None
     assert start.astimezone().isoformat().startswith("2031-03-20T07:00")  # 10:30 +03:30

@@ -48,3 +48,30 @@ def test_send_creates_one_flow_run_with_the_campaign_and_mode(people, deployment
         data.trigger(cid, "start")  # a second click before the flow begins
     assert data.start_send(cid, "start") == url  # and Prefect dedupes the same click
     assert repo.get_campaign(cid).current_run == 0  # nothing was sent by the dashboard
+
+
+def test_a_start_time_set_in_the_dashboard_is_a_scheduled_flow_run_and_cut_cancels_it(
+    people, deployment
+):
+    from datetime import UTC, datetime, timedelta
+
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from dashboards import ui  # noqa: F401  (the pages' helpers import cleanly)
+
+    cid = campaign(start_at=datetime.now(UTC) + timedelta(days=1))
+    assert data.tell_prefect(cid) is True
+    flow_run_id = repo.scheduled_flow_run(cid)
+    assert flow_run_id
+    from chapar.sending import cut_schedule
+
+    cut_schedule(cid)
+    assert data.tell_prefect(cid) is True
+    assert repo.scheduled_flow_run(cid) is None
+    with (
+        temporary_settings(updates={PREFECT_API_URL: deployment.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        state = client.read_flow_run(uuid.UUID(flow_run_id)).state
+    assert state is not None and state.is_cancelled()
