@@ -15,10 +15,12 @@ import polars as pl
 
 from chapar.campaigns import MessageState
 from chapar.errors import InputError, NotFound
+from chapar.settings import get_settings
 from chapar.store import connect, fetch_one
 from chapar.store.queries import q
 from chapar.store.repo import get_campaign
 
+EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 HANDED = ("sent", "delivered", "undelivered", "failed", "blocked", "cancelled")
 
 
@@ -153,15 +155,36 @@ def export(
         "status": _check_status(status),
         "offset": 0,
     }
-    with connect() as con:
-        frame = con.sql(q("report_numbers"), params={**key, "limit": 1 << 62}).pl()
     tmp = path.with_name(path.name + ".part")
-    if suffix == ".csv":
-        frame.write_csv(tmp)
-    else:
-        frame.write_excel(tmp, worksheet="report")
+    with connect() as con:
+        total = int((fetch_one(con.execute(q("report_numbers_count"), key_count(key))) or (0,))[0])
+        if suffix == ".csv":
+            # Streamed by DuckDB: millions of rows never sit in this process.
+            con.sql(q("report_numbers"), params={**key, "limit": 1 << 62}).write_csv(
+                str(tmp), header=True
+            )
+        else:
+            if total > EXCEL_MAX_ROWS:
+                raise InputError(
+                    f"{total:,} rows do not fit in an Excel sheet ({EXCEL_MAX_ROWS:,}); "
+                    "export to .csv",
+                    where=str(path),
+                )
+            frame = con.sql(q("report_numbers"), params={**key, "limit": 1 << 62}).pl()
+            # Excel has no time zones: write local (settings' zone) wall-clock times.
+            tz = get_settings().timezone
+            frame = frame.with_columns(
+                pl.col(c).dt.convert_time_zone(tz).dt.replace_time_zone(None)
+                for c, dtype in frame.schema.items()
+                if isinstance(dtype, pl.Datetime) and dtype.time_zone
+            )
+            frame.write_excel(tmp, worksheet="report")
     tmp.replace(path)  # never leave a half-written export under the real name
-    return frame.height
+    return total
+
+
+def key_count(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in key.items() if k in ("campaign_id", "run_no", "status")}
 
 
 def program_blacklist(

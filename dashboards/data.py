@@ -219,6 +219,7 @@ class Trigger:
 
 
 _triggers: dict[tuple[str, int], Trigger] = {}
+_trigger_lock = threading.Lock()
 #: A trigger whose flow has not yet changed the campaign counts as in progress this long.
 PENDING_S = 120.0
 
@@ -241,26 +242,27 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
     when sent in-process). A second click is harmless: while the campaign is sending, or a
     send started here has not begun yet, it is refused with a message; and the core itself
     refuses a second start while a run's lease is live."""
-    campaign = repo.get_campaign(campaign_id)
-    if campaign.is_sending:
-        raise Busy(f"campaign {campaign_id} is sending now (run {campaign.current_run}); "
-                   "wait for it to stop, or cut its schedule")  # fmt: skip
-    previous = last_trigger(campaign_id)
-    if (
-        previous is not None
-        and previous.error is None
-        and previous.fingerprint == fingerprint(campaign)
-        and time.monotonic() - previous.at < PENDING_S
-    ):
-        where = f": {previous.url}" if previous.url else ""
-        ago = time.monotonic() - previous.at
-        raise Busy(f"a {previous.mode} of campaign {campaign_id} was started {ago:.0f} s ago "
-                   f"and has not begun yet{where}")  # fmt: skip
-    check = check_mode(campaign, mode)
-    if not check.allowed:
-        raise NotAllowed(f"cannot {mode} campaign {campaign_id}: {check.reason}")
-    record = Trigger(time.monotonic(), mode, None, fingerprint(campaign))
-    _triggers[(db_key(), campaign_id)] = record
+    with _trigger_lock:  # two sessions of this process clicking at once: one trigger
+        campaign = repo.get_campaign(campaign_id)
+        if campaign.is_sending:
+            raise Busy(f"campaign {campaign_id} is sending now (run {campaign.current_run}); "
+                       "wait for it to stop, or cut its schedule")  # fmt: skip
+        previous = last_trigger(campaign_id)
+        if (
+            previous is not None
+            and previous.error is None
+            and previous.fingerprint == fingerprint(campaign)
+            and time.monotonic() - previous.at < PENDING_S
+        ):
+            where = f": {previous.url}" if previous.url else ""
+            ago = time.monotonic() - previous.at
+            raise Busy(f"a {previous.mode} of campaign {campaign_id} was started {ago:.0f} s ago "
+                       f"and has not begun yet{where}")  # fmt: skip
+        check = check_mode(campaign, mode)
+        if not check.allowed:
+            raise NotAllowed(f"cannot {mode} campaign {campaign_id}: {check.reason}")
+        record = Trigger(time.monotonic(), mode, None, fingerprint(campaign))
+        _triggers[(db_key(), campaign_id)] = record
     try:
         record.url = start_send(campaign_id, mode)
     except BaseException as exc:
@@ -292,32 +294,48 @@ def prefect_ui_url() -> str:
     ).rstrip("/")
 
 
-def _send_with_prefect(campaign_id: int, mode: str) -> str:
+def _prefect_answers(api: str) -> str | None:
+    """None if the Prefect server at ``api`` answers, else why not."""
     import httpx
 
-    api = prefect_api_url().rstrip("/")
     try:
         httpx.get(f"{api}/health", timeout=3.0).raise_for_status()
     except httpx.HTTPError as exc:
-        raise SendUnavailable(
-            f"the Prefect server at {api} does not answer ({exc.__class__.__name__}): start "
-            "the services (`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the "
-            "dashboard process"
-        ) from None
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
+        return exc.__class__.__name__
+    return None
+
+
+@contextmanager
+def _prefect(api: str) -> Iterator[None]:
+    """Prefect's client pointed at ``api`` for this block. Never let Prefect go without a
+    server: it would start a temporary one in this process (STACK-NOTES)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    campaign = repo.get_campaign(campaign_id)
-    if mode == "start" and repo.scheduled_flow_run(campaign_id):
-        from flows.schedule import cancel_scheduled
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        yield
 
-        cancel_scheduled(campaign_id)  # sent now: its scheduled flow run must not run too
+
+def _send_with_prefect(campaign_id: int, mode: str) -> str:
+    api = prefect_api_url().rstrip("/")
+    why = _prefect_answers(api)
+    if why is not None:
+        raise SendUnavailable(
+            f"the Prefect server at {api} does not answer ({why}): start the services "
+            "(`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the dashboard process"
+        )
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    campaign = repo.get_campaign(campaign_id)
     # The same click on the same campaign state is the same flow run (Prefect dedupes).
     key = (f"chapar-{campaign_id}-{mode}-run{campaign.current_run}-reset{campaign.reset_count}"
            f"-{campaign.status.value}-{campaign.updated_at.isoformat()}")  # fmt: skip
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
+        with _prefect(api):
+            if mode == "start" and repo.scheduled_flow_run(campaign_id):
+                from flows.schedule import cancel_scheduled
+
+                cancel_scheduled(campaign_id)  # sent now: its scheduled run must not run too
             flow_run = run_deployment(
                 SEND_DEPLOYMENT,
                 parameters={"campaign_id": campaign_id, "mode": mode},
@@ -344,15 +362,15 @@ def tell_prefect(campaign_id: int) -> bool | None:
     """
     if _inprocess():
         return None
-    from chapar.services import use_prefect
-
-    if not use_prefect():
+    api = prefect_api_url().rstrip("/")
+    if _prefect_answers(api) is not None:
         return False
     try:
         from flows.schedule import apply_schedule
 
-        apply_schedule(campaign_id)
-    except Exception:  # Prefect went away between the check and the call
+        with _prefect(api):
+            apply_schedule(campaign_id)
+    except Exception:  # Prefect went away between the check and the call, or refused
         return False
     return True
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import jdatetime
 import streamlit as st
 
+from chapar.numbers import OPERATOR_NAMES_FA
 from chapar.settings import get_settings
 
 Lang = Literal["fa", "en"]
@@ -487,6 +488,20 @@ FIELD_LABELS: Final[dict[str, str]] = {
 def field_name(field: str) -> str:
     """A campaign field's label (title, send count, …)."""
     return t(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+
+
+def join(parts: list[str]) -> str:
+    """Items of a one-line summary: the Persian comma in Persian, a middle dot in English."""
+    return ("، " if lang() == "fa" else " · ").join(parts)
+
+
+def operator(name: str | None) -> str:
+    """An operator's name (MCI, Irancell, …) in the session's language."""
+    if not name:
+        return t("none")
+    if name == "invalid":
+        return message_state("invalid")
+    return OPERATOR_NAMES_FA.get(name, name) if lang() == "fa" else name
 
 
 def mode_name(mode: str) -> str:

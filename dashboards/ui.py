@@ -234,7 +234,12 @@ def price_preview(message: str, sources: Sequence[str]) -> None:
         cols[1].metric(t("fig.duplicates"), i18n.num(quote.duplicates))
         cols[2].metric(t("fig.blacklisted"), i18n.num(quote.blacklisted))
         if quote.by_operator:
-            ops = " · ".join(f"{op}: {i18n.num(n)}" for op, n in sorted(quote.by_operator.items()))
+            ops = i18n.join(
+                [
+                    f"{i18n.operator(op)}: {i18n.num(n)}"
+                    for op, n in sorted(quote.by_operator.items())
+                ]
+            )
             st.caption(f"{t('new.by_operator')}: {ops}")
 
 
@@ -252,6 +257,10 @@ def localized(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.
         if name in out.columns:
             out = out.with_columns(pl.col(name).map_elements(
                 lambda v: i18n.when(v, seconds=True), return_dtype=pl.String))  # fmt: skip
+    if "operator" in out.columns:
+        out = out.with_columns(
+            pl.col("operator").map_elements(i18n.operator, return_dtype=pl.String, skip_nulls=False)
+        )
     if "how" in out.columns:
         out = out.with_columns(pl.col("how").map_elements(
             lambda v: t(f"pbl.how.{v}") if i18n.has(f"pbl.how.{v}") else v,

@@ -244,3 +244,16 @@ def test_a_lines_rate_holds_the_sending_to_it(sim, write):
 def test_a_bad_line_window_is_refused():
     with pytest.raises(InputError, match="window"):
         repo.set_line("30001234", "9 to 5", None)
+
+
+def test_a_report_exports_to_csv_and_excel_filtered_by_status(sim, write, tmp_path):
+    import polars as pl
+
+    cid = make_campaign(write, n=300)
+    send_run(cid, Mode.START)
+    delivered = reports.run_report(cid).n("delivered")
+    assert reports.export(cid, tmp_path / "d.csv", status="delivered") == delivered
+    assert pl.read_csv(tmp_path / "d.csv").height == delivered
+    assert reports.export(cid, tmp_path / "all.xlsx") == 300
+    assert pl.read_excel(tmp_path / "all.xlsx").height == 300
+    assert not list(tmp_path.glob("*.part"))

@@ -240,23 +240,42 @@ def ledger(limit: int = 10) -> list[LedgerEntry]:
 # --- pricing -------------------------------------------------------------------------------
 
 
-def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
-    """Price a message over recipient lists (the dry run): nothing is written."""
-    check_message(message)
+@dataclass(frozen=True)
+class Audience:
+    """Who a campaign over these lists would reach — independent of the message, so a
+    live preview can count it once and price every keystroke from it."""
+
+    by_operator: dict[str, int]
+    invalid: int
+    duplicates: int
+    blacklisted: int
+
+
+def audience(list_names: list[str] | tuple[str, ...]) -> Audience:
     if not list_names:
-        return quote(message, {})
+        return Audience({}, 0, 0, 0)
     with connect() as con:
         ids = _list_ids(con, list_names)
         counts = _rows(con, "audience_price", {"list_ids": ids})[0]
         by_op = {
             r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})
         }
+    return Audience(by_op, counts["invalid"], counts["duplicates"], counts["blacklisted"])
+
+
+def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
+    """Price a message over recipient lists (the dry run): nothing is written."""
+    check_message(message)
+    return price_for(message, audience(list_names))
+
+
+def price_for(message: str, who: Audience) -> Quote:
     return quote(
         message,
-        by_op,
-        invalid=counts["invalid"],
-        duplicates=counts["duplicates"],
-        blacklisted=counts["blacklisted"],
+        who.by_operator,
+        invalid=who.invalid,
+        duplicates=who.duplicates,
+        blacklisted=who.blacklisted,
     )
 
 

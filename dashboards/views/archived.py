@@ -21,7 +21,7 @@ with ui.edge():
             with head:
                 st.markdown(f"**{ui.campaign_label(c)}**")
                 ui.status_badge(c)
-                st.caption(" · ".join([
+                st.caption(i18n.join([
                     f"{t('reset_count')}: {i18n.num(c.reset_count)}",
                     f"{t('pages')}: {i18n.num(int(summary.get('pages') or 0))}",
                     f"{t('cost')}: {i18n.money(int(summary.get('cost') or 0))}",

@@ -32,7 +32,7 @@ def run_header(rep: RunReport) -> None:
     parts = [t("rep.started", when=i18n.when(rep.started_at))]
     if rep.finished_at:
         parts.append(t("rep.finished", when=i18n.when(rep.finished_at)))
-    st.caption(" · ".join(parts))
+    st.caption(i18n.join(parts))
     if rep.reason:
         st.warning(t("rep.stopped", reason=i18n.reason(rep.reason)))
 
@@ -66,8 +66,11 @@ def charts(rep: RunReport) -> None:
             st.caption(t("rows.none"))
     with by_operator:
         op_col = t("rep.operator")
-        rows = [(op, i18n.message_state(s), n) for op, states in rep.by_operator.items()
-                for s, n in states.items()]  # fmt: skip
+        rows = [
+            (i18n.operator(op), i18n.message_state(s), n)
+            for op, states in rep.by_operator.items()
+            for s, n in states.items()
+        ]
         if rows:
             frame = pl.DataFrame(rows, schema={op_col: pl.String, status_col: pl.String,
                                                count_col: pl.Int64}, orient="row")  # fmt: skip
