@@ -45,7 +45,7 @@ import polars as pl
 from bench.bench_import import Timer, patched, use_temp_store
 from bench.bench_numbers import ARABIC, PERSIAN
 from bench.bench_provider import PERSIAN as MESSAGE
-from bench.bench_provider import measure
+from bench.bench_provider import Measurement, measure
 from chapar.numbers import PREFIXES
 from chapar.settings import get_settings
 from chapar.simulator.process import SimulatorProcess
@@ -99,7 +99,7 @@ class SendFigures:
     wall_s: float
     client_cpu_s: float
     sim_cpu_s: float
-    parts: dict[str, float]
+    parts: dict[str, tuple[float, float]]  # wall s, CPU s
     batches: list[float]  # wall per batch, from the on_batch callback
 
     @property
@@ -108,20 +108,26 @@ class SendFigures:
 
 
 class _Nesting(Timer):
-    """A Timer that also knows which wrapped function a call happens inside."""
+    """A Timer that also keeps CPU time (``time.process_time``: every thread of this
+    process, DuckDB's included) and knows which wrapped function a call happens inside."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.cpu: dict[str, float] = {}
         self.stack: list[str] = []
+
+    def _add(self, label: str, wall: float, cpu: float) -> None:
+        self.add(label, wall)
+        self.cpu[label] = self.cpu.get(label, 0.0) + cpu
 
     def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             self.stack.append(label)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.add(label, time.perf_counter() - start)
+                self._add(label, time.perf_counter() - start, time.process_time() - cpu)
                 self.stack.pop()
 
         return timed
@@ -132,12 +138,13 @@ class _Nesting(Timer):
         @contextmanager
         def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
             where = self.stack[-1] if self.stack else "elsewhere"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 with fn(*args, **kwargs) as value:
                     yield value
             finally:
-                self.add(f"transaction in {where}", time.perf_counter() - start)
+                self._add(f"transaction in {where}", time.perf_counter() - start,
+                          time.process_time() - cpu)  # fmt: skip
 
         return timed
 
@@ -165,7 +172,7 @@ def timed_send_run(campaign_id: int, sim: SimulatorProcess) -> SendFigures:
     saved_transaction = sending.transaction
     sim_cpu = sim.cpu_seconds()
     try:
-        sending.transaction = timer.wrap_cm(saved_transaction)  # type: ignore[assignment]
+        sending.transaction = timer.wrap_cm(saved_transaction)
         with patched(
             sending, timer, begin_run="begin_run", send_batches="send_batches",
             _prepare_in="_prepare_in", _record_in="_record_in", _prepared="_prepared",
@@ -176,25 +183,29 @@ def timed_send_run(campaign_id: int, sim: SimulatorProcess) -> SendFigures:
             result = sending.send_run(campaign_id, sending.Mode.START, on_batch=on_batch)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
-        sending.transaction = saved_transaction  # type: ignore[assignment]
+        sending.transaction = saved_transaction
     sim_cpu = sim.cpu_seconds() - sim_cpu
-    t = timer.get
-    in_batches = t("transaction in send_batches")
+    in_batches = "transaction in send_batches"
     # The first batch's time includes planning: measure it from the end of begin_run.
     if batches:
-        batches[0] -= t("begin_run")
-    parts = {
-        "plan (begin_run)": t("begin_run"),
-        "batch transactions": in_batches,
-        "  _prepare_in": t("_prepare_in"),
-        "  _record_in": t("_record_in"),
-        "  open, commit, close": in_batches - t("_prepare_in") - t("_record_in"),
-        "build messages (_prepared)": t("_prepared"),
-        "provider phase (run_async)": t("run_async"),
-        "finish_run + open_batches": t("finish_run") + t("open_batches"),
+        batches[0] -= timer.get("begin_run")
+    labels = {
+        "plan (begin_run)": ["begin_run"],
+        "batch transactions": [in_batches],
+        "  _prepare_in": ["_prepare_in"],
+        "  _record_in": ["_record_in"],
+        "  open, commit, close": [in_batches, "-_prepare_in", "-_record_in"],
+        "build messages (_prepared)": ["_prepared"],
+        "provider phase (run_async)": ["run_async"],
+        "finish_run + open_batches": ["finish_run", "open_batches"],
     }
+
+    def total(table: dict[str, float], names: list[str]) -> float:
+        return sum(-table.get(n[1:], 0.0) if n[0] == "-" else table.get(n, 0.0) for n in names)
+
+    parts = {k: (total(timer.seconds, v), total(timer.cpu, v)) for k, v in labels.items()}
     top = [v for k, v in parts.items() if not k.startswith(" ")]
-    parts["other"] = wall - sum(top)
+    parts["other"] = (wall - sum(w for w, _ in top), cpu - sum(c for _, c in top))
     return SendFigures(
         concurrency=get_settings().provider_concurrency,
         planned=result.planned,
@@ -327,15 +338,23 @@ def _print_send(f: SendFigures, ceiling: float) -> None:
         f"a message, all threads), simulator {f.sim_cpu_s:.2f} s; wall {f.wall_s:.2f} s on "
         f"{os.cpu_count()} cores"
     )
-    print(f"  {'where the wall time goes':<30} {'s':>7} {'share':>6}")
-    for name, seconds in f.parts.items():
-        print(f"  {name:<30} {seconds:>7.2f} {100 * seconds / f.wall_s:>5.0f}%")
+    print(f"  {'where the time goes':<30} {'wall s':>7} {'share':>6} {'CPU s':>7}")
+    for name, (seconds, cpu) in f.parts.items():
+        print(f"  {name:<30} {seconds:>7.2f} {100 * seconds / f.wall_s:>5.0f}% {cpu:>7.2f}")
     if f.batches:
         b = sorted(f.batches)
         print(
             f"  {len(b)} batches: median {b[len(b) // 2]:.2f} s, min {b[0]:.2f} s, "
             f"max {b[-1]:.2f} s each"
         )
+
+
+def _print_ceiling(m: Measurement, sim_cpu: float, again: bool = False) -> None:
+    print(
+        f"ceiling{' again' if again else ''} (adapter -> simulator, concurrency "
+        f"{m.concurrency}): {m.messages:,} in {m.wall_s:.2f} s = {m.rate:,.0f} messages/s; "
+        f"CPU: client {m.client_cpu_s:.2f} s, simulator {sim_cpu:.2f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -350,6 +369,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", default="2,4,8",
                         help="concurrency levels for the table; '' skips it")  # fmt: skip
     parser.add_argument("--table-rows", type=int, help="messages per table row (default --rows)")
+    parser.add_argument("--ceiling-messages", type=int,
+                        help="messages of each ceiling run (default --rows)")  # fmt: skip
+    parser.add_argument("--one-ceiling", action="store_true",
+                        help="measure the ceiling once, not before and after send_run")  # fmt: skip
     parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect flow")
     parser.add_argument("--flow-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -391,26 +414,30 @@ def main(argv: list[str] | None = None) -> None:
         )
         measure(sim.base_url, 2_000, 2)  # warm both processes up
 
-        # 1. the ceiling, on a fresh outbox
-        sim.reset()
-        sim_cpu = sim.cpu_seconds()
-        ceiling = measure(sim.base_url, n, settings.provider_concurrency)
-        sim_cpu = sim.cpu_seconds() - sim_cpu
-        print(
-            f"ceiling (adapter -> simulator, concurrency {ceiling.concurrency}): "
-            f"{ceiling.messages:,} in {ceiling.wall_s:.2f} s = {ceiling.rate:,.0f} messages/s; "
-            f"CPU: client {ceiling.client_cpu_s:.2f} s, simulator {sim_cpu:.2f} s"
-        )
+        # 1. the ceiling, on a fresh outbox (again after send_run: the better one counts)
+        def ceiling_run() -> tuple[Measurement, float]:
+            sim.reset()
+            before = sim.cpu_seconds()
+            m = measure(sim.base_url, args.ceiling_messages or n, settings.provider_concurrency)
+            return m, sim.cpu_seconds() - before
+
+        ceilings = [ceiling_run()]
+        _print_ceiling(*ceilings[0])
 
         # 2. send_run, on a fresh outbox
         sim.reset()
         figures = timed_send_run(new_campaign("bench send_run"), sim)
-        _print_send(figures, ceiling.rate)
-        verdict = "meets" if figures.rate >= GOAL_RATIO * ceiling.rate else "misses"
+        if not args.one_ceiling:
+            ceilings.append(ceiling_run())
+            _print_ceiling(*ceilings[1], again=True)
+        ceiling = max(m.rate for m, _ in ceilings)
+        _print_send(figures, ceiling)
+        verdict = "meets" if figures.rate >= GOAL_RATIO * ceiling else "misses"
         per_1m = 1e6 / figures.rate
         print(
-            f"  goal >= {GOAL_RATIO} of the ceiling: {verdict}; at this rate 1M messages take "
-            f"{per_1m:.1f} s (goal: well under {GOAL_1M_S:g} s)\n"
+            f"  goal >= {GOAL_RATIO} of the ceiling ({ceiling:,.0f}/s, the better of "
+            f"{len(ceilings)}): {verdict}; at this rate 1M messages take {per_1m:.1f} s "
+            f"(goal: well under {GOAL_1M_S:g} s)\n"
         )
 
         # 3. the Prefect flow, same size
@@ -459,7 +486,7 @@ def main(argv: list[str] | None = None) -> None:
                                    sim)  # fmt: skip
                 print(
                     f"{level:>11} {c.rate:>14,.0f} {f.rate:>15,.0f} {f.rate / c.rate:>6.2f} "
-                    f"{f.wall_s:>11.2f} {f.parts['provider phase (run_async)']:>11.2f} "
+                    f"{f.wall_s:>11.2f} {f.parts['provider phase (run_async)'][0]:>11.2f} "
                     f"{f.client_cpu_s:>13.2f} {f.sim_cpu_s:>10.2f}"
                 )
 

@@ -22,6 +22,7 @@ from chapar import reports, sending
 from chapar.campaigns import RunStatus
 from chapar.lease import new_owner
 from flows.schedule import schedule_run
+from flows.secrets import load_api_key
 from tasks.sending import batch_groups, begin_run, finish_run, send_batches
 
 
@@ -39,6 +40,7 @@ def _summary(campaign_id: int, run_no: int) -> str:
 def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
     """Send a campaign: ``mode`` is start, rebuild, reset or resume."""
     logger = get_run_logger()
+    load_api_key()
     ref = begin_run(campaign_id, mode, new_owner())
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"
     # Called from a sync flow, these return values, not coroutines.

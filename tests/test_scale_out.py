@@ -5,8 +5,8 @@ PostgreSQL, a process work pool and two workers — what `prefect deploy --all` 
 Two campaigns are started at once, and one of them twice (two flow runs of one campaign, as
 a click racing a scheduled start would make): one run of that campaign sends, the other is
 refused by the campaign's live lease (Busy); both campaigns complete and every planned
-number reaches the provider exactly once. The workers share this machine's DuckDB file — on several machines
-that is where the data side must change (docs/scale-out.md).
+number reaches the provider exactly once. The workers share this machine's DuckDB file: on
+several machines that is where the data side must change (docs/scale-out.md).
 
 The polling deployments (chapar-sync-status, chapar-schedules) are registered like the
 others, then paused: their minute schedules would take worker slots at random moments.
@@ -106,7 +106,7 @@ def _wait_workers_online(api_url: str, timeout: float = 60) -> None:
     with prefect_client(api_url) as client:
         while time.monotonic() < deadline:
             workers = client.read_workers_for_work_pool("chapar")
-            online = {w.name for w in workers if str(w.status.value).upper() == "ONLINE"}
+            online = {w.name for w in workers if w.status and w.status.value == "ONLINE"}
             if set(WORKERS) <= online:
                 return
             time.sleep(0.5)
@@ -140,7 +140,8 @@ def cluster(
     }
     api_url = server_env["PREFECT_API_URL"]
     chapar = {
-        "CHAPAR_HOME": str(ROOT),  # prefect.yaml's pull step: the flows' working directory
+        # prefect.yaml's pull step: the flows' working directory, resolved by each worker
+        "CHAPAR_HOME": str(ROOT),
         "CHAPAR_DATA_DIR": str(chapar_home),
         "CHAPAR_SIMULATOR_PORT": str(simulator.port),
         "CHAPAR_SEND_WINDOW": "always",
@@ -171,7 +172,10 @@ def cluster(
         _prefect(
             ["work-pool", "create", "chapar", "--type", "process"], client_env, logs, "work-pool"
         )
-        _prefect(["--no-prompt", "deploy", "--all"], client_env, logs, "deploy")
+        # Deploy without CHAPAR_HOME: if set, `prefect deploy` writes its value into the
+        # deployment; unset, the placeholder stays for each worker's own CHAPAR_HOME.
+        deploy_env = {k: v for k, v in client_env.items() if k != "CHAPAR_HOME"}
+        _prefect(["--no-prompt", "deploy", "--all"], deploy_env, logs, "deploy")
         _pause_polling(api_url)
         for worker in workers:  # each with its own PREFECT_HOME, as on its own machine
             worker.start(
@@ -281,8 +285,12 @@ def test_two_workers_on_postgres_send_two_campaigns_at_once_and_nothing_twice(
     same = where[winner.id] == where[b.id]
     print(f"the two campaigns ran on {'the same worker' if same else 'different workers'}")
 
-    # Prefect's records are in PostgreSQL, not in a SQLite file beside the server.
+    # Prefect's records are in PostgreSQL, not in a SQLite file beside the server; the
+    # deployment kept prefect.yaml's pull step for each worker to resolve ($CHAPAR_HOME).
     assert cluster.flow_runs_in_postgres() >= 3
+    with prefect_client(cluster.api_url) as client:
+        pull_steps = client.read_deployment_by_name(SEND).pull_steps
+    assert "{{ $CHAPAR_HOME }}" in str(pull_steps), pull_steps
 
     # Nothing sent twice, nothing skipped, nothing outside the two lists.
     simulator.set_faults(latency_ms=0)
