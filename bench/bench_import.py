@@ -217,11 +217,13 @@ def main(argv: list[str] | None = None) -> None:
 
     blacklist, imported, priced = best
     total = imported.wall_s + priced.wall_s
-    verdict = "meets" if total <= GOAL_S else "misses"
+    if n == 1_000_000:
+        goal = f"{'meets' if total <= GOAL_S else 'misses'} the {GOAL_S:g} s goal"
+    else:
+        goal = f"the {GOAL_S:g} s goal is for 1,000,000 rows"
     print(
         f"\n{n:,} numbers normalised, validated, de-duplicated and blacklist-filtered "
-        f"(import_list + price): {total:.2f} s = {n / total:,.0f} rows/s — {verdict} the "
-        f"{GOAL_S:g} s goal{' (scaled to 1M: %.2f s)' % (total * 1e6 / n) if n != 1e6 else ''}"
+        f"(import_list + price): {total:.2f} s = {n / total:,.0f} rows/s — {goal}"
     )
     print(f"with the blacklist import as well: {total + blacklist.wall_s:.2f} s")
     read = imported.parts["read"]

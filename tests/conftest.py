@@ -36,5 +36,5 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
     return _write
 
 
-from tests.prefect_fixtures import prefect_server  # noqa: E402, F401
+from tests.prefect_fixtures import prefect_server, use_prefect_server  # noqa: E402, F401
 from tests.simulator_fixtures import simulator, simulator_process  # noqa: E402, F401

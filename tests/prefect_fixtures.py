@@ -91,3 +91,17 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def use_prefect_server(
+    prefect_server: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PrefectServer]:
+    """Point this test process at the server: the environment (for child processes) and
+    Prefect's settings context (Prefect reads the environment once, at import)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    for key, value in prefect_server.env.items():
+        monkeypatch.setenv(key, value)
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
+        yield prefect_server

@@ -10,14 +10,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_flow_run_takes_the_key_from_the_secret_block_when_the_env_has_none(
-    prefect_server, monkeypatch
+    use_prefect_server, monkeypatch
 ):
     from prefect.blocks.system import Secret
 
     from flows.secrets import SECRET_BLOCK, load_api_key
 
-    for key, value in prefect_server.env.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv("CHAPAR_PROVIDER", "kavenegar")
     monkeypatch.delenv("CHAPAR_API_KEY", raising=False)
     get_settings.cache_clear()
@@ -28,11 +26,9 @@ def test_a_flow_run_takes_the_key_from_the_secret_block_when_the_env_has_none(
     assert "k-0123456789" not in repr(get_settings())
 
 
-def test_the_environment_wins_over_the_block(prefect_server, monkeypatch):
+def test_the_environment_wins_over_the_block(use_prefect_server, monkeypatch):
     from flows.secrets import load_api_key
 
-    for key, value in prefect_server.env.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv("CHAPAR_PROVIDER", "kavenegar")
     monkeypatch.setenv("CHAPAR_API_KEY", "from-env")
     get_settings.cache_clear()
