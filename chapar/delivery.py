@@ -12,7 +12,7 @@ import polars as pl
 
 from chapar.providers import make_provider
 from chapar.providers.base import Provider
-from chapar.sending import ProviderFactory, _refund, run_async, state_of
+from chapar.sending import ProviderFactory, refund_blocked, run_async, state_of
 from chapar.settings import get_settings
 from chapar.store import transaction
 from chapar.store.queries import q
@@ -67,7 +67,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
                 con.execute(q("blacklist_from_provider"))
             finally:
                 con.unregister("incoming")
-            result.refunded += _refund(con, None)
+            result.refunded += refund_blocked(con, None)
         result.updated += changed.height
         result.blocked += int((changed["status"] == "blocked").sum())
     return result

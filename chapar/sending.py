@@ -55,7 +55,7 @@ from chapar.providers.base import (
 from chapar.settings import Settings, get_settings
 from chapar.store import fetch_one, transaction
 from chapar.store.queries import q
-from chapar.store.repo import _audit, default_actor, get_campaign, line_for
+from chapar.store.repo import default_actor, get_campaign, line_for, record_audit
 from chapar.window import next_opening, parse_window
 
 ProviderFactory = Callable[[], Provider]
@@ -192,7 +192,7 @@ def begin_run(
                 {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
             )
             if mode is Mode.RESET:
-                _audit(
+                record_audit(
                     con,
                     actor,
                     campaign_id,
@@ -254,7 +254,7 @@ def _set_status(
         q("campaign_set_status"), {"id": campaign_id, "status": new.value, "reason": reason}
     )
     if old is not new:
-        _audit(
+        record_audit(
             con,
             actor,
             campaign_id,
@@ -550,11 +550,11 @@ def _record_in(
             q("ledger_insert"),
             {"kind": "charge", "amount": -charged, **key, "note": f"{len(accepted)} messages"},
         )
-    _refund(con, ref.campaign_id)
+    refund_blocked(con, ref.campaign_id)
     return str(_one(con, "batch_end", {**key, "unresolved": delivery.unresolved}))
 
 
-def _refund(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> int:
+def refund_blocked(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> int:
     """Refund, once, messages the provider blocked or cancelled."""
     total = 0
     for cid, run_no, amount, n in con.execute(
@@ -805,7 +805,7 @@ def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
             con.execute(
                 q("run_request_stop"), {"campaign_id": campaign_id, "run_no": campaign.current_run}
             )
-            _audit(con, actor, campaign_id, "cut", "schedule", "sending", "stop requested")
+            record_audit(con, actor, campaign_id, "cut", "schedule", "sending", "stop requested")
             return "stopping after the batch in flight"
         new = CampaignStatus.CANCELLED if campaign.current_run == 0 else CampaignStatus.UNFINISHED
         if campaign.current_run:  # a run waiting for its window stops here
@@ -815,5 +815,5 @@ def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
                 [SCHEDULE_CUT, campaign_id, campaign.current_run],
             )
         _set_status(con, actor, campaign_id, campaign.status, new, SCHEDULE_CUT)
-        _audit(con, actor, campaign_id, "cut", "schedule", str(campaign.start_at), None)
+        record_audit(con, actor, campaign_id, "cut", "schedule", str(campaign.start_at), None)
     return new.value

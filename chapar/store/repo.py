@@ -329,7 +329,7 @@ def list_campaigns(archived: bool | None = False) -> list[Campaign]:
         return _select(con, None, archived)
 
 
-def _audit(
+def record_audit(
     con: duckdb.DuckDBPyConnection,
     actor: str,
     campaign_id: int,
@@ -392,7 +392,7 @@ def create_campaign(
             )
         )
         _set_source(con, campaign_id, list_ids)
-        _audit(con, actor, campaign_id, "create", None, None, title)
+        record_audit(con, actor, campaign_id, "create", None, None, title)
     return campaign_id
 
 
@@ -437,7 +437,7 @@ def edit_campaign(
                 new[field] = value
         con.execute(q("campaign_set"), {"id": campaign_id, **new})
         for change in done:
-            _audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)
+            record_audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)
         if any(c.field == "start_at" for c in done) and campaign.current_run == 0:
             # A start time schedules a campaign not yet sent; removing it makes it a draft.
             status = CampaignStatus.SCHEDULED if new["start_at"] else CampaignStatus.DRAFT
@@ -446,7 +446,7 @@ def edit_campaign(
                     q("campaign_set_status"),
                     {"id": campaign_id, "status": status.value, "reason": None},
                 )
-                _audit(
+                record_audit(
                     con, actor, campaign_id, "status", "status", campaign.status.value, status.value
                 )
     return done
@@ -462,7 +462,7 @@ def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> 
         if archived and campaign.is_sending:
             raise NotAllowed(f"campaign {campaign_id} is sending; archive it after it stops")
         con.execute(q("campaign_set_archived"), {"id": campaign_id, "archived": archived})
-        _audit(
+        record_audit(
             con,
             actor,
             campaign_id,
