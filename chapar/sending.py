@@ -18,12 +18,14 @@ Plain functions over the store and a provider; Prefect tasks wrap them (``tasks/
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dt_time
@@ -186,7 +188,9 @@ def begin_run(
             raise NotAllowed(f"cannot {mode.value} campaign {campaign_id}: {check.reason}")
         if mode in (Mode.START, Mode.RESET):
             run_no = campaign.current_run + 1
-            _plan(con, campaign_id, run_no, campaign.send_count, settings)
+            line = line_for(con, campaign.sender)
+            rate = line.rate_per_minute or settings.rate_per_minute
+            _plan(con, campaign_id, run_no, campaign.send_count, batch_size(settings, rate))
             con.execute(
                 q("campaign_new_run"),
                 {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
@@ -226,18 +230,25 @@ def _can_resume(c: rules.Campaign) -> rules.ActionCheck:
     return rules.ActionCheck(False, "nothing waits to continue")
 
 
+def batch_size(settings: Settings, rate_per_minute: int | None) -> int:
+    """The run's batch size: the setting, or less when the line's rate would make one batch
+    outlast half the lease (the lease is renewed between batches)."""
+    if rate_per_minute is None:
+        return settings.batch_size
+    by_rate = int(rate_per_minute * settings.lease_ttl_s / 60 / 2)
+    return max(settings.request_size, min(settings.batch_size, by_rate))
+
+
 def _plan(
     con: duckdb.DuckDBPyConnection,
     campaign_id: int,
     run_no: int,
     send_count: int | None,
-    settings: Settings,
+    size: int,
 ) -> None:
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), params)
-    con.execute(
-        q("plan_messages"), {**params, "batch_size": settings.batch_size, "send_count": send_count}
-    )
+    con.execute(q("plan_messages"), {**params, "batch_size": size, "send_count": send_count})
     con.execute(q("plan_batches"), params)
     con.execute(q("run_set_planned"), params)
 
@@ -612,6 +623,34 @@ def send_batches(
         line = _line_policy(con, ref, settings)
         nxt = _open_next(con, ref, queue[0], settings, line)
     bucket = bucket or _bucket_for(line)
+    with fewer_collections():
+        _send_queue(ref, queue, nxt, factory, bucket, on_batch, settings, line, outcomes)
+    return outcomes
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A batch's message objects live until it is recorded and keep triggering full garbage
+    collections (measured: ~1 s of CPU a million messages); collect less often meanwhile."""
+    previous = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _send_queue(
+    ref: RunRef,
+    queue: list[int],
+    nxt: _Checkpoint | BatchOutcome,
+    factory: ProviderFactory,
+    bucket: TokenBucket,
+    on_batch: Callable[[RunRef, BatchOutcome], None] | None,
+    settings: Settings,
+    line: LinePolicy,
+    outcomes: list[BatchOutcome],
+) -> None:
     for i, batch_no in enumerate(queue):
         prepared = _prepared(nxt)
         following = queue[i + 1] if i + 1 < len(queue) else None
@@ -635,7 +674,6 @@ def send_batches(
             on_batch(ref, outcome)
         if outcome.stop_reason:
             break
-    return outcomes
 
 
 @dataclass(frozen=True)

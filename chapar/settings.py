@@ -40,15 +40,21 @@ class Settings(BaseSettings):
     currency: str = "Rial"
 
     # --- sending -------------------------------------------------------------------------
-    batch_size: int = Field(default=20_000, ge=1, description="numbers per checkpointed batch")
-    batches_per_task: int = Field(default=10, ge=1, description="batches one Prefect task sends")
+    batch_size: int = Field(
+        default=100_000, ge=1, description="numbers per checkpointed batch (less on slow lines)"
+    )
+    batches_per_task: int = Field(default=2, ge=1, description="batches one Prefect task sends")
     request_size: int = Field(default=200, ge=1, le=200, description="numbers per provider call")
     provider_concurrency: int = Field(
         default=4, ge=1, description="concurrent provider calls (httpx slows past ~4-8)"
     )
     provider_timeout_s: float = 10.0
     provider_retries: int = Field(default=6, ge=0, description="retries of a failed call")
-    lease_ttl_s: float = Field(default=60.0, description="a sending run's lease lapses after this")
+    lease_ttl_s: float = Field(
+        default=300.0,
+        description="a sending run's lease lapses after this unless renewed (every batch); on "
+        "the same host a dead process lapses it at once",
+    )
     send_window: str = Field(default="08:00-21:00", description="daily window for advertising")
     timezone: str = "Asia/Tehran"
     rate_per_minute: int | None = Field(default=None, description="messages a minute per line")
