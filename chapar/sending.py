@@ -169,11 +169,10 @@ def begin_run(
         campaign = get_campaign(campaign_id, con)
         run_no = campaign.current_run
         if run_no:
-            lease = con.execute(
-                "SELECT lease_owner, lease_expires FROM runs WHERE campaign_id = ? AND run_no = ?",
-                [campaign_id, run_no],
-            ).fetchall()
-            if lease and lease_is_live(lease[0][0], lease[0][1], datetime.now(UTC)):
+            lease = fetch_one(
+                con.execute(q("run_lease"), {"campaign_id": campaign_id, "run_no": run_no})
+            )
+            if lease and lease_is_live(lease[0], lease[1], datetime.now(UTC)):
                 raise Busy(
                     f"campaign {campaign_id} is sending now (run {run_no}); "
                     "wait for it to stop, or cut its schedule"
@@ -216,10 +215,7 @@ def begin_run(
         )
         _set_status(con, actor, campaign_id, campaign.status, CampaignStatus.SENDING, None)
         planned, batches = fetch_one(
-            con.execute(
-                "SELECT planned, batches FROM runs WHERE campaign_id = ? AND run_no = ?",
-                [campaign_id, run_no],
-            )
+            con.execute(q("run_counts"), {"campaign_id": campaign_id, "run_no": run_no})
         ) or (0, 0)
     return RunRef(campaign_id, run_no, owner, planned, batches)
 
@@ -848,9 +844,12 @@ def cut_schedule(campaign_id: int, actor: str | None = None) -> str:
         new = CampaignStatus.CANCELLED if campaign.current_run == 0 else CampaignStatus.UNFINISHED
         if campaign.current_run:  # a run waiting for its window stops here
             con.execute(
-                "UPDATE runs SET status = 'unfinished', reason = ?, resume_at = NULL "
-                "WHERE campaign_id = ? AND run_no = ? AND status = 'waiting'",
-                [SCHEDULE_CUT, campaign_id, campaign.current_run],
+                q("run_cut_waiting"),
+                {
+                    "campaign_id": campaign_id,
+                    "run_no": campaign.current_run,
+                    "reason": SCHEDULE_CUT,
+                },
             )
         _set_status(con, actor, campaign_id, campaign.status, new, SCHEDULE_CUT)
         record_audit(con, actor, campaign_id, "cut", "schedule", str(campaign.start_at), None)

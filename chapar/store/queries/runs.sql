@@ -172,3 +172,14 @@ INSERT INTO blacklist (number, source, campaign_id)
 SELECT number, 'provider', any_value(campaign_id) FROM incoming
 WHERE status = 'blocked' AND number IS NOT NULL GROUP BY number
 ON CONFLICT (number) DO NOTHING;
+
+-- name: run_lease
+SELECT lease_owner, lease_expires FROM runs WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: run_counts
+SELECT planned, batches FROM runs WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: run_cut_waiting
+-- Cutting a run that waits for its sending window leaves it unfinished (rebuildable).
+UPDATE runs SET status = 'unfinished', reason = $reason, resume_at = NULL
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND status = 'waiting';
