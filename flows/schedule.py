@@ -27,7 +27,7 @@ def schedule_run(campaign_id: int, mode: str, when: datetime) -> str:
     cancel_scheduled(campaign_id)
     flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync caller
         SEND_DEPLOYMENT,
-        parameters={"campaign_id": campaign_id, "mode": mode},
+        parameters={"campaign_id": campaign_id, "mode": mode, "not_before": when.isoformat()},
         scheduled_time=when,
         timeout=0,
         as_subflow=False,

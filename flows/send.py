@@ -9,6 +9,8 @@ opening — a scheduled flow run, not a sleeping worker.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -36,10 +38,23 @@ def _summary(campaign_id: int, run_no: int) -> str:
     return "\n".join(lines)
 
 
+def wait_until(not_before: str | None) -> None:
+    """A runner may start a scheduled flow run some seconds early (it prefetches them): a
+    campaign never goes out before its time."""
+    if not_before:
+        delay = (datetime.fromisoformat(not_before) - datetime.now(UTC)).total_seconds()
+        if delay > 0:
+            time.sleep(delay)
+
+
 @flow(name="send-campaign", flow_run_name="campaign-{campaign_id}-{mode}", log_prints=True)
-def send_campaign(campaign_id: int, mode: str = "start") -> dict[str, object]:
-    """Send a campaign: ``mode`` is start, rebuild, reset or resume."""
+def send_campaign(
+    campaign_id: int, mode: str = "start", not_before: str | None = None
+) -> dict[str, object]:
+    """Send a campaign: ``mode`` is start, rebuild, reset or resume; a scheduled run passes
+    its time as ``not_before`` (ISO 8601)."""
     logger = get_run_logger()
+    wait_until(not_before)
     load_api_key()
     ref = begin_run(campaign_id, mode, new_owner())
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"

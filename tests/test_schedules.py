@@ -108,8 +108,8 @@ def test_a_start_time_becomes_a_flow_run_that_sends_at_that_time(serve_flows, si
     assert flow_run is not None and flow_run_state(flow_run) in {"SCHEDULED", "PENDING"}
     wait_for(cid, CampaignStatus.COMPLETED)
     page, _ = reports.numbers(cid, limit=1_000)
-    # Prefect's runner starts a run within about a second of its time, never seconds early.
-    assert min(page["sent_at"]) >= start - timedelta(seconds=2), "sent before its time"
+    # The runner may start the flow run early (it prefetches); the flow waits for its time.
+    assert min(page["sent_at"]) >= start, "sent before its time"
     assert_exactly_once(simulator, cid)
 
 
