@@ -38,6 +38,17 @@ def _summary(campaign_id: int, run_no: int) -> str:
     return "\n".join(lines)
 
 
+def is_current_schedule(campaign_id: int) -> bool:
+    """Is this flow run the one the campaign is scheduled by? A moved schedule whose old run
+    could not be cancelled, or a Prefect database that outlived the DuckDB file, must not
+    send a campaign at a stale time."""
+    from prefect.runtime import flow_run
+
+    from chapar.store import repo
+
+    return repo.scheduled_flow_run(campaign_id) == str(flow_run.id)
+
+
 def wait_until(not_before: str | None) -> None:
     """A runner may start a scheduled flow run some seconds early (it prefetches them): a
     campaign never goes out before its time."""
@@ -54,6 +65,9 @@ def send_campaign(
     """Send a campaign: ``mode`` is start, rebuild, reset or resume; a scheduled run passes
     its time as ``not_before`` (ISO 8601)."""
     logger = get_run_logger()
+    if not_before is not None and not is_current_schedule(campaign_id):
+        logger.warning("campaign %s: this scheduled run was replaced; nothing to do", campaign_id)
+        return {"campaign_id": campaign_id, "status": "skipped", "reason": "stale schedule"}
     wait_until(not_before)
     load_api_key()
     ref = begin_run(campaign_id, mode, new_owner())

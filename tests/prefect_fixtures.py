@@ -105,3 +105,27 @@ def use_prefect_server(
         monkeypatch.setenv(key, value)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         yield prefect_server
+
+
+def cancel_leftover_flow_runs() -> int:
+    """Cancel flow runs other tests left scheduled on the shared server: campaign ids start
+    at 1 in every test's database, so a runner must not pick up another test's run."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
+
+    waiting = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=waiting))
+            )
+        )
+        for run in runs:
+            client.set_flow_run_state(run.id, Cancelled(message="left by another test"), force=True)
+    return len(runs)

@@ -20,6 +20,7 @@ from chapar.campaigns import CampaignStatus
 from chapar.sending import cut_schedule
 from chapar.settings import get_settings
 from chapar.store import repo
+from tests.prefect_fixtures import cancel_leftover_flow_runs
 from tests.test_sending import assert_exactly_once, make_campaign
 
 pytestmark = pytest.mark.integration
@@ -33,6 +34,7 @@ def serve_flows(
     """Start `python -m flows.serve` with this test's database and simulator."""
     procs: list[subprocess.Popen[bytes]] = []
     prefect_server = use_prefect_server
+    cancel_leftover_flow_runs()
 
     def start(**extra: str) -> None:
         env = {
@@ -165,3 +167,20 @@ def test_a_closed_window_schedules_a_continuation_that_sends_when_it_opens(
     page, _ = reports.numbers(cid, limit=1_000)
     assert min(page["sent_at"]) >= opens - timedelta(seconds=2)
     assert_exactly_once(simulator, cid)
+
+
+def test_a_replaced_schedule_whose_run_still_fires_sends_nothing(serve_flows, simulator, write):
+    from flows.schedule import apply_schedule
+
+    serve_flows(CHAPAR_SEND_WINDOW="always")
+    cid = make_campaign(write, n=100, start_at=datetime.now(UTC) + timedelta(seconds=3))
+    stale = apply_schedule(cid)
+    assert stale is not None
+    repo.set_scheduled_flow_run(cid, "a-newer-flow-run")  # as if moved, the old run not cancelled
+    deadline = time.monotonic() + 60
+    while flow_run_state(stale) not in {"COMPLETED", "FAILED", "CRASHED"}:
+        assert time.monotonic() < deadline, "the stale flow run never ran"
+        time.sleep(0.5)
+    assert flow_run_state(stale) == "COMPLETED"
+    assert repo.get_campaign(cid).status is CampaignStatus.SCHEDULED
+    assert simulator.outbox()["receptors"] == {}
