@@ -27,16 +27,16 @@ class PortInUse(ChaparError):
     pass
 
 
-def prefect_env(settings: Settings) -> dict[str, str]:
-    """The environment every Chapar process shares to reach the local Prefect server."""
-    home = (settings.data_dir / "prefect").resolve()
-    api = f"http://127.0.0.1:{settings.prefect_port}/api"
+def prefect_env(home: Path, port: int) -> dict[str, str]:
+    """The environment every Chapar process shares to reach a local Prefect server whose
+    home (SQLite database, settings) is ``home``."""
+    api = f"http://127.0.0.1:{port}/api"
     return {
-        "PREFECT_HOME": str(home),
+        "PREFECT_HOME": str(home.resolve()),
         "PREFECT_API_URL": api,
         "PREFECT_UI_API_URL": api,
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+        "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # With the default batch of 1 the server lags far behind a busy flow and loses
         # run history at exit (STACK-NOTES); 200 keeps it current.
@@ -44,6 +44,18 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
     }
+
+
+def prefect_server_service(port: int) -> Service:
+    """`prefect server start` on 127.0.0.1, ready when its health endpoint answers."""
+    return Service(
+        "prefect-server",
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
+        port,
+        f"http://127.0.0.1:{port}/api/health",
+        f"http://127.0.0.1:{port}",
+    )  # fmt: skip
 
 
 def prefect_api_url(settings: Settings | None = None) -> str:
@@ -130,23 +142,7 @@ def plan_services(settings: Settings) -> list[Service]:
     py = sys.executable
     # dashboards/ sits beside chapar/, in the repository and in site-packages alike.
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
-    prefect = Service(
-        "prefect-server",
-        [
-            py,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.prefect_port),
-        ],
-        settings.prefect_port,
-        f"http://127.0.0.1:{settings.prefect_port}/api/health",
-        f"http://127.0.0.1:{settings.prefect_port}",
-    )
+    prefect = prefect_server_service(settings.prefect_port)
     services = [prefect]
     if settings.provider == "simulator":
         services.append(
@@ -225,7 +221,7 @@ def up(
     check_ports(services)
     env = {
         **os.environ,
-        **prefect_env(settings),
+        **prefect_env(settings.data_dir / "prefect", settings.prefect_port),
         "CHAPAR_DATA_DIR": str(settings.data_dir.resolve()),
     }
     cwd = Path(__file__).resolve().parent.parent

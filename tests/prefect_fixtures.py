@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from chapar import services
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +22,10 @@ def free_port() -> int:
 
 
 def prefect_env(home: Path, port: int) -> dict[str, str]:
+    """What `chapar up` gives its processes, quieter for tests."""
     return {
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+        **services.prefect_env(home, port),
         "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_SERVER_UI_ENABLED": "false",
     }
 
@@ -51,46 +45,13 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     home = tmp_path_factory.mktemp("prefect")
     port = free_port()
     env = prefect_env(home, port)
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}"
-            )
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("prefect server did not answer within 90 s")
-    yield PrefectServer(port, env)
-    proc.terminate()
+    server = services.prefect_server_service(port)
+    server.start({**os.environ, **env}, home, ROOT)
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        server.wait_ready(home)
+        yield PrefectServer(port, env)
+    finally:
+        server.stop()
 
 
 @pytest.fixture
