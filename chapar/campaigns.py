@@ -133,6 +133,17 @@ def check_editable(fields: dict[str, object], campaign: Campaign) -> None:
         raise NotAllowed(f"campaign {campaign.id} is sending; edit it after it stops")
 
 
+# Why a Features-menu action is refused: the dashboard translates these texts, so they are
+# named once here (tests hold the translations complete).
+ARCHIVED = "archived: unarchive it first"
+ALREADY_SENT = "already sent: use reset to send it again"
+SENDING_NOW = "it is sending now"
+NOT_UNFINISHED = "only an unfinished run can be rebuilt"
+NEVER_SENT = "never sent: send it first"
+NOTHING_TO_CUT = "only a scheduled or sending campaign has a schedule to cut"
+REFUSALS = (ARCHIVED, ALREADY_SENT, SENDING_NOW, NOT_UNFINISHED, NEVER_SENT, NOTHING_TO_CUT)
+
+
 @dataclass(frozen=True)
 class ActionCheck:
     allowed: bool
@@ -141,37 +152,37 @@ class ActionCheck:
 
 def can_send(c: Campaign) -> ActionCheck:
     if c.archived:
-        return ActionCheck(False, "archived: unarchive it first")
+        return ActionCheck(False, ARCHIVED)
     if c.current_run > 0 or c.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        return ActionCheck(False, "already sent: use reset to send it again")
+        return ActionCheck(False, ALREADY_SENT)
     return ActionCheck(True)
 
 
 def can_rebuild(c: Campaign) -> ActionCheck:
     if c.is_sending:
-        return ActionCheck(False, "it is sending now")
+        return ActionCheck(False, SENDING_NOW)
     if c.status is not CampaignStatus.UNFINISHED:
-        return ActionCheck(False, "only an unfinished run can be rebuilt")
+        return ActionCheck(False, NOT_UNFINISHED)
     return ActionCheck(True)
 
 
 def can_reset(c: Campaign) -> ActionCheck:
     if c.archived:
-        return ActionCheck(False, "archived: unarchive it first")
+        return ActionCheck(False, ARCHIVED)
     if c.is_sending:
-        return ActionCheck(False, "it is sending now")
+        return ActionCheck(False, SENDING_NOW)
     if c.current_run == 0:
-        return ActionCheck(False, "never sent: send it first")
+        return ActionCheck(False, NEVER_SENT)
     return ActionCheck(True)
 
 
 def can_edit(c: Campaign) -> ActionCheck:
     if c.is_sending:
-        return ActionCheck(False, "it is sending now")
+        return ActionCheck(False, SENDING_NOW)
     return ActionCheck(True)
 
 
 def can_cut(c: Campaign) -> ActionCheck:
     if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.SENDING):
         return ActionCheck(True)
-    return ActionCheck(False, "only a scheduled or sending campaign has a schedule to cut")
+    return ActionCheck(False, NOTHING_TO_CUT)

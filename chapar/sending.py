@@ -70,6 +70,9 @@ PROVIDER_DOWN = "provider unavailable"
 SCHEDULE_CUT = "schedule cut"
 INTERRUPTED = "interrupted"
 OUTSIDE_WINDOW = "outside the sending window"
+STOP_REASONS = (
+    INSUFFICIENT_CREDIT, PROVIDER_CREDIT, PROVIDER_DOWN, SCHEDULE_CUT, INTERRUPTED, OUTSIDE_WINDOW,
+)  # fmt: skip
 
 _PROVIDER_STATE = {
     MessageStatus.QUEUED: MessageState.SENT,

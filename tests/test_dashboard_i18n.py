@@ -76,3 +76,11 @@ def test_the_core_reasons_in_persian():
     assert i18n.reason("something new") == "something new"  # unknown: shown as it is
     assert i18n.campaign_status("unfinished") == "نا تمام"
     assert i18n.message_state("delivered") == "دلیور شده"
+
+
+def test_every_refusal_and_stop_reason_of_the_core_has_its_persian_text():
+    from chapar.campaigns import REFUSALS
+    from chapar.sending import STOP_REASONS
+    from dashboards.i18n import REASONS_FA
+
+    assert set(REFUSALS) | set(STOP_REASONS) <= set(REASONS_FA)
