@@ -42,26 +42,11 @@ class MessageState(StrEnum):
     BLOCKED = "blocked"  # the provider reported the recipient refuses advertising
     CANCELLED = "cancelled"  # cancelled by the provider (refunded)
 
-    @property
-    def filtered(self) -> bool:
-        return self in FILTERED
 
-    @property
-    def handed_to_provider(self) -> bool:
-        return self not in FILTERED and self is not MessageState.PENDING
-
-
+#: Recorded at planning, never batched, never charged.
 FILTERED = frozenset({MessageState.INVALID, MessageState.DUPLICATE, MessageState.BLACKLISTED})
-FINAL = frozenset(
-    {
-        MessageState.DELIVERED,
-        MessageState.UNDELIVERED,
-        MessageState.FAILED,
-        MessageState.BLOCKED,
-        MessageState.CANCELLED,
-    }
-)
-REFUNDED = frozenset({MessageState.BLOCKED, MessageState.CANCELLED})
+#: Handed to (accepted by) the provider, whatever became of them since.
+HANDED = frozenset(s for s in MessageState if s not in FILTERED and s is not MessageState.PENDING)
 
 #: The fields "Edit program" may change (DESIGN §2); everything else is refused.
 EDITABLE_FIELDS = ("title", "send_count", "message", "source", "start_at")

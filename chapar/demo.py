@@ -11,10 +11,6 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 DEMO_CREDIT = 50_000_000
 
 
-def samples_dir() -> Path:
-    return SAMPLES
-
-
 def seed_if_empty() -> str | None:
     """Seed the demo into an empty database; returns what was done, or None."""
     if repo.lists() or repo.list_campaigns(archived=None) or not SAMPLES.is_dir():

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from chapar.campaigns import MessageState
+from chapar.campaigns import FILTERED, HANDED, MessageState
 from chapar.errors import InputError, NotFound
 from chapar.settings import get_settings
 from chapar.store import connect, fetch_one
@@ -21,7 +21,6 @@ from chapar.store.queries import q
 from chapar.store.repo import get_campaign
 
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
-HANDED = ("sent", "delivered", "undelivered", "failed", "blocked", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,7 @@ class RunReport:
 
     @property
     def planned(self) -> int:
-        return sum(
-            v for k, v in self.counts.items() if k not in ("invalid", "duplicate", "blacklisted")
-        )
+        return sum(v for k, v in self.counts.items() if k not in FILTERED)
 
     @property
     def handed(self) -> int:

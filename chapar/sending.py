@@ -55,7 +55,7 @@ from chapar.providers.base import (
     UnknownOutcome,
 )
 from chapar.settings import Settings, get_settings
-from chapar.store import fetch_one, transaction
+from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
 from chapar.store.repo import default_actor, get_campaign, line_for, record_audit
 from chapar.window import next_opening, parse_window
@@ -732,7 +732,7 @@ def send_batch(
 
 
 def open_batches(ref: RunRef) -> list[int]:
-    with transaction() as con:
+    with connect() as con:
         rows = con.execute(
             q("batches_open"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no}
         ).fetchall()
@@ -777,7 +777,7 @@ def finish_run(
 
 def progress(ref: RunRef) -> tuple[int, int]:
     """(handed to the provider or settled, planned) for the run."""
-    with transaction() as con:
+    with connect() as con:
         planned, done = fetch_one(
             con.execute(q("progress"), {"campaign_id": ref.campaign_id, "run_no": ref.run_no})
         ) or (0, 0)

@@ -6,7 +6,6 @@ Read them through :func:`get_settings`; nothing builds settings at import time, 
 
 from __future__ import annotations
 
-from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -76,11 +75,6 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.database if self.database is not None else self.data_dir / "chapar.duckdb"
-
-    @property
-    def window(self) -> tuple[time, time]:
-        start, end = self.send_window.split("-")
-        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
 @lru_cache(maxsize=1)
