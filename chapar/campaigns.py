@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chapar.errors import InputError, NotAllowed
+from chapar.reasons import Code, Reason
 
 
 class CampaignStatus(StrEnum):
@@ -70,7 +71,7 @@ class Campaign:
     send_count: int | None
     start_at: datetime | None
     status: CampaignStatus
-    status_reason: str | None
+    status_reason: Reason | None
     archived: bool
     reset_count: int
     current_run: int
@@ -110,64 +111,58 @@ def check_editable(fields: dict[str, object], campaign: Campaign) -> None:
     """Refuse an edit of a field Edit program does not offer, or of a sending campaign."""
     refused = sorted(set(fields) - set(EDITABLE_FIELDS))
     if refused:
-        raise NotAllowed(
-            f"cannot edit {', '.join(refused)}: Edit program changes only "
-            f"{', '.join(EDITABLE_FIELDS)}"
-        )
+        raise NotAllowed(Code.NOT_EDITABLE, fields=", ".join(refused))
     if campaign.is_sending:
-        raise NotAllowed(f"campaign {campaign.id} is sending; edit it after it stops")
-
-
-# Why a Features-menu action is refused: the dashboard translates these texts, so they are
-# named once here (tests hold the translations complete).
-ARCHIVED = "archived: unarchive it first"
-ALREADY_SENT = "already sent: use reset to send it again"
-SENDING_NOW = "it is sending now"
-NOT_UNFINISHED = "only an unfinished run can be rebuilt"
-NEVER_SENT = "never sent: send it first"
-NOTHING_TO_CUT = "only a scheduled or sending campaign has a schedule to cut"
-REFUSALS = (ARCHIVED, ALREADY_SENT, SENDING_NOW, NOT_UNFINISHED, NEVER_SENT, NOTHING_TO_CUT)
+        raise NotAllowed(Code.SENDING_NOW)
 
 
 @dataclass(frozen=True)
 class ActionCheck:
     allowed: bool
-    reason: str = ""
+    reason: Reason | None = None
+
+
+def _refused(code: Code) -> ActionCheck:
+    return ActionCheck(False, Reason(code))
+
+
+#: A campaign never sent may be sent: a draft, a scheduled one, or one whose schedule was cut.
+_SENDABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.CANCELLED)
 
 
 def can_send(c: Campaign) -> ActionCheck:
     if c.archived:
-        return ActionCheck(False, ARCHIVED)
-    if c.current_run > 0 or c.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        return ActionCheck(False, ALREADY_SENT)
+        return _refused(Code.ARCHIVED)
+    if c.current_run > 0 or c.status not in _SENDABLE:
+        return _refused(Code.ALREADY_SENT)
     return ActionCheck(True)
 
 
 def can_rebuild(c: Campaign) -> ActionCheck:
     if c.is_sending:
-        return ActionCheck(False, SENDING_NOW)
+        return _refused(Code.SENDING_NOW)
     if c.status is not CampaignStatus.UNFINISHED:
-        return ActionCheck(False, NOT_UNFINISHED)
+        return _refused(Code.NOT_UNFINISHED)
     return ActionCheck(True)
 
 
 def can_reset(c: Campaign) -> ActionCheck:
     if c.archived:
-        return ActionCheck(False, ARCHIVED)
+        return _refused(Code.ARCHIVED)
     if c.is_sending:
-        return ActionCheck(False, SENDING_NOW)
+        return _refused(Code.SENDING_NOW)
     if c.current_run == 0:
-        return ActionCheck(False, NEVER_SENT)
+        return _refused(Code.NEVER_SENT)
     return ActionCheck(True)
 
 
 def can_edit(c: Campaign) -> ActionCheck:
     if c.is_sending:
-        return ActionCheck(False, SENDING_NOW)
+        return _refused(Code.SENDING_NOW)
     return ActionCheck(True)
 
 
 def can_cut(c: Campaign) -> ActionCheck:
     if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.SENDING):
         return ActionCheck(True)
-    return ActionCheck(False, NOTHING_TO_CUT)
+    return _refused(Code.NOTHING_TO_CUT)

@@ -16,6 +16,7 @@ import jdatetime
 import streamlit as st
 
 from chapar.numbers import OPERATOR_NAMES_FA
+from chapar.reasons import Reason
 from chapar.settings import get_settings
 
 Lang = Literal["fa", "en"]
@@ -460,10 +461,12 @@ def message_state(value: str) -> str:
     return t(key) if key in LABELS else value
 
 
-def reason(text: str | None) -> str:
-    """A refusal or stop reason of the core, in Persian where it is a known one."""
+def reason(text: Reason | str | None) -> str:
+    """A refusal or stop reason of the core, in the session's language."""
     if not text:
         return ""
+    if isinstance(text, Reason):
+        return text.text(lang())
     if lang() == "en":
         return text
     if text in REASONS_FA:

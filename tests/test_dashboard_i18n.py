@@ -78,9 +78,15 @@ def test_the_core_reasons_in_persian():
     assert i18n.message_state("delivered") == "دلیور شده"
 
 
-def test_every_refusal_and_stop_reason_of_the_core_has_its_persian_text():
-    from chapar.campaigns import REFUSALS
-    from chapar.sending import STOP_REASONS
-    from dashboards.i18n import REASONS_FA
+def test_every_reason_code_has_both_texts():
+    from chapar.reasons import TEXTS, Code
 
-    assert set(REFUSALS) | set(STOP_REASONS) <= set(REASONS_FA)
+    assert set(TEXTS) == set(Code)
+    for fa, en in TEXTS.values():
+        assert fa.strip() and en.strip()
+
+
+def test_a_reason_code_reads_in_the_session_language():
+    from chapar.reasons import Code, Reason
+
+    assert i18n.reason(Reason(Code.NEVER_SENT)) == "هنوز ارسال نشده؛ ابتدا ارسال کنید"

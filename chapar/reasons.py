@@ -1,0 +1,191 @@
+"""Why a run stopped or an action was refused: a code and its parameters, words at the edge.
+
+The core stores and raises only :class:`Reason` values (a :class:`Code` plus parameters); the
+CLI, the dashboard and Prefect's artifacts turn them into Persian or English with
+:func:`Reason.text`. Nothing matches an English sentence to translate it: a new reason is a
+new code here, with both texts (a test holds every code translated).
+
+Stored as two columns: the code, and the parameters as JSON (``details``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+Lang = Literal["fa", "en"]
+
+
+class Code(StrEnum):
+    # --- why a run stopped before its end ------------------------------------------------
+    INSUFFICIENT_CREDIT = "insufficient_credit"
+    PROVIDER_CREDIT = "provider_credit"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    PROVIDER_REFUSED = "provider_refused"
+    PROVIDER_AUTH = "provider_auth"
+    #: a provider without client-side ids may hold part of a batch: check before rebuilding
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    SCHEDULE_CUT = "schedule_cut"
+    INTERRUPTED = "interrupted"
+    OUTSIDE_WINDOW = "outside_window"
+    LEASE_LOST = "lease_lost"
+    ERROR = "error"
+    # --- what a Features-menu action needs -----------------------------------------------
+    ARCHIVED = "archived"
+    ALREADY_SENT = "already_sent"
+    SENDING_NOW = "sending_now"
+    NOT_UNFINISHED = "not_unfinished"
+    NEVER_SENT = "never_sent"
+    NOTHING_TO_CUT = "nothing_to_cut"
+    NOTHING_TO_RESUME = "nothing_to_resume"
+    CANCELLED_NEVER_SENT = "cancelled_never_sent"
+    BUSY = "busy"
+    RECENTLY_STARTED = "recently_started"
+    NOT_EDITABLE = "not_editable"
+    DATABASE_LOCKED = "database_locked"
+    # --- bad input -----------------------------------------------------------------------
+    START_IN_PAST = "start_in_past"
+    TOPUP_NOT_POSITIVE = "topup_not_positive"
+    TOPUP_TOO_LARGE = "topup_too_large"
+    BALANCE_TOO_LARGE = "balance_too_large"
+    NOT_A_NUMBER = "not_a_number"
+    NOT_FOUND = "not_found"
+    #: a free text from a place not yet given its own code (English only)
+    MESSAGE = "message"
+    # --- what happened (outcomes shown to the user) --------------------------------------
+    STOPPING = "stopping"
+
+
+#: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
+TEXTS: dict[Code, tuple[str, str]] = {
+    Code.INSUFFICIENT_CREDIT: ("اعتبار کافی نیست", "insufficient credit"),
+    Code.PROVIDER_CREDIT: ("اعتبار سرویس‌دهنده کافی نیست", "insufficient credit at the provider"),
+    Code.PROVIDER_UNAVAILABLE: ("سرویس‌دهنده در دسترس نیست", "provider unavailable"),
+    Code.PROVIDER_REFUSED: (
+        "سرویس‌دهنده درخواست را نپذیرفت (کد {code}): {detail}",
+        "the provider refused the request (code {code}): {detail}",
+    ),
+    Code.PROVIDER_AUTH: (
+        "کلید یا حساب سرویس‌دهنده پذیرفته نشد (کد {code})",
+        "the provider refused the key or account (code {code})",
+    ),
+    Code.OUTCOME_UNKNOWN: (
+        "سرنوشت دسته {batch} نامعلوم است و {provider} شناسه محلی ندارد؛ پیش از بازسازی، "
+        "گزارش بسته‌ها (pack) را در پنل سرویس‌دهنده بررسی کنید",
+        "the fate of batch {batch} is unknown and {provider} keeps no local ids; check its "
+        "pack report in the provider's panel before rebuilding",
+    ),
+    Code.SCHEDULE_CUT: ("زمانبندی قطع شد", "schedule cut"),
+    Code.INTERRUPTED: ("فرایند ارسال متوقف شد", "interrupted"),
+    Code.OUTSIDE_WINDOW: (
+        "خارج از بازه مجاز ارسال؛ ادامه در {resume_at}",
+        "outside the sending window; continues {resume_at}",
+    ),
+    Code.LEASE_LOST: (
+        "فرایند دیگری ارسال این برنامه را در دست گرفت",
+        "another process took over this run",
+    ),
+    Code.ERROR: ("خطا: {detail}", "error: {detail}"),
+    Code.ARCHIVED: ("بایگانی شده است؛ ابتدا از بایگانی خارج کنید", "archived: unarchive it first"),
+    Code.ALREADY_SENT: (
+        "قبلاً ارسال شده؛ برای ارسال دوباره ریست کنید",
+        "already sent: use reset to send it again",
+    ),
+    Code.SENDING_NOW: ("هم‌اکنون در حال ارسال است", "it is sending now"),
+    Code.NOT_UNFINISHED: (
+        "فقط برنامه نا تمام بازسازی می‌شود",
+        "only an unfinished run can be rebuilt",
+    ),
+    Code.NEVER_SENT: ("هنوز ارسال نشده؛ ابتدا ارسال کنید", "never sent: send it first"),
+    Code.NOTHING_TO_CUT: (
+        "فقط برنامه زمانبندی شده یا در حال ارسال، زمانبندی قابل قطع دارد",
+        "only a scheduled or sending campaign has a schedule to cut",
+    ),
+    Code.NOTHING_TO_RESUME: ("چیزی در انتظار ادامه نیست", "nothing waits to continue"),
+    Code.CANCELLED_NEVER_SENT: (
+        "زمانبندی قطع شد و چیزی ارسال نشده؛ برای ارسال، زمان تازه‌ای بگذارید یا «ارسال» را بزنید",
+        "the schedule was cut before anything was sent: set a new time or press Send",
+    ),
+    Code.BUSY: (
+        "کمپین {campaign} هم‌اکنون در حال ارسال است (دور {run})؛ تا پایان آن صبر کنید یا "
+        "زمانبندی را قطع کنید",
+        "campaign {campaign} is sending now (run {run}); wait for it to stop, or cut its schedule",
+    ),
+    Code.RECENTLY_STARTED: (
+        "این عملیات {seconds} ثانیه پیش آغاز شد و هنوز در صف است",
+        "this was started {seconds} s ago and is still queued",
+    ),
+    Code.NOT_EDITABLE: (
+        "این فیلدها قابل ویرایش نیستند: {fields}",
+        "cannot edit {fields}: Edit program changes only title, send count, message, source "
+        "and schedule",
+    ),
+    Code.DATABASE_LOCKED: (
+        "پایگاه داده {seconds} ثانیه در دست فرایند دیگری ماند؛ دوباره تلاش کنید",
+        "the database stayed locked by another process for {seconds} s; try again",
+    ),
+    Code.START_IN_PAST: (
+        "زمان شروع {when} گذشته است؛ زمانی در آینده بدهید یا «اکنون»",
+        "the start time {when} is in the past; give a future time, or now",
+    ),
+    Code.TOPUP_NOT_POSITIVE: (
+        "مبلغ افزایش اعتبار باید عددی صحیح و مثبت باشد؛ داده شد: {amount}",
+        "a top-up must be a positive whole number of Rials; got {amount}",
+    ),
+    Code.TOPUP_TOO_LARGE: (
+        "مبلغ افزایش اعتبار حداکثر {maximum} است؛ داده شد: {amount}",
+        "a top-up is at most {maximum}; got {amount}",
+    ),
+    Code.BALANCE_TOO_LARGE: (
+        "با این مبلغ موجودی از {maximum} بیشتر می‌شود",
+        "this top-up would take the balance above {maximum}",
+    ),
+    Code.NOT_A_NUMBER: ("«{value}» عدد صحیح نیست", "{value!r} is not a whole number"),
+    Code.NOT_FOUND: ("{what} «{name}» پیدا نشد", "no {what} {name!r}"),
+    Code.MESSAGE: ("{text}", "{text}"),
+    Code.STOPPING: (
+        "پس از دسته در حال ارسال متوقف می‌شود",
+        "stopping after the batch in flight",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A code and its parameters: what the core stores, raises and returns."""
+
+    code: Code
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: Lang = "en") -> str:
+        fa, en = TEXTS[self.code]
+        template = fa if lang == "fa" else en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return template  # a stored reason missing a parameter still reads
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    @property
+    def details(self) -> str | None:
+        """The parameters as stored beside the code (JSON), None when there are none."""
+        return json.dumps(self.params, ensure_ascii=False, default=str) if self.params else None
+
+    @classmethod
+    def stored(cls, code: str | None, details: str | None = None) -> Reason | None:
+        """A reason read back from its two columns; unknown codes read as free text."""
+        if not code:
+            return None
+        params = json.loads(details) if details else {}
+        try:
+            return cls(Code(code), params)
+        except ValueError:
+            return cls(Code.MESSAGE, {"text": code})
+
+
+def reason(code: Code, **params: Any) -> Reason:
+    return Reason(code, params)
