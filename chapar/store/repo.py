@@ -7,7 +7,7 @@ failed import or edit leaves the database as it was.
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ import polars as pl
 from chapar import campaigns as rules
 from chapar.campaigns import Campaign, CampaignStatus
 from chapar.errors import InputError, NotAllowed, NotFound
-from chapar.imports import classify, read_numbers
+from chapar.imports import Source, classify, open_source
 from chapar.numbers import normalize
 from chapar.pricing import Quote, check_message, quote
+from chapar.reasons import Code
 from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
 
@@ -60,6 +61,9 @@ class ListInfo:
     valid: int
     invalid: int
     duplicates: int
+    columns: list[str] = field(default_factory=list)  # the attribute columns, in order
+    number_column: str | None = None
+    source_sheet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,56 +74,196 @@ class ImportResult:
     invalid: int
     duplicates: int
     invalid_samples: list[tuple[int, str]]
+    blacklisted: int = 0
+    columns: list[str] = field(default_factory=list)
 
 
-def _summarise(df: pl.DataFrame, name: str) -> ImportResult:
-    bad = df.filter(pl.col("number").is_null())
-    return ImportResult(
-        name=name,
-        total=df.height,
-        valid=int(df.filter(pl.col("number").is_not_null() & ~pl.col("duplicate")).height),
-        invalid=bad.height,
-        duplicates=int(df["duplicate"].sum()),
-        invalid_samples=[
-            (int(r[0]), str(r[1]))
-            for r in bad.head(SAMPLE_INVALID).select("line_no", "raw").iter_rows()
-        ],
-    )
+@dataclass(frozen=True)
+class ListPreview:
+    """What an import of a file would do, computed by the import itself (then rolled
+    back): how the file is read, its first rows as read, the counts, and the refusal the
+    import would raise (None: it would import)."""
+
+    file: str
+    kind: str  # "text" | "excel"
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    sheets: list[str]
+    header_line: int | None
+    columns: list[str]
+    number_column: str
+    attributes: list[str]
+    first_rows: pl.DataFrame  # line_no, raw, number, then the attributes by name
+    total: int
+    valid: int  # distinct valid numbers
+    invalid: int
+    duplicates: int  # repeats of a valid number within the file
+    blacklisted: int  # distinct valid numbers already on the blacklist
+    invalid_samples: list[tuple[int, str]]
+    refusal: InputError | None
 
 
-def import_list(
-    name: str, path: Path, column: str | None = None, *, replace: bool = False
-) -> ImportResult:
-    """Import a recipient list. Its rows keep their order and line numbers; invalid rows and
-    duplicates are kept and counted (planning filters them)."""
-    name = name.strip()
-    if not name:
-        raise InputError("the list name is empty", where="name")
-    df = classify(read_numbers(path, column))
-    result = _summarise(df, name)
-    counts = {
-        "source_file": path.name,
-        "total_rows": result.total,
-        "valid": result.valid,
-        "invalid": result.invalid,
-        "duplicates": result.duplicates,
-    }
-    with transaction() as con:
-        existing = fetch_one(con.execute(q("list_by_name"), {"name": name}))
-        if existing and not replace:
-            raise InputError(f"a list named {name!r} exists; import with --replace to replace it")
-        if existing:
-            list_id = existing[0]
-            con.execute(q("list_clear_rows"), {"id": list_id})
-            con.execute(q("list_update_counts"), {"id": list_id, **counts})
-        else:
-            list_id = _scalar(con, "list_insert", {"name": name, **counts})
-        con.register("incoming", df.select("line_no", "number", "operator", "raw"))
+FIRST_ROWS = 10
+#: A file where more than this share of the rows is invalid is refused unless accepted: a
+#: wrong column, a broken export.
+MOSTLY_INVALID = 0.5
+
+
+def _verdict(
+    source: Source, total: int, numbers: int, samples: list[tuple[int, str]],
+    accept_invalid: bool,
+) -> InputError | None:  # fmt: skip
+    """The refusal an import of these counts gets; None when it may go ahead."""
+    if numbers == 0:
+        if source.kind == "excel" and source.sheet is not None and len(source.sheets) > 1:
+            return InputError(
+                Code.IMPORT_NO_NUMBERS_SHEETS, where=source.path.name,
+                sheets=", ".join(source.sheets),
+            )  # fmt: skip
+        return InputError(Code.IMPORT_NO_NUMBERS, where=source.where, rows=f"{total:,}",
+                          columns=", ".join(source.columns))  # fmt: skip
+    invalid = total - numbers
+    if invalid > MOSTLY_INVALID * total and not accept_invalid:
+        return InputError(
+            Code.IMPORT_MOSTLY_INVALID, where=source.where, invalid=f"{invalid:,}",
+            total=f"{total:,}", column=source.number_column,
+            samples=", ".join(f"{line}: {raw!r}" for line, raw in samples),
+        )  # fmt: skip
+    return None
+
+
+@dataclass(frozen=True)
+class _Staged:
+    total: int
+    numbers: int
+    valid: int
+    blacklisted: int
+    samples: list[tuple[int, str]]
+    first_rows: pl.DataFrame
+
+
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, list_id: int) -> _Staged:
+    """Stream the file into ``recipients`` under ``list_id`` (inside the caller's
+    transaction) and count what it holds."""
+    first: pl.DataFrame | None = None
+    for batch in source.batches():
+        df = classify(batch)
+        if first is None or first.height < FIRST_ROWS:
+            head = df.head(FIRST_ROWS)
+            first = head if first is None else pl.concat([first, head]).head(FIRST_ROWS)
+        con.register("incoming", df)
         try:
             con.execute(q("recipients_insert"), {"list_id": list_id})
         finally:
             con.unregister("incoming")
-    return result
+    counts = _rows(con, "recipients_counts", {"list_id": list_id})[0]
+    samples = [
+        (int(r["line_no"]), str(r["raw"]))
+        for r in _rows(con, "recipients_invalid_sample", {"list_id": list_id,
+                                                          "limit": SAMPLE_INVALID})
+    ]  # fmt: skip
+    if first is None:
+        first = pl.DataFrame(schema={"line_no": pl.Int32, "raw": pl.String,
+                                     "attrs": pl.List(pl.String), "number": pl.Int64})  # fmt: skip
+    names = source.attributes
+    shown = first.select(
+        "line_no", "raw", "number",
+        *[pl.col("attrs").list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)],
+    )  # fmt: skip
+    return _Staged(int(counts["total"]), int(counts["numbers"]), int(counts["valid"]),
+                   int(counts["blacklisted"]), samples, shown)  # fmt: skip
+
+
+def _preview(source: Source, staged: _Staged, accept_invalid: bool) -> ListPreview:
+    return ListPreview(
+        file=source.path.name,
+        kind=source.kind,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        sheet=source.sheet,
+        sheets=source.sheets,
+        header_line=source.header_line,
+        columns=source.columns,
+        number_column=source.number_column,
+        attributes=source.attributes,
+        first_rows=staged.first_rows,
+        total=staged.total,
+        valid=staged.valid,
+        invalid=staged.total - staged.numbers,
+        duplicates=staged.numbers - staged.valid,
+        blacklisted=staged.blacklisted,
+        invalid_samples=staged.samples,
+        refusal=_verdict(source, staged.total, staged.numbers, staged.samples, accept_invalid),
+    )
+
+
+_PREVIEW_LIST_ID = -1  # rows staged for a preview live only inside its rolled-back transaction
+
+
+def preview_list(
+    path: Path, column: str | None = None, *, sheet: str | None = None,
+    accept_invalid: bool = False,
+) -> ListPreview:  # fmt: skip
+    """What :func:`import_list` would read and do with this file, writing nothing."""
+    source = open_source(path, column, sheet)
+    with connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            staged = _stage(con, source, _PREVIEW_LIST_ID)
+        finally:
+            con.execute("ROLLBACK")
+    return _preview(source, staged, accept_invalid)
+
+
+def import_list(
+    name: str, path: Path, column: str | None = None, *, sheet: str | None = None,
+    replace: bool = False, accept_invalid: bool = False,
+) -> ImportResult:  # fmt: skip
+    """Import a recipient list: its rows keep their order and line numbers; invalid rows and
+    duplicates are kept and counted (planning filters them); the other columns are kept as
+    the recipients' attributes. A file with no valid number, or mostly invalid rows (unless
+    ``accept_invalid``), is refused and nothing is written."""
+    name = name.strip()
+    if not name:
+        raise InputError(Code.IMPORT_NAME_EMPTY, where="name")
+    source = open_source(path, column, sheet)
+    with transaction() as con:
+        existing = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        if existing and not replace:
+            raise InputError(Code.IMPORT_LIST_EXISTS, name=name)
+        if existing:
+            list_id = int(existing[0])
+            con.execute(q("list_clear_rows"), {"id": list_id})
+        else:
+            list_id = int(_scalar(con, "list_insert", {"name": name, "source_file": path.name}))
+        preview = _preview(source, _stage(con, source, list_id), accept_invalid)
+        if preview.refusal is not None:
+            raise preview.refusal
+        con.execute(
+            q("list_update_counts"),
+            {
+                "id": list_id,
+                "source_file": path.name,
+                "total_rows": preview.total,
+                "valid": preview.valid,
+                "invalid": preview.invalid,
+                "duplicates": preview.duplicates,
+                "columns": preview.attributes,
+                "number_column": None if source.header_line is None else preview.number_column,
+                "source_sheet": preview.sheet,
+            },
+        )
+    return ImportResult(
+        name=name,
+        total=preview.total,
+        valid=preview.valid,
+        invalid=preview.invalid,
+        duplicates=preview.duplicates,
+        invalid_samples=preview.invalid_samples,
+        blacklisted=preview.blacklisted,
+        columns=preview.attributes,
+    )
 
 
 def lists() -> list[ListInfo]:
@@ -152,22 +296,42 @@ class BlacklistImport:
     invalid_samples: list[tuple[int, str]]
 
 
-def import_blacklist(path: Path, column: str | None = None) -> BlacklistImport:
-    df = classify(read_numbers(path, column))
-    summary = _summarise(df, "blacklist")
+def import_blacklist(
+    path: Path, column: str | None = None, *, sheet: str | None = None,
+    accept_invalid: bool = False,
+) -> BlacklistImport:  # fmt: skip
+    """Add a file's numbers to the telecom blacklist, read as a recipient list is (and
+    refused the same way); numbers already there keep their first source."""
+    source = open_source(path, column, sheet)
+    total = numbers = 0
+    samples: list[tuple[int, str]] = []
     with transaction() as con:
         before = _scalar(con, "blacklist_count", {})
-        con.register("incoming", df.select("number"))
+        con.execute("CREATE TEMP TABLE incoming (number BIGINT)")
         try:
+            for batch in source.batches():
+                df = classify(batch)
+                total += df.height
+                numbers += df.height - df["number"].null_count()
+                if len(samples) < SAMPLE_INVALID:
+                    bad = df.filter(pl.col("number").is_null()).head(SAMPLE_INVALID)
+                    samples += [(int(n), raw or "") for n, raw in bad.select("line_no", "raw")
+                                .iter_rows()][: SAMPLE_INVALID - len(samples)]  # fmt: skip
+                con.register("batch", df.select("number"))
+                try:
+                    con.execute("INSERT INTO incoming SELECT number FROM batch WHERE number NOT NULL")
+                finally:
+                    con.unregister("batch")
+            refusal = _verdict(source, total, numbers, samples, accept_invalid)
+            if refusal is not None:
+                raise refusal
+            distinct = int(_scalar(con, "blacklist_incoming_distinct", {}))
             con.execute(q("blacklist_insert"), {"source": "import", "campaign_id": None})
         finally:
-            con.unregister("incoming")
+            con.execute("DROP TABLE IF EXISTS temp.incoming")
         added = _scalar(con, "blacklist_count", {}) - before
     return BlacklistImport(
-        added=added,
-        already=summary.valid - added,
-        invalid=summary.invalid,
-        invalid_samples=summary.invalid_samples,
+        added=added, already=distinct - added, invalid=total - numbers, invalid_samples=samples
     )
 
 

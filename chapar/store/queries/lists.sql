@@ -1,19 +1,22 @@
 -- name: list_by_name
-SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates
+SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates,
+       coalesce(columns, []::VARCHAR[]) AS columns, number_column, source_sheet
 FROM lists WHERE name = $name;
 
 -- name: lists_all
-SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates
+SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates,
+       coalesce(columns, []::VARCHAR[]) AS columns, number_column, source_sheet
 FROM lists ORDER BY name;
 
 -- name: list_insert
 INSERT INTO lists (name, source_file, total_rows, valid, invalid, duplicates)
-VALUES ($name, $source_file, $total_rows, $valid, $invalid, $duplicates)
+VALUES ($name, $source_file, 0, 0, 0, 0)
 RETURNING id;
 
 -- name: list_update_counts
 UPDATE lists SET source_file = $source_file, total_rows = $total_rows, valid = $valid,
-    invalid = $invalid, duplicates = $duplicates, created_at = now()
+    invalid = $invalid, duplicates = $duplicates, created_at = now(), columns = $columns,
+    number_column = $number_column, source_sheet = $source_sheet
 WHERE id = $id;
 
 -- name: list_clear_rows
@@ -22,15 +25,32 @@ WHERE id = $id;
 DELETE FROM recipients WHERE list_id = $id;
 
 -- name: recipients_insert
-INSERT INTO recipients (list_id, line_no, number, operator, raw)
-SELECT $list_id, line_no, number, operator, CASE WHEN number IS NULL THEN raw END
-FROM incoming ORDER BY line_no;
+-- One batch of a file, already in line order. The raw text is kept only where the number
+-- is invalid (a report shows it); attributes are kept as read.
+INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs)
+SELECT $list_id, line_no, number, operator, CASE WHEN number IS NULL THEN raw END, attrs
+FROM incoming;
+
+-- name: recipients_counts
+-- What a list's rows hold: rows, rows with a valid number, distinct valid numbers, and
+-- distinct valid numbers already on the blacklist.
+SELECT count(*) AS total, count(number) AS numbers, count(DISTINCT number) AS valid,
+       (SELECT count(DISTINCT r.number) FROM recipients r SEMI JOIN blacklist b
+          ON r.number = b.number WHERE r.list_id = $list_id) AS blacklisted
+FROM recipients WHERE list_id = $list_id;
+
+-- name: recipients_invalid_sample
+SELECT line_no, coalesce(raw, '') AS raw FROM recipients
+WHERE list_id = $list_id AND number IS NULL ORDER BY line_no LIMIT $limit;
 
 -- name: blacklist_insert
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
 SELECT DISTINCT number, $source, $campaign_id FROM incoming WHERE number IS NOT NULL
 ON CONFLICT (number) DO NOTHING;
+
+-- name: blacklist_incoming_distinct
+SELECT count(DISTINCT number) FROM incoming;
 
 -- name: blacklist_count
 SELECT count(*) FROM blacklist;
