@@ -115,7 +115,9 @@ def _print_invalid(samples: list[tuple[int, str]], path: Path) -> None:
 
 ColumnOption = Annotated[
     str | None,
-    typer.Option(help="the column holding the numbers (by its header); found by content if not given"),
+    typer.Option(
+        help="the column holding the numbers (by its header); found by content if not given"
+    ),
 ]
 SheetOption = Annotated[
     str | None, typer.Option(help="the sheet of a workbook; the one holding numbers if not given")

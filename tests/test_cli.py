@@ -51,8 +51,10 @@ def test_a_file_without_numbers_is_refused_with_exit_1_by_preview_and_import(cap
     assert code == 1 and "no row holds a valid mobile number" in err
     code, _, err = run_main(capsys, "lists", "import", "people", str(path))
     assert code == 1
-    assert "people.csv: no row holds a valid mobile number (1 rows read); the columns are: " \
+    assert (
+        "people.csv: no row holds a valid mobile number (1 rows read); the columns are: "
         "name, email" in err
+    )
     assert repo.lists() == []
 
 

@@ -94,7 +94,9 @@ def test_excel_unicode_text_in_utf16_with_tabs_is_read(tmp_path: Path, codec: st
     rows = [f"{NAMES[i % 4]}\t{n}\t{CITIES[i % 4]}" for i, n in enumerate(numbers(30))]
     rows[4] = f"{NAMES[0]}\tnot a number\t{CITIES[0]}"
     path = tmp_path / "unicode.txt"
-    path.write_bytes("\ufeff".encode(codec) + "\r\n".join(["نام\tشماره\tشهر", *rows, ""]).encode(codec))
+    path.write_bytes(
+        "\ufeff".encode(codec) + "\r\n".join(["نام\tشماره\tشهر", *rows, ""]).encode(codec)
+    )
 
     source = open_source(path)
     assert source.encoding == codec.upper().replace("-LE", " LE").replace("-BE", " BE")
@@ -108,7 +110,9 @@ def test_excel_unicode_text_in_utf16_with_tabs_is_read(tmp_path: Path, codec: st
 
 
 def test_persian_and_arabic_digits_mixed_in_one_column_are_read(write):
-    path = write("digits.csv", "name|mobile\nA|۰۹۱۲۱۲۳۴۵۶۷\nB|٠٩٣٥١٢٣٤٥٦٧\nC|09۲۰1234567\nD|۰۹۱۲۱۲۳۴۵۶۷\n")
+    path = write(
+        "digits.csv", "name|mobile\nA|۰۹۱۲۱۲۳۴۵۶۷\nB|٠٩٣٥١٢٣٤٥٦٧\nC|09۲۰1234567\nD|۰۹۱۲۱۲۳۴۵۶۷\n"
+    )
     result = repo.import_list("digits", path)
     assert (result.total, result.valid, result.invalid, result.duplicates) == (4, 3, 0, 1)
 
@@ -205,8 +209,11 @@ def test_the_sheet_holding_numbers_is_read_when_the_first_is_a_cover_page(tmp_pa
 
 def test_a_named_sheet_is_read_and_a_missing_one_lists_the_sheets(tmp_path: Path):
     path = write_workbook(tmp_path / "book.xlsx", cover=True)
-    refused(Code.IMPORT_NO_NUMBERS_SHEETS, lambda: repo.import_list("x", path, sheet="جلد"),
-            r"book\.xlsx: no sheet holds a valid mobile number; the sheets read: جلد, مشتریان")
+    refused(
+        Code.IMPORT_NO_NUMBERS_SHEETS,
+        lambda: repo.import_list("x", path, sheet="جلد"),
+        r"book\.xlsx: no sheet holds a valid mobile number; the sheets read: جلد, مشتریان",
+    )
     refused(Code.IMPORT_NO_SHEET, lambda: repo.import_list("x", path, sheet="Sheet9"),
             r"book\.xlsx: no sheet 'Sheet9'; the sheets are: جلد, مشتریان")  # fmt: skip
     assert repo.import_list("x", path, sheet="مشتریان").valid == 231

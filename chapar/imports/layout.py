@@ -74,9 +74,11 @@ def clean_expr(col: pl.Expr) -> pl.Expr:
     ``9121234567``; ``9.121234567E+09`` -> ``9121234567`` when every digit is there;
     anything else unchanged (and normalised as written)."""
     sci = col.str.extract_groups(_SCIENTIFIC)
-    lead, frac, exp = sci.struct.field("1"), sci.struct.field("2").fill_null(""), sci.struct.field(
-        "3"
-    ).cast(pl.Int32, strict=False)
+    lead, frac, exp = (
+        sci.struct.field("1"),
+        sci.struct.field("2").fill_null(""),
+        sci.struct.field("3").cast(pl.Int32, strict=False),
+    )
     digits = lead + frac
     exact = (frac.str.len_chars() >= exp) & (
         digits.str.slice(exp + 1).str.replace_all("0", "").str.len_chars() == 0
@@ -145,9 +147,7 @@ def _names(header: Sequence[str | None] | None, width: int) -> list[str]:
     return names
 
 
-def find_layout(
-    rows: Sequence[Sequence[str | None]], column: str | None, where: str
-) -> Layout:
+def find_layout(rows: Sequence[Sequence[str | None]], column: str | None, where: str) -> Layout:
     """The header row and number column of a table from its first rows (see the module)."""
     width = max((len(r) for r in rows), default=1) or 1
     first_valid = next((i for i, r in enumerate(rows) if any(is_valid(v) for v in r)), None)

@@ -319,7 +319,9 @@ def import_blacklist(
                                 .iter_rows()][: SAMPLE_INVALID - len(samples)]  # fmt: skip
                 con.register("batch", df.select("number"))
                 try:
-                    con.execute("INSERT INTO incoming SELECT number FROM batch WHERE number NOT NULL")
+                    con.execute(
+                        "INSERT INTO incoming SELECT number FROM batch WHERE number NOT NULL"
+                    )
                 finally:
                     con.unregister("batch")
             refusal = _verdict(source, total, numbers, samples, accept_invalid)
