@@ -123,7 +123,19 @@ def open_source(path: Path, column: str | None = None, sheet: str | None = None)
 
 
 def classify(df: pl.DataFrame) -> pl.DataFrame:
-    """Add ``number`` (canonical Int64, null if invalid) and ``operator`` to a batch; a
-    number a spreadsheet stored as a number (``9121234567.0``) is read as its digits."""
-    out = normalize_frame(df.with_columns(clean_expr(pl.col("raw")).alias("_digits")), "_digits")
-    return out.drop("_digits", "is_valid")
+    """Add ``number`` (canonical Int64, null if invalid) and ``operator`` to a batch. A
+    value that is invalid as written and reads as a number a spreadsheet stored as a number
+    (``9121234567.0``, ``9.121234567E+09``) is read again as its digits — only those rows
+    pay for the second look."""
+    out = normalize_frame(df, "raw").drop("is_valid")
+    invalid = out["number"].is_null()
+    if not invalid.any():
+        return out
+    rows = invalid.arg_true()
+    again = normalize_frame(
+        out[rows].select(clean_expr(pl.col("raw").fill_null("")).alias("raw")), "raw"
+    )
+    return out.with_columns(
+        out["number"].scatter(rows, again["number"]),
+        out["operator"].scatter(rows, again["operator"]),
+    )

@@ -24,33 +24,33 @@ WHERE id = $id;
 -- into messages.
 DELETE FROM recipients WHERE list_id = $id;
 
--- name: recipients_insert
--- One batch of a file, already in line order. The raw text is kept only where the number
--- is invalid (a report shows it); attributes are kept as read.
-INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs)
-SELECT $list_id, line_no, number, operator, CASE WHEN number IS NULL THEN raw END, attrs
-FROM incoming;
+-- name: staging_view
+-- An import's rows, read and classified into temporary Parquet files (see repo._staged);
+-- the raw text is kept only where the number is invalid.
+CREATE OR REPLACE TEMP VIEW staging_rows AS SELECT * FROM read_parquet($files);
 
--- name: recipients_counts
--- What a list's rows hold: rows, rows with a valid number, distinct valid numbers, and
--- distinct valid numbers already on the blacklist.
+-- name: staging_counts
+-- Rows, rows with a valid number, distinct valid numbers, and distinct valid numbers
+-- already on the blacklist.
 SELECT count(*) AS total, count(number) AS numbers, count(DISTINCT number) AS valid,
-       (SELECT count(DISTINCT r.number) FROM recipients r SEMI JOIN blacklist b
-          ON r.number = b.number WHERE r.list_id = $list_id) AS blacklisted
-FROM recipients WHERE list_id = $list_id;
+       (SELECT count(DISTINCT s.number) FROM staging_rows s SEMI JOIN blacklist b
+          ON s.number = b.number) AS blacklisted
+FROM staging_rows;
 
--- name: recipients_invalid_sample
-SELECT line_no, coalesce(raw, '') AS raw FROM recipients
-WHERE list_id = $list_id AND number IS NULL ORDER BY line_no LIMIT $limit;
+-- name: staging_invalid_sample
+SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
+ORDER BY line_no LIMIT $limit;
 
--- name: blacklist_insert
+-- name: recipients_insert
+-- The staged file, in line order, becomes the list's rows.
+INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs)
+SELECT $list_id, line_no, number, operator, raw, attrs FROM staging_rows;
+
+-- name: blacklist_insert_staged
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
-SELECT DISTINCT number, $source, $campaign_id FROM incoming WHERE number IS NOT NULL
+SELECT DISTINCT number, $source, NULL FROM staging_rows WHERE number IS NOT NULL
 ON CONFLICT (number) DO NOTHING;
-
--- name: blacklist_incoming_distinct
-SELECT count(DISTINCT number) FROM incoming;
 
 -- name: blacklist_count
 SELECT count(*) FROM blacklist;
