@@ -144,8 +144,8 @@ class _Staged:
 
 
 EMPTY_BATCH = pl.Schema(
-    {"line_no": pl.Int32, "number": pl.Int64, "operator": pl.String, "raw": pl.String,
-     "attrs": pl.List(pl.String)}
+    [("line_no", pl.Int32), ("number", pl.Int64), ("operator", pl.String), ("raw", pl.String),
+     ("attrs", pl.List(pl.String))]
 )  # fmt: skip
 #: DuckDB's memory while it counts and copies a staged file (distinct numbers of 10M rows
 #: would take ≈250 MB in a hash table; under this cap DuckDB spills to disk instead).
