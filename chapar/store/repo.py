@@ -168,7 +168,8 @@ def _staged(source: Source) -> Iterator[_Staged]:
         for batch in source.batches():
             df = classify(batch).select(
                 "line_no", "number", "operator",
-                pl.when(pl.col("number").is_null()).then("raw").alias("raw"), "attrs",
+                pl.when(pl.col("number").is_null()).then("raw").alias("raw"),
+                *(["attrs"] if source.attributes else []),  # an all-null column costs
             )  # fmt: skip
             if first is None or first.height < FIRST_ROWS:
                 head = classify(batch.head(FIRST_ROWS))
@@ -177,7 +178,8 @@ def _staged(source: Source) -> Iterator[_Staged]:
             df.write_parquet(files[-1], compression="lz4", statistics=False)
         if not files:
             files.append(str(folder / "empty.parquet"))
-            pl.DataFrame(schema=EMPTY_BATCH).write_parquet(files[-1])
+            empty = pl.DataFrame(schema=EMPTY_BATCH)
+            empty.drop([] if source.attributes else ["attrs"]).write_parquet(files[-1])
         if first is None:
             first = pl.DataFrame(schema=EMPTY_BATCH)
         shown = first.select(
@@ -271,7 +273,8 @@ def import_list(
             else:
                 list_id = int(_scalar(con, "list_insert", {"name": name,
                                                            "source_file": path.name}))  # fmt: skip
-            con.execute(q("recipients_insert"), {"list_id": list_id})
+            insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
+            con.execute(q(insert), {"list_id": list_id})
             con.execute(
                 q("list_update_counts"),
                 {

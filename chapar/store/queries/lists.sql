@@ -46,6 +46,11 @@ ORDER BY line_no LIMIT $limit;
 INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs)
 SELECT $list_id, line_no, number, operator, raw, attrs FROM staging_rows;
 
+-- name: recipients_insert_plain
+-- The same for a file with no column besides the numbers (no attrs staged).
+INSERT INTO recipients (list_id, line_no, number, operator, raw)
+SELECT $list_id, line_no, number, operator, raw FROM staging_rows;
+
 -- name: blacklist_insert_staged
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
