@@ -172,6 +172,7 @@ def blacklist() -> None:
                 except ChaparError as exc:
                     st.error(exc.text(i18n.lang()))
                 else:
+                    st.session_state["imports_done"] = data_version() + 1  # previews recount
                     data.changed()
                     st.success(t("bl.imported", added=i18n.num(result.added),
                                  already=i18n.num(result.already),
