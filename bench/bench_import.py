@@ -39,11 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import polars as pl
 
-from bench.bench_numbers import recipients
-from chapar.numbers import PREFIXES
 from chapar.settings import get_settings
 
 T = TypeVar("T")
@@ -73,6 +70,9 @@ def write_recipients(path: Path, n: int, seed: int = 1404) -> list[int]:
     """A CSV (header ``mobile``) of ``n`` numbers in mixed forms, written a million rows at a
     time; returns the national numbers (``9121234567``) of about 2% of the rows, for a
     blacklist to share."""
+    import numpy as np
+
+    from bench.bench_numbers import recipients
     from chapar.numbers import normalize
 
     rng = np.random.default_rng(seed)
@@ -91,6 +91,10 @@ def write_recipients(path: Path, n: int, seed: int = 1404) -> list[int]:
 def write_blacklist(path: Path, n: int, shared: list[int], seed: int = 1405) -> None:
     """A plain-text telecom blacklist, one ``98912…`` number a line: ``shared`` plus random
     numbers in real prefixes, ``n`` lines in all."""
+    import numpy as np
+
+    from chapar.numbers import PREFIXES
+
     rng = np.random.default_rng(seed)
     prefixes = np.array(sorted(PREFIXES))
     extra = max(0, n - len(shared))
@@ -332,7 +336,9 @@ def _rss_mb(field: str = "VmRSS") -> float:
 
 def child(kind: str, path: str, folder: str) -> None:
     """Run in a child: write a file of N rows (``write``), or one import into a fresh store
-    (``import_list`` or ``baseline``), printing the RSS it had before importing as JSON."""
+    (``import_list`` or ``baseline``), printing the RSS it had before importing as JSON.
+    An importing child loads what ``chapar lists import`` loads (numpy and the number
+    generator only in writers)."""
     if kind == "write":
         write_recipients(Path(path), int(folder))
         return
