@@ -293,3 +293,11 @@ def test_the_preview_carries_the_refusal_the_import_would_raise(write):
     assert preview.refusal is not None and preview.refusal.code is Code.IMPORT_NO_NUMBERS
     assert preview.first_rows.columns == ["line_no", "raw", "number", "email"]
     assert isinstance(preview.first_rows, pl.DataFrame) and preview.first_rows.height == 1
+
+
+def test_a_stray_quote_inside_a_value_loses_no_row(write):
+    rows = "".join(f"0912{1_000_000 + i},N{i}\n" for i in range(20_000))
+    path = write("stray.csv", 'mobile,name\n09351234567,Ali "Big\n' + rows)
+    result = repo.import_list("stray", path)
+    assert (result.total, result.valid, result.invalid) == (20_001, 20_001, 0)
+    assert attributes("stray")[0] == (2, 989351234567, ['Ali "Big'])

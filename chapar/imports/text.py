@@ -186,8 +186,11 @@ def _cut(buffer: bytes, quote: bytes | None) -> int:
     end = buffer.rfind(b"\n")
     if quote is None or len(buffer) > 4 * BLOCK_BYTES:
         return end + 1
-    while end >= 0 and buffer.count(quote, 0, end) % 2:
-        end = buffer.rfind(b"\n", 0, end)
+    odd = buffer.count(quote, 0, end) % 2  # quotes before this line end
+    while end >= 0 and odd:  # walk back a line at a time, counting only what is passed
+        previous = buffer.rfind(b"\n", 0, end)
+        odd ^= buffer.count(quote, previous + 1, end) % 2
+        end = previous
     return end + 1
 
 
