@@ -33,6 +33,11 @@ from chapar.reasons import Code
 
 __all__ = ["PHONE_COLUMNS", "Source", "classify", "open_source"]
 
+#: A number cell longer than this is no phone number (junk, a pasted paragraph): it is kept,
+#: cut to this length with "…", as the invalid row's text — normalising or storing 10 MB of
+#: it would help nobody.
+MAX_RAW = 100
+
 
 @dataclass(frozen=True)
 class Source:
@@ -98,7 +103,10 @@ class Source:
             )  # fmt: skip
             df = df.filter(pl.any_horizontal(pl.col(number, *others).is_not_null()))
             attrs = pl.concat_list(others) if others else pl.lit(None, pl.List(pl.String))
-            yield df.select("line_no", pl.col(number).alias("raw"), attrs.alias("attrs"))
+            raw = pl.col(number)
+            raw = pl.when(raw.str.len_chars() > MAX_RAW).then(raw.str.slice(0, MAX_RAW) + "…")
+            yield df.select("line_no", raw.otherwise(pl.col(number)).alias("raw"),
+                            attrs.alias("attrs"))  # fmt: skip
 
 
 def open_source(path: Path, column: str | None = None, sheet: str | None = None) -> Source:
