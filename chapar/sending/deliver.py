@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +29,8 @@ from chapar.providers.base import (
 )
 from chapar.reasons import Code, Reason
 from chapar.sending.batch import Checkpoint
-from chapar.sending.run import RunRef
+from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings
-from chapar.store import fetch_one, transaction
-from chapar.store.queries import q
 
 ProviderFactory = Callable[[], Provider]
 
@@ -54,73 +51,6 @@ _PROVIDER_STATE = {
 def state_of(status: MessageStatus) -> MessageState | None:
     """Chapar's message state for a provider status; None for an id it does not know."""
     return _PROVIDER_STATE.get(status)
-
-
-# --- the lease's heartbeat ---------------------------------------------------------------
-
-
-class Heartbeat:
-    """Renews the run's lease every third of its TTL while requests are out.
-
-    ``ok()`` is asked before every request: it is false once renewal found the lease gone,
-    and also when no renewal succeeded for most of a TTL (this process was frozen, or the
-    store unreachable) — then no request leaves until a renewal says the lease is still ours.
-    """
-
-    def __init__(self, ref: RunRef, settings: Settings) -> None:
-        self.ref = ref
-        self.ttl = settings.lease_ttl_s
-        self.valid_until = time.monotonic() + 0.8 * self.ttl  # renewed by transaction 1
-        self.lost = False
-        #: held by the heartbeat while it renews, and by the engine around its own writes to
-        #: the run during delivery (DuckDB refuses two in-process writes to one row at once)
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            self.renew()
-
-    def renew(self) -> None:
-        started = time.monotonic()
-        try:
-            with self.lock, transaction() as con:
-                row = fetch_one(
-                    con.execute(
-                        q("run_renew_lease"),
-                        {**self.ref.key, "owner": self.ref.owner, "ttl": self.ttl},
-                    )
-                )
-        except Exception:  # the store was busy: the next beat tries again
-            return
-        if row is None:
-            self.lost = True
-        else:
-            self.valid_until = started + 0.8 * self.ttl
-
-    def ok(self) -> bool:
-        return not self.lost and time.monotonic() < self.valid_until
-
-    async def wait_ok(self) -> bool:
-        """True at once when the lease is surely ours; after a stall, renews and waits up to
-        a TTL for a verdict; False when the lease is lost or stays in doubt."""
-        if self.ok():
-            return True
-        deadline = time.monotonic() + self.ttl
-        await asyncio.to_thread(self.renew)
-        while not self.ok() and not self.lost and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            await asyncio.to_thread(self.renew)
-        return self.ok()
 
 
 class TokenBucket:

@@ -14,8 +14,9 @@ import gc
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import time as dt_time
 from typing import Any, TypeVar
@@ -27,13 +28,13 @@ from chapar.reasons import Code, Reason
 from chapar.sending.batch import Checkpoint, open_batch, rehold
 from chapar.sending.deliver import (
     Delivery,
-    Heartbeat,
     ProviderFactory,
     TokenBucket,
     deliver,
     reconcile,
     reconciles,
 )
+from chapar.sending.heartbeat import Heartbeat, beating
 from chapar.sending.record import record_batch
 from chapar.sending.run import BatchOutcome, RunRef
 from chapar.settings import Settings, get_settings
@@ -137,37 +138,63 @@ def send_batches(
     queue = list(batch_nos)
     if not queue:
         return outcomes
-    with transaction() as con:
+    own = None if beating(ref) else Heartbeat(ref, settings)
+    with own or nullcontext(), fewer_collections():
+        heartbeat = beating(ref)
+        assert heartbeat is not None
+        _send_queue(ref, queue, factory, bucket, on_batch, settings, heartbeat, outcomes)
+    return outcomes
+
+
+@contextmanager
+def _writing(heartbeat: Heartbeat) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction of the engine's: it renews the lease, so the heartbeat waits for it
+    (DuckDB refuses two writes of one row at once in a process) and counts it as a beat."""
+    started = time.monotonic()
+    with heartbeat.lock, transaction() as con:
+        yield con
+    heartbeat.renewed(started)
+
+
+def _send_queue(
+    ref: RunRef,
+    queue: list[int],
+    factory: ProviderFactory,
+    bucket: TokenBucket | None,
+    on_batch: Callable[[RunRef, BatchOutcome], None] | None,
+    settings: Settings,
+    heartbeat: Heartbeat,
+    outcomes: list[BatchOutcome],
+) -> None:
+    with _writing(heartbeat) as con:
         line = line_policy(con, ref, settings)
         nxt = open_batch(con, ref, queue[0], settings, line.window)
     bucket = bucket or _bucket_for(line)
-    with fewer_collections():
-        for i, batch_no in enumerate(queue):
-            following = queue[i + 1] if i + 1 < len(queue) else None
-            if isinstance(nxt, BatchOutcome):
-                outcome = nxt
-                if outcome.stop is None and following is not None:
-                    with transaction() as con:
-                        nxt = open_batch(con, ref, following, settings, line.window)
-            else:
-                crashpoint("prepared")
-                delivery = _deliver(ref, nxt, factory, bucket, settings)
-                crashpoint("requested")
-                with transaction() as con:
-                    status = record_batch(con, ref, nxt, delivery, settings)
-                    crashpoint("recording")
-                    if delivery.stop is None and following is not None:
-                        nxt_cp = open_batch(con, ref, following, settings, line.window)
-                crashpoint("recorded")
-                outcome = BatchOutcome(batch_no, len(delivery.local_ids), status, delivery.stop)
+    for i, batch_no in enumerate(queue):
+        following = queue[i + 1] if i + 1 < len(queue) else None
+        if isinstance(nxt, BatchOutcome):
+            outcome = nxt
+            if outcome.stop is None and following is not None:
+                with _writing(heartbeat) as con:
+                    nxt = open_batch(con, ref, following, settings, line.window)
+        else:
+            crashpoint("prepared")
+            delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
+            crashpoint("requested")
+            with _writing(heartbeat) as con:
+                status = record_batch(con, ref, nxt, delivery, settings)
+                crashpoint("recording")
                 if delivery.stop is None and following is not None:
-                    nxt = nxt_cp
-            outcomes.append(outcome)
-            if on_batch:
-                on_batch(ref, outcome)
-            if outcome.stop is not None:
-                break
-    return outcomes
+                    nxt_cp = open_batch(con, ref, following, settings, line.window)
+            crashpoint("recorded")
+            outcome = BatchOutcome(batch_no, len(delivery.local_ids), status, delivery.stop)
+            if delivery.stop is None and following is not None:
+                nxt = nxt_cp
+        outcomes.append(outcome)
+        if on_batch:
+            on_batch(ref, outcome)
+        if outcome.stop is not None:
+            break
 
 
 def _deliver(
@@ -175,33 +202,33 @@ def _deliver(
     cp: Checkpoint,
     factory: ProviderFactory,
     bucket: TokenBucket,
+    heartbeat: Heartbeat,
     settings: Settings,
 ) -> Delivery:
     """Reconcile an in-flight batch (and settle its credit), then send what it still owes."""
     out = Delivery()
     provider = factory()
     try:
-        with Heartbeat(ref, settings) as heartbeat:
-            skip: set[int] = set()
-            if cp.was_in_flight:
-                if not reconciles(provider):
-                    out.unknown.update(cp.local_ids)
-                    out.stop_with(
-                        Reason(
-                            Code.OUTCOME_UNKNOWN,
-                            {"batch": cp.batch_no, "provider": provider.name},
-                        )
+        skip: set[int] = set()
+        if cp.was_in_flight:
+            if not reconciles(provider):
+                out.unknown.update(cp.local_ids)
+                out.stop_with(
+                    Reason(
+                        Code.OUTCOME_UNKNOWN,
+                        {"batch": cp.batch_no, "provider": provider.name},
                     )
-                    return out
-                out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
-                skip = set(out.local_ids) | out.unknown
-                with heartbeat.lock, transaction() as con:
-                    rehold(con, ref, cp, set(out.local_ids), out.unknown)
-                if out.unknown:
-                    # Some may be at the provider: send nothing more of this batch now.
-                    out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
-                    return out
-            return run_async(deliver(provider, cp, skip, bucket, heartbeat, settings, out))
+                )
+                return out
+            out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
+            skip = set(out.local_ids) | out.unknown
+            with _writing(heartbeat) as con:
+                rehold(con, ref, cp, set(out.local_ids), out.unknown)
+            if out.unknown:
+                # Some may be at the provider: send nothing more of this batch now.
+                out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
+                return out
+        return run_async(deliver(provider, cp, skip, bucket, heartbeat, settings, out))
     finally:
         run_async(provider.aclose())
 

@@ -21,6 +21,7 @@ from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.errors import Busy, NotAllowed
 from chapar.lease import lease_is_live, new_owner
 from chapar.reasons import Code, Reason
+from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
 from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
@@ -311,27 +312,30 @@ def drive(
     """
     sent = 0
     status, reason, resume_at = RunStatus.COMPLETED, None, None
-    try:
-        for group in batch_groups(ref):
-            outcomes = send_group(ref, group)
-            sent += sum(o.sent for o in outcomes)
-            if on_progress is not None:
-                on_progress(ref)
-            if outcomes and outcomes[-1].stop is not None:
-                status, reason, resume_at = stop_of(outcomes[-1])
-                break
-    except LeaseLost:
-        raise
-    except BaseException as exc:
-        why = (
-            Reason(Code.INTERRUPTED)
-            if isinstance(exc, KeyboardInterrupt)
-            else Reason(Code.ERROR, {"detail": str(exc)[:300] or type(exc).__name__})
-        )
-        finish_run(ref, RunStatus.UNFINISHED, why, actor=actor)
-        raise
-    if not finish_run(ref, status, reason, resume_at, actor=actor):
-        raise LeaseLost(ref.campaign_id, ref.run_no)
+    with Heartbeat(ref) as heartbeat:
+        try:
+            for group in batch_groups(ref):
+                outcomes = send_group(ref, group)
+                sent += sum(o.sent for o in outcomes)
+                if on_progress is not None:
+                    on_progress(ref)
+                if outcomes and outcomes[-1].stop is not None:
+                    status, reason, resume_at = stop_of(outcomes[-1])
+                    break
+        except LeaseLost:
+            raise
+        except BaseException as exc:
+            why = (
+                Reason(Code.INTERRUPTED)
+                if isinstance(exc, KeyboardInterrupt)
+                else Reason(Code.ERROR, {"detail": str(exc)[:300] or type(exc).__name__})
+            )
+            with heartbeat.lock:
+                finish_run(ref, RunStatus.UNFINISHED, why, actor=actor)
+            raise
+        with heartbeat.lock:
+            if not finish_run(ref, status, reason, resume_at, actor=actor):
+                raise LeaseLost(ref.campaign_id, ref.run_no)
     return RunResult(ref.campaign_id, ref.run_no, status, reason, sent, ref.planned, resume_at)
 
 
