@@ -244,7 +244,7 @@ def test_a_retry_later_answer_is_a_transient_error_and_nothing_was_accepted(
     messages = batch(10)
     with pytest.raises(TransientError) as caught:
         using(simulator, lambda p: p.send(messages))
-    assert caught.value.code == status
+    assert caught.value.provider_code == status
     assert simulator.outbox()["total_accepted"] == 0
     simulator.clear_faults()
     assert using(simulator, lambda p: p.status_by_local_ids([m.local_id for m in messages])) == []
@@ -255,7 +255,7 @@ def test_insufficient_credit_refuses_the_whole_request(simulator: SimulatorProce
     simulator.set_credit(1180 * 5)
     with pytest.raises(InsufficientCredit) as caught:
         using(simulator, lambda p: p.send(batch(6)))
-    assert caught.value.code == 418
+    assert caught.value.provider_code == 418
     assert simulator.outbox()["total_accepted"] == 0
     assert len(using(simulator, lambda p: p.send(batch(5)))) == 5
     assert simulator.state()["credit"] == 0
@@ -281,14 +281,14 @@ def test_an_invalid_number_is_rejected_input(simulator: SimulatorProcess):
     bad = [OutgoingMessage(next(_ids), "98912123", "10004346", "hi")]
     with pytest.raises(RejectedInput) as caught:
         using(simulator, lambda p: p.send(bad))
-    assert caught.value.code == 411
+    assert caught.value.provider_code == 411
 
 
 def test_an_empty_or_too_long_text_is_rejected_input(simulator: SimulatorProcess):
     for text in ("", "س" * 269):  # Kavenegar takes at most 4 pages (268 Persian characters)
         with pytest.raises(RejectedInput) as caught:
             using(simulator, lambda p, t=text: p.send(batch(1, t)))
-        assert caught.value.code == 413
+        assert caught.value.provider_code == 413
 
 
 def test_more_than_200_messages_are_refused_before_any_request(simulator: SimulatorProcess):
@@ -325,7 +325,7 @@ def test_a_5xx_is_an_unknown_outcome_and_reconcile_tells_it_was_not_accepted(
     messages = batch(20)
     with pytest.raises(UnknownOutcome) as caught:
         using(simulator, lambda p: p.send(messages))
-    assert caught.value.code == status
+    assert caught.value.provider_code == status
     simulator.clear_faults()
     found = using(simulator, lambda p: p.status_by_local_ids([m.local_id for m in messages]))
     assert found == []

@@ -125,7 +125,7 @@ def test_each_kavenegar_error_code_maps_to_its_meaning(code: int, error: type[Pr
     with pytest.raises(error) as caught:
         call(lambda r: answer(code), lambda p: p.send(messages()))
     assert type(caught.value) is error
-    assert caught.value.code == code
+    assert caught.value.provider_code == code
     assert KEY not in str(caught.value)
 
 
