@@ -141,11 +141,6 @@ def _inbound(entry: Any, line: str) -> InboundMessage:
     )
 
 
-def _same_number(a: str, b: str) -> bool:
-    """Kavenegar may echo 0912… for 98912…: compare the national significant part."""
-    return a[-10:] == b[-10:]
-
-
 class KavenegarProvider(HttpAdapter):
     """Kavenegar over httpx: ``sms/send`` (one text) or ``sms/sendarray`` (a text each) with
     local ids, status by message or local id, replies by ``sms/receive``."""
@@ -243,6 +238,7 @@ class KavenegarProvider(HttpAdapter):
         if not count:
             return []
         self._check_size(count)
+        receptors = receptors if isinstance(receptors, list) else list(receptors)
         if isinstance(texts, str):
             return await self._send_same(local_ids, receptors, sender, texts)
         first = texts[0]
@@ -305,28 +301,34 @@ class KavenegarProvider(HttpAdapter):
                 f"{self.name} {path}: {got} entries for {count} messages; "
                 "the request may have been accepted"
             )
-        results = []
         try:
-            for local_id, receptor, entry in zip(local_ids, receptors, entries, strict=True):
-                if not _same_number(str(entry["receptor"]), receptor):
-                    raise ValueError("entries out of order")
-                cost = entry.get("cost")
-                status = STATUS_MAP.get(entry.get("status")) or map_status(entry.get("status"))
-                results.append(
-                    SendResult(
-                        local_id,
-                        receptor,
-                        str(entry["messageid"]),
-                        status,
-                        None if cost is None else int(cost),
-                    )
+            # Column by column (a few C-level passes rather than a loop body per message):
+            # statuses and costs repeat, so each distinct one is mapped once.
+            echoed = [entry["receptor"] for entry in entries]
+            if echoed != receptors and [str(e)[-10:] for e in echoed] != [
+                r[-10:] for r in receptors
+            ]:  # Kavenegar may echo 0912… for 98912…: the national part must match
+                raise ValueError("entries out of order")
+            message_ids = [str(entry["messageid"]) for entry in entries]
+            statuses = [entry.get("status") for entry in entries]
+            costs = [entry.get("cost") for entry in entries]
+            status_of = {s: STATUS_MAP.get(s) or map_status(s) for s in set(statuses)}
+            cost_of = {c: None if c is None else int(c) for c in set(costs)}
+            return list(
+                map(
+                    SendResult,
+                    local_ids,
+                    receptors,
+                    message_ids,
+                    map(status_of.__getitem__, statuses),
+                    map(cost_of.__getitem__, costs),
                 )
+            )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise UnknownOutcome(
                 f"{self.name} {path}: entries do not match the messages sent; "
                 "the request may have been accepted"
             ) from None
-        return results
 
     async def status(self, message_ids: Sequence[str]) -> list[StatusReport]:
         path = "sms/status.json"
