@@ -132,9 +132,12 @@ class Provider(Protocol):
         ...
 
     async def receive(self, line: str) -> list[InboundMessage]:
-        """Replies to ``line`` not read before (reading may mark them read at the provider;
-        a repeated read is harmless, key replies by ``message_id``). Raises
-        :class:`RepliesUnsupported` if the provider's adapter cannot read replies."""
+        """Replies to ``line`` not read before. Reading marks them read at the provider
+        (SMS.ir documents it, the simulator does it, Kavenegar does not say): a reply comes
+        back once, but store it by ``message_id`` so a repeated one changes nothing. A
+        provider that cannot be asked for one line (SMS.ir) returns every line's replies,
+        each with its ``receptor``, rather than drop what it will not return again. Raises
+        :class:`RepliesUnsupported` if the adapter cannot read replies."""
         ...
 
     async def status(self, message_ids: Sequence[str]) -> list[StatusReport]:
