@@ -33,7 +33,7 @@ from chapar.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 120.0
 #: seconds between SIGTERM and SIGKILL when stopping every service at once
-STOP_GRACE_S = 3.0
+STOP_GRACE_S = 2.5
 _PR_SET_PDEATHSIG = 1
 
 

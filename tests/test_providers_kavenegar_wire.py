@@ -429,3 +429,22 @@ def test_an_empty_inbox_reads_as_no_replies_and_a_bad_entry_is_a_provider_error(
     assert call(lambda r: answer(200, None), lambda p: p.receive("10004346")) == []
     with pytest.raises(ProviderError):
         call(lambda r: answer(200, [{"message": "x"}]), lambda p: p.receive("10004346"))
+
+
+def test_both_adapters_are_providers_and_say_whether_they_reconcile_by_local_id():
+    from chapar.providers import Provider, SmsIrProvider
+
+    async def check() -> None:
+        kavenegar = KavenegarProvider(BASE, KEY)
+        smsir = SmsIrProvider("https://api.sms.ir/v1", KEY)
+        try:
+            assert isinstance(kavenegar, Provider) and isinstance(smsir, Provider)
+            assert (kavenegar.reconciles_by_local_id, smsir.reconciles_by_local_id) == (
+                True,
+                False,
+            )
+        finally:
+            await kavenegar.aclose()
+            await smsir.aclose()
+
+    asyncio.run(check())
