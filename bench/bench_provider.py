@@ -2,6 +2,7 @@
 simulator (a child process) over loopback, 200 receptors a request.
 
     python -m bench.bench_provider [--messages 40000] [--concurrency 1,4,8,16,32] [--latin]
+                                   [--repeat 3]
 
 First both ceilings of a same-text campaign at concurrency 4, in the same run:
 ``sms/sendarray`` (the text once per receptor, requests built from one object per message)
@@ -124,6 +125,34 @@ def measure_ceiling(
     return measure(base_url, messages, concurrency, method=method).rate
 
 
+def request_bytes(text: str, per_request: int = 200) -> dict[Method, int]:
+    """The body size of one request of ``per_request`` messages by each method (captured
+    through a mock transport: what would cross a real network to the provider)."""
+    sizes: dict[str, int] = {}
+    receptors = [f"98912{i:07d}" for i in range(per_request)]
+
+    def capture(request: httpx.Request) -> httpx.Response:
+        sizes[request.url.path.rsplit("/", 1)[1]] = len(request.content)
+        entries = [{"messageid": i, "receptor": r} for i, r in enumerate(receptors)]
+        return httpx.Response(200, json={"return": {"status": 200}, "entries": entries})
+
+    async def both() -> None:
+        provider = KavenegarProvider(
+            "http://bench/v1", "simulator", transport=httpx.MockTransport(capture)
+        )
+        try:
+            ids = list(range(per_request))
+            await provider.send_columns(ids, receptors, "10004346", text)
+            await provider._send_array(
+                ids, receptors, ["10004346"] * per_request, [text] * per_request
+            )
+        finally:
+            await provider.aclose()
+
+    asyncio.run(both())
+    return {"send": sizes["send.json"], "sendarray": sizes["sendarray.json"]}
+
+
 def _simulator_cpu(root_url: str) -> float:
     response = httpx.get(f"{root_url}/_simulator/state", timeout=10, trust_env=False)
     return float(response.json()["cpu_s"])
@@ -153,6 +182,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--concurrency", default="1,4,8,16,32")
     parser.add_argument("--latin", action="store_true", help="GSM-7 text instead of Persian")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of the two ceilings, alternating; the best of each is printed",
+    )
     args = parser.parse_args(argv)
     text = LATIN if args.latin else PERSIAN
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -169,15 +204,23 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.messages} messages a row, 200 receptors a request, one "
             f"{'Latin (GSM-7)' if args.latin else 'Persian (UCS-2)'} text for all\n"
         )
-        print("Both ceilings, concurrency 4, same run:")
+        print(f"Both ceilings, concurrency 4, same run (best of {args.repeat}, alternating):")
         print(header.replace(" " * 11, f"{'method':>11}", 1))
-        rates = {}
         methods: tuple[Method, ...] = ("sendarray", "send")
+        best: dict[str, tuple[Measurement, float]] = {}
+        for _ in range(max(1, args.repeat)):
+            for method in methods:
+                m, sim_ms = _measured(sim, args.messages, 4, text, method)
+                if method not in best or m.rate > best[method][0].rate:
+                    best[method] = (m, sim_ms)
         for method in methods:
-            m, sim_ms = _measured(sim, args.messages, 4, text, method)
-            rates[method] = m.rate
-            print(_row(f"sms/{method}", m, sim_ms))
-        print(f"sms/send / sms/sendarray = {rates['send'] / rates['sendarray']:.2f}\n")
+            print(_row(f"sms/{method}", *best[method]))
+        rates = {method: best[method][0].rate for method in methods}
+        sizes = request_bytes(text)
+        print(
+            f"sms/send / sms/sendarray = {rates['send'] / rates['sendarray']:.2f}; a request's "
+            f"body: {sizes['send']:,} bytes by sms/send, {sizes['sendarray']:,} by sendarray\n"
+        )
         print("sms/send (send_columns) by concurrency:")
         print(header.replace(" " * 11, f"{'concurrency':>11}", 1))
         for level in levels:
