@@ -59,11 +59,12 @@ def die_with_parent(parent_pid: int) -> Callable[[], None] | None:
     prctl = _PRCTL
     if prctl is None:
         return None
+    term = int(signal.SIGTERM)  # plain ints: the child does as little as possible
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, term, 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), term)
 
     return preexec
 
