@@ -56,6 +56,11 @@ class Code(StrEnum):
     MESSAGE = "message"
     # --- what happened (outcomes shown to the user) --------------------------------------
     STOPPING = "stopping"
+    # --- provider adapters (chapar/providers) --------------------------------------------
+    #: an answer the adapter could not use (unexpected shape, unknown code)
+    PROVIDER_ERROR = "provider_error"
+    #: the provider's adapter cannot read replies (inbound messages)
+    PROVIDER_NO_REPLIES = "provider_no_replies"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -148,6 +153,15 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.STOPPING: (
         "پس از دسته در حال ارسال متوقف می‌شود",
         "stopping after the batch in flight",
+    ),
+    # --- provider adapters (chapar/providers) --------------------------------------------
+    Code.PROVIDER_ERROR: (
+        "پاسخ سرویس‌دهنده قابل استفاده نبود (کد {code}): {detail}",
+        "the provider's answer could not be used (code {code}): {detail}",
+    ),
+    Code.PROVIDER_NO_REPLIES: (
+        "پاسخ‌های دریافتی از این سرویس‌دهنده خوانده نمی‌شود: {detail}",
+        "replies cannot be read from this provider: {detail}",
     ),
 }
 
