@@ -6,8 +6,8 @@ says the same for users):
 
 1. **Fold** the text: Unicode NFKC (Arabic presentation forms, full-width Latin), Persian
    ``۰–۹`` and Arabic ``٠–٩`` digits to ``0–9``, Arabic ``ي ك ى`` to Persian ``ی ک ی``,
-   tatweel, Arabic diacritics and invisible format characters (ZWNJ, ZWJ, direction marks,
-   BOM) removed, Latin case ignored.
+   tatweel, Arabic diacritics and invisible format characters (ZWJ, direction marks, BOM)
+   removed, a ZWNJ read as a space, Latin case ignored.
 2. **Split** it into words: runs of letters and runs of digits (so ``لغو۱۱`` is ``لغو`` +
    ``11``); spaces, punctuation, symbols and emoji only separate.
 3. It is a **command** when it holds at least one command word, every command word is of one
@@ -51,7 +51,9 @@ COURTESY_WORDS: Final = frozenset(
 )  # fmt: skip
 
 _DIGITS: Final = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-_LETTERS: Final = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u0640": None})
+#: Arabic letter forms to Persian; tatweel dropped; ZWNJ (a break between the parts of a
+#: word, "لغو‌کنید") separates like a space.
+_LETTERS: Final = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u0640": None, "\u200c": " "})
 #: Letters (any script) or ASCII digits; anything else only separates words.
 _WORD: Final = re.compile(r"[^\W\d_]+|[0-9]+")
 
@@ -59,7 +61,7 @@ _WORD: Final = re.compile(r"[^\W\d_]+|[0-9]+")
 def fold(text: str) -> str:
     """The reply with the differences between keyboards, scripts and cases removed."""
     text = unicodedata.normalize("NFKC", text).translate(_DIGITS).translate(_LETTERS)
-    # Format characters (ZWNJ, direction marks, …) and combining marks (diacritics) drop out.
+    # Format characters (direction marks, ZWJ, BOM…) and combining marks (diacritics) drop out.
     kept = (c for c in text if unicodedata.category(c) not in {"Cf", "Mn"})
     return "".join(kept).casefold()
 
