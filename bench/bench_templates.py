@@ -4,7 +4,8 @@ Builds N recipients with the columns a customer file brings (a name — sometime
 sometimes with an emoji —, a discount code, a city, an amount), a template using them with
 fallbacks, and times the steps a personalised campaign takes: checking the template against
 the audience (:func:`chapar.templates.check`), rendering every text
-(:func:`render_frame`), adding the opt-out footer (:func:`footer_expr`) and counting each
+(:func:`render_frame`), adding the opt-out footer (:func:`footer_expr` on the texts, or
+:func:`footer_template` before rendering) and counting each
 text's encoding and pages (:func:`count_pages_frame`); then the cap's
 :func:`chapar.frequency.capped` over as many past sends, and the reply classifier.
 For comparison: the per-row functions (:func:`render_one`, :func:`count_pages`) on a sample,
@@ -23,7 +24,7 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from chapar.footer import footer_expr
+from chapar.footer import footer_expr, footer_template
 from chapar.frequency import capped
 from chapar.pages import count_pages, count_pages_frame
 from chapar.replies import classify
@@ -95,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     n, sample = args.rows, args.sample
     rng = np.random.default_rng(1404)
-    print(f"generating {n:,} recipients with name, code, city, amount ...")
+    print(f"generating {n:,} recipients with name, code, city, amount; rates per row ...")
     attrs = audience(n, rng)
     latin = latin_audience(n, rng)
     print(f"polars {pl.__version__}, {pl.thread_pool_size()} threads\n")
@@ -105,23 +106,26 @@ def main() -> None:
     texts, t_render = timed(lambda: render_frame(template, attrs))
     footed, t_footer = timed(lambda: texts.to_frame().select(footer_expr(pl.col("text"))))
     footed_texts = footed.to_series()
+    with_footer_part = footer_template(template)
+    _, t_render_footed = timed(lambda: render_frame(with_footer_part, attrs))
     pages, t_pages = timed(lambda: count_pages_frame(footed_texts))
     latin_texts, t_latin = timed(lambda: render_frame(LATIN_TEMPLATE, latin))
     latin_pages, t_latin_pages = timed(lambda: count_pages_frame(latin_texts))
 
     missing = {k: v.count for k, v in checked.missing.items()}
-    print(f"check            {n:>9,} recipients  {rate(n, t_check)}  missing: {missing}")
-    print(f"render_frame     {n:>9,} Persian     {rate(n, t_render)}")
-    print(f"footer_expr      {n:>9,} texts       {rate(n, t_footer)}")
-    print(f"count_pages_frame{n:>9,} Persian     {rate(n, t_pages)}")
+    print(f"{'check':34} {rate(n, t_check)}  missing: {missing}")
+    print(f"{'render_frame, Persian':34} {rate(n, t_render)}")
+    print(f"{'footer_expr on the texts':34} {rate(n, t_footer)}")
+    print(f"{'render_frame with footer_template':34} {rate(n, t_render_footed)}")
+    print(f"{'count_pages_frame, Persian':34} {rate(n, t_pages)}")
     print(f"  -> pages {dict(sorted(pages['pages'].value_counts().iter_rows()))}, "
           f"by encoding {dict(pages['encoding'].value_counts().iter_rows())}")  # fmt: skip
-    print(f"render_frame     {n:>9,} Latin       {rate(n, t_latin)}")
-    print(f"count_pages_frame{n:>9,} Latin/mixed {rate(n, t_latin_pages)}")
+    print(f"{'render_frame, Latin':34} {rate(n, t_latin)}")
+    print(f"{'count_pages_frame, Latin':34} {rate(n, t_latin_pages)}")
     print(f"  -> pages {dict(sorted(latin_pages['pages'].value_counts().iter_rows()))}, "
           f"by encoding {dict(latin_pages['encoding'].value_counts().iter_rows())}")  # fmt: skip
-    total = t_render + t_footer + t_pages
-    print(f"render + footer + pages, Persian: {rate(n, total)}")
+    total = t_render_footed + t_pages
+    print(f"{'render + footer + pages, Persian':34} {rate(n, total)}")
 
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     numbers = rng.integers(989_120_000_000, 989_120_000_000 + n // 3, n)
@@ -133,7 +137,7 @@ def main() -> None:
         schema={"number": pl.Int64, "sent_at": pl.Datetime("us", "UTC")},
     )
     at_cap, t_cap = timed(lambda: capped(sends, 3, 7, now))
-    print(f"capped (3 in 7)  {n:>9,} sends       {rate(n, t_cap)}  -> {at_cap.height:,} capped")
+    print(f"{'capped (3 in 7 days), sends':34} {rate(n, t_cap)}  -> {at_cap.height:,} capped")
 
     print(f"\nper-row on a {sample:,} sample, scaled:")
     rows = attrs.head(sample).to_dicts()
@@ -142,11 +146,11 @@ def main() -> None:
     _, t_cp = timed(lambda: [count_pages(t) for t in sample_texts], repeat=1)
     replies = [REPLIES[i % len(REPLIES)] for i in range(sample)]
     _, t_classify = timed(lambda: [classify(r) for r in replies], repeat=1)
-    print(f"render_one       {rate(sample, t_one)}  -> render_frame is "
+    print(f"{'render_one':34} {rate(sample, t_one)}  -> render_frame is "
           f"{(n / t_render) / (sample / t_one):,.0f}x faster")  # fmt: skip
-    print(f"count_pages      {rate(sample, t_cp)}  -> count_pages_frame is "
+    print(f"{'count_pages':34} {rate(sample, t_cp)}  -> count_pages_frame is "
           f"{(n / t_pages) / (sample / t_cp):,.0f}x faster")  # fmt: skip
-    print(f"classify         {rate(sample, t_classify)}")
+    print(f"{'classify':34} {rate(sample, t_classify)}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chapar.errors import InputError
-from chapar.footer import DEFAULT_FOOTER, footer_expr, with_footer
+from chapar.footer import DEFAULT_FOOTER, footer_expr, footer_template, with_footer
 from chapar.pages import count_pages
 from chapar.reasons import Code
 from chapar.templates import (
@@ -315,3 +315,16 @@ def test_the_footer_over_a_column_equals_the_footer_of_each_text() -> None:
     out = pl.DataFrame({"t": texts}).select(footer_expr(pl.col("t"))).to_series().to_list()
     assert out == [None if t is None else with_footer(t) for t in texts]
     assert pl.DataFrame({"t": ["a"]}).select(footer_expr(pl.col("t"), "")).item() == "a"
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["سلام {نام|دوست}", "{نام|دوست}", "سلام {نام|دوست}\nلغو۱۱", "سلام", "", "{کد} لغو۱۱ "],
+)
+def test_a_footer_in_the_template_renders_as_the_footer_of_each_text(source: str) -> None:
+    attrs = pl.DataFrame({"نام": ["علی", None], "کد": ["1", "2"]})
+    template = footer_template(parse(source))
+    expected = [with_footer(t) for t in render_frame(source, attrs).to_list()]
+    assert render_frame(template, attrs).to_list() == expected
+    assert footer_template(template) == template  # never twice
+    assert footer_template(parse(source), "") == parse(source)
