@@ -25,7 +25,7 @@ in :func:`check`, recipients without a value for a variable that has no fallback
 and up to five sample lines).
 
 Rendering has two forms that give the same text: :func:`render_expr` / :func:`render_frame`
-for a whole audience (Polars ``concat_str``; a million rows in a fraction of a second), and
+for a whole audience (Polars ``concat_str``; 1–3M rows/s on this shared machine), and
 :func:`render_one` for a preview or a test send.
 """
 
