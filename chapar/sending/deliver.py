@@ -16,13 +16,10 @@ from dataclasses import dataclass, field
 
 from chapar.campaigns import MessageState
 from chapar.providers.base import (
-    AuthError,
-    InsufficientCredit,
     MessageStatus,
     OutgoingMessage,
     Provider,
     ProviderError,
-    RejectedInput,
     SendResult,
     TransientError,
     UnknownOutcome,
@@ -111,13 +108,8 @@ class Delivery:
 
 
 def _refusal(exc: ProviderError) -> Reason:
-    if isinstance(exc, InsufficientCredit):
-        return Reason(Code.PROVIDER_CREDIT)
-    if isinstance(exc, AuthError):
-        return Reason(Code.PROVIDER_AUTH, {"code": exc.code})
-    if isinstance(exc, RejectedInput):
-        return Reason(Code.PROVIDER_REFUSED, {"code": exc.code, "detail": str(exc)[:200]})
-    return Reason(Code.PROVIDER_UNAVAILABLE)
+    """Why the run stops: each provider error carries its own reason code."""
+    return exc.reason
 
 
 def reconciles(provider: Provider) -> bool:
