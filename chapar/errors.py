@@ -32,6 +32,10 @@ class ChaparError(Exception):
         self.where = where
         super().__init__(self.text("en"))
 
+    @property
+    def code(self) -> Code:
+        return self.reason.code
+
     def text(self, lang: Lang = "en") -> str:
         body = self.reason.text(lang)
         return f"{self.where}: {body}" if self.where else body
