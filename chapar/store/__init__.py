@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from chapar.errors import Busy
+from chapar.reasons import Code
 from chapar.settings import get_settings
 
 _migrated: set[Path] = set()
@@ -39,8 +40,7 @@ def _open(path: Path, deadline_s: float) -> duckdb.DuckDBPyConnection:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 if _is_lock_conflict(exc):
                     raise Busy(
-                        f"the database {path} stayed locked by another process "
-                        f"for {deadline_s:.0f} s"
+                        Code.DATABASE_LOCKED, where=str(path), seconds=round(deadline_s)
                     ) from exc
                 raise
             time.sleep(pause * (0.5 + random.random()))
