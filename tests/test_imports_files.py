@@ -87,6 +87,9 @@ def test_a_windows_1256_csv_keeps_its_persian_names(tmp_path: Path):
     result = repo.import_list("persian", path)
     assert (result.valid, result.invalid) == (40, 0)
     assert attributes("persian")[1] == (3, 989121000001, ["مريم", "قم"])
+    frame = repo.list_attributes("persian")
+    assert frame.columns == ["line_no", "number", "نام", "شهر"]
+    assert frame.row(1) == (3, 989121000001, "مريم", "قم")
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,7 @@ class ListPreview:
 
 
 FIRST_ROWS = 10
+LIST_FIELDS = [f.name for f in fields(ListInfo)]
 #: A file where more than this share of the rows is invalid is refused unless accepted: a
 #: wrong column, a broken export.
 MOSTLY_INVALID = 0.5
@@ -321,6 +322,23 @@ def import_list(
 def lists() -> list[ListInfo]:
     with connect() as con:
         return [ListInfo(**r) for r in _rows(con, "lists_all", {})]
+
+
+def list_attributes(name: str) -> pl.DataFrame:
+    """A list's rows as ``line_no``, ``number`` and one String column per attribute, named
+    as the file's header had it: what a personalised text (``{نام}``) reads. One
+    ``list_extract`` per column and row, the position found once from ``lists.columns``."""
+    with connect() as con:
+        row = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        if row is None:
+            raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
+        info = ListInfo(**dict(zip(LIST_FIELDS, row, strict=True)))
+        picks = ", ".join(
+            f'attrs[{i + 1}] AS "{c.replace(chr(34), chr(34) * 2)}"'
+            for i, c in enumerate(info.columns)
+        )
+        sql = q("list_attributes").replace("$attributes", f", {picks}" if picks else "")
+        return con.sql(sql, params={"list_id": info.id}).pl()
 
 
 def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]) -> list[int]:

@@ -8,6 +8,10 @@ SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates
        coalesce(columns, []::VARCHAR[]) AS columns, number_column, source_sheet
 FROM lists ORDER BY name;
 
+-- name: list_attributes
+-- $attributes is replaced by `, attrs[1] AS "name", …` from lists.columns (see repo).
+SELECT line_no, number $attributes FROM recipients WHERE list_id = $list_id ORDER BY line_no;
+
 -- name: list_insert
 INSERT INTO lists (name, source_file, total_rows, valid, invalid, duplicates)
 VALUES ($name, $source_file, 0, 0, 0, 0)
