@@ -284,11 +284,15 @@ def import_list(
                 list_id = int(_scalar(con, "list_insert", {"name": name,
                                                            "source_file": path.name}))  # fmt: skip
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
+            # Rows are read by line_no everywhere (planning, previews), never by storage
+            # order: letting DuckDB write them in any order made the copy ≈40% faster.
             con.execute(f"SET memory_limit = '{COPY_MEMORY}'")
+            con.execute("SET preserve_insertion_order = false")
             try:
                 con.execute(q(insert), {"list_id": list_id})
             finally:
                 con.execute("RESET memory_limit")
+                con.execute("RESET preserve_insertion_order")
             con.execute(
                 q("list_update_counts"),
                 {
