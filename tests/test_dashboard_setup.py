@@ -72,8 +72,8 @@ def test_the_preview_shows_how_the_file_is_read_then_confirm_imports_it(app):
     upload(at, "list_file", "export.csv", EXCEL_CSV)
     shown = texts(at)
     assert "**Preview** — `export.csv`" in shown
-    assert ("text file, encoding UTF-8 (BOM), delimiter « ; » · header row: line 3 · number "
-            "column: “Mobile” · recipient attributes: Name, City") in shown  # fmt: skip
+    assert ("text file, encoding UTF-8 (BOM), delimiter « ; »; header row: line 3; number "
+            "column: “Mobile”; recipient attributes: Name, City") in shown  # fmt: skip
     assert (metric(at, "Rows"), metric(at, "Valid numbers"), metric(at, "Invalid")) == (
         "4", "3", "1",
     )  # fmt: skip

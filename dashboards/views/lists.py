@@ -43,8 +43,8 @@ def _delimiter(value: str | None) -> str:
 
 
 def show_preview(p: repo.ListPreview) -> None:
-    """How the file is read and what the import would do: the same computation as the
-    import itself (repo.preview_list), rolled back."""
+    """How the file is read and what the import would do: the import's own computation
+    (repo.preview_list: read, staged and counted, without the copy into the list)."""
     st.markdown(f"**{t('imp.preview')}** — `{p.file}`")
     if p.kind == "excel":
         how = t("imp.how_excel", sheet=p.sheet, sheets="، ".join(p.sheets) if i18n.lang() == "fa"
@@ -54,8 +54,10 @@ def show_preview(p: repo.ListPreview) -> None:
     header = (t("imp.header", line=i18n.num(p.header_line)) if p.header_line
               else t("imp.no_header"))  # fmt: skip
     attrs = "، ".join(p.attributes) if i18n.lang() == "fa" else ", ".join(p.attributes)
-    st.caption(" · ".join([how, header, t("imp.number_column", column=p.number_column),
-                           t("imp.attributes", columns=attrs or t("imp.none"))]))  # fmt: skip
+    # "؛" / ";" between the parts: a middle dot reads as the Persian zero (issue 11)
+    parts = [how, header, t("imp.number_column", column=p.number_column),
+             t("imp.attributes", columns=attrs or t("imp.none"))]  # fmt: skip
+    st.caption(("؛ " if i18n.lang() == "fa" else "; ").join(parts))
     cols = st.columns(5)
     cols[0].metric(t("imp.rows"), i18n.num(p.total))
     cols[1].metric(t("imp.valid"), i18n.num(p.valid))
