@@ -133,6 +133,21 @@ def test_a_rebuild_makes_progress_when_every_call_fails_now_and_then(sim, write,
     assert_exactly_once(sim, cid)
 
 
+@pytest.mark.parametrize("rate", [0.03, 0.2])
+def test_a_campaign_completes_within_a_few_rebuilds_when_every_call_fails_now_and_then(
+    sim, write, rate
+):
+    sim.set_faults(error_rate=rate / 2, error_status=503, drop_rate=rate / 2, fault_scope="all")
+    cid = make_campaign(write, n=5_000)
+    try:
+        result = send_run(cid, Mode.START)
+        if result.status is not RunStatus.COMPLETED:
+            assert rebuild_until_done(cid, most=5) <= 5
+    finally:
+        sim.set_faults(error_rate=0.0, drop_rate=0.0, fault_scope="send")
+    assert_exactly_once(sim, cid)
+
+
 class NoLocalIds:
     """A provider that keeps no client-side ids (as SMS.ir): the simulator's adapter with
     reconciliation switched off."""
