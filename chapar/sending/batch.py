@@ -19,7 +19,6 @@ import duckdb
 import polars as pl
 
 from chapar import credit
-from chapar.numbers import format_number
 from chapar.pages import count_pages
 from chapar.pricing import page_price
 from chapar.reasons import Code, Reason
@@ -106,7 +105,7 @@ def open_batch(
         was_in_flight=was_in_flight,
         local_ids=pending["local_id"].to_list(),
         numbers=pending["number"].to_list(),
-        receptors=[format_number(n) for n in pending["number"].to_list()],
+        receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
         sender=sender,
         text=text,
         texts=None,
