@@ -389,6 +389,7 @@ def measure_memory(root: Path, sizes: list[int]) -> None:
         print(f"  {kind:<12} {n:>12,} rows: {report['seconds']:6.1f} s, peak RSS "
               f"{report['peak_mb']:5.0f} MB (before importing {report['floor_mb']:.0f} MB; "
               f"RUSAGE_CHILDREN so far {children:.0f} MB){verdict}")  # fmt: skip
+    detection([root / f"recipients-{max(sizes)}.csv"])  # after the children: it loads Polars
     print()
 
 
