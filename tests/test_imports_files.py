@@ -136,6 +136,11 @@ def test_the_number_column_is_found_by_its_content_without_a_header(write):
     assert repo.lists()[0].number_column is None
 
 
+def test_a_first_line_of_digits_is_a_row_not_a_header(write):
+    result = repo.import_list("short", write("short.txt", "123\n09121234567\n09351234567\n"))
+    assert (result.total, result.valid, result.invalid_samples) == (3, 2, [(1, "123")])
+
+
 def test_a_quoted_field_with_the_delimiter_inside_stays_one_value(write):
     path = write("quoted.csv", 'mobile;name\n09121234567;"Rezaei; Ali"\n09351234567;"Karimi"\n')
     repo.import_list("quoted", path)

@@ -3,8 +3,9 @@
 Decided on a bounded sample of rows (the first :data:`SAMPLE_ROWS`), the same way for CSV
 and Excel:
 
-* The header is the nearest non-blank row above the first row holding a valid mobile number,
-  unless that row itself looks like a number (then the file has no header). Rows above the
+* The header is the nearest row above the first row holding a valid mobile number that
+  names something (a letter in a cell, no cell reading as a number); with none, the file
+  has no header. Rows above the
   header (a title, a date, blank rows) are skipped, not counted.
 * The number column, when none is named, is the one where most sample rows normalise to a
   valid mobile; on a tie, a header naming a phone column (mobile, شماره, …), then the
@@ -107,6 +108,13 @@ def _blank(row: Sequence[str | None]) -> bool:
     return all(v is None or not v.strip() for v in row)
 
 
+def _names_something(row: Sequence[str | None]) -> bool:
+    """A header names its columns: some cell has a letter and none reads as a number (a
+    first line of ``123`` is a short, invalid number, not a column name)."""
+    cells = [v for v in row if v is not None]
+    return any(ch.isalpha() for v in cells for ch in v) and not any(map(looks_like_number, cells))
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where a table's numbers are. Indexes are 0-based into the rows read; ``header`` None
@@ -155,11 +163,11 @@ def find_layout(rows: Sequence[Sequence[str | None]], column: str | None, where:
     header: int | None = None
     if first_valid is None:
         # No number in the sample: a first row that reads as text is the header.
-        if nonblank and not any(looks_like_number(v) for v in rows[nonblank[0]]):
+        if nonblank and _names_something(rows[nonblank[0]]):
             header = nonblank[0]
     else:
         above = [i for i in nonblank if i < first_valid]
-        words = [i for i in above if not any(looks_like_number(v) for v in rows[i])]
+        words = [i for i in above if _names_something(rows[i])]
         header = words[-1] if words else None
     first_data = header + 1 if header is not None else (nonblank[0] if nonblank else 0)
     names = _names(rows[header] if header is not None else None, width)
