@@ -49,3 +49,33 @@ SELECT m.campaign_id,
        max(m.status_at) AS last_activity
 FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND c.current_run = m.run_no
 GROUP BY m.campaign_id;
+
+-- name: export_numbers
+-- A run's numbers for an export: numbers as people write them (09…), times as wall-clock
+-- times in $tz to the second.
+SELECT seq,
+       CASE WHEN number IS NULL THEN raw
+            ELSE '0' || substr(CAST(number AS VARCHAR), 3) END AS number,
+       operator, status, provider_id, pages, cost,
+       date_trunc('second', timezone($tz, sent_at)) AS sent_at,
+       date_trunc('second', timezone($tz, status_at)) AS status_at
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status)
+ORDER BY seq;
+
+-- name: campaign_overview
+-- Per campaign and run kind (its current run, or all its runs): what the home page shows.
+-- Scans the campaigns' messages: to be replaced by the per-run counters.
+SELECT m.campaign_id,
+       (m.run_no = c.current_run) AS current,
+       count(DISTINCT m.run_no) AS runs,
+       count(*) FILTER (WHERE m.batch_no IS NOT NULL) AS planned,
+       count(*) FILTER (WHERE m.batch_no IS NOT NULL AND m.status <> 'pending') AS handed,
+       count(*) FILTER (WHERE m.status = 'delivered') AS delivered,
+       count(*) FILTER (WHERE m.status IN ('undelivered', 'failed')) AS failed,
+       count(*) FILTER (WHERE m.status = 'blocked') AS blocked,
+       coalesce(sum(m.pages), 0)::BIGINT AS pages,
+       coalesce(sum(m.cost) FILTER (WHERE NOT m.refunded), 0)::BIGINT AS cost,
+       max(coalesce(m.status_at, m.sent_at)) AS last_activity
+FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+GROUP BY ALL;
