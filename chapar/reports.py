@@ -497,7 +497,8 @@ def campaign_overview() -> dict[int, Overview]:
     for row in frame.iter_rows(named=True):
         cid = int(row.pop("campaign_id"))
         is_current = bool(row.pop("current"))
-        totals = Totals(**{k: (v if k == "last_activity" else int(v or 0)) for k, v in row.items()})
+        last = row.pop("last_activity")
+        totals = Totals(**{k: int(v or 0) for k, v in row.items()}, last_activity=last)
         (current if is_current else earlier)[cid] = totals
     return {
         cid: Overview(

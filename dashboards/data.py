@@ -34,9 +34,12 @@ from chapar import campaigns as rules
 from chapar import reports
 from chapar.campaigns import Campaign, MessageState
 from chapar.errors import Busy, ChaparError, NotAllowed
+from chapar.pricing import Quote
+from chapar.reasons import Code
 from chapar.reports import RunReport
 from chapar.settings import get_settings
 from chapar.store import repo
+from chapar.store.repo import Audience
 
 #: Seconds a cached aggregate may lag behind a sending flow.
 TTL = 2.0
@@ -138,6 +141,90 @@ def program_blacklist(
     return reports.program_blacklist(campaign_id, run_no, offset=offset, limit=limit)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def _overview(db: str, gen: int) -> dict[int, reports.Overview]:
+    return reports.campaign_overview()
+
+
+def overview() -> dict[int, reports.Overview]:
+    """Per campaign: totals of its current run and of all its runs (the home cards)."""
+    return _overview(db_key(), generation())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def _balance(db: str, gen: int) -> int:
+    return repo.balance()
+
+
+def balance() -> int:
+    return _balance(db_key(), generation())
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def _audience(db: str, gen: int, sources: tuple[str, ...], send_count: int | None) -> Audience:
+    return repo.audience(list(sources), send_count)
+
+
+def audience(sources: tuple[str, ...] | list[str], send_count: int | None = None) -> Audience:
+    """Who a campaign over these lists reaches (the first ``send_count`` of them): counted
+    once, so the price follows every keystroke of the message without a query."""
+    return _audience(db_key(), generation(), tuple(sources), send_count)
+
+
+def quote(message: str, sources: tuple[str, ...] | list[str], send_count: int | None) -> Quote:
+    return repo.price_for(message, audience(sources, send_count))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a send, rebuild or reset is about to cost, against the credit."""
+
+    messages: int
+    pages: int
+    cost: int
+    balance: int
+
+    @property
+    def short(self) -> bool:
+        return self.cost > self.balance
+
+    @property
+    def covered(self) -> int:
+        """Messages the credit pays for, at this send's average price."""
+        if self.cost <= 0 or not self.short:
+            return self.messages
+        return self.messages * self.balance // self.cost
+
+
+def estimate(c: Campaign, mode: str) -> Estimate:
+    """Start and reset price the campaign's audience (with its send count); rebuild prices
+    what the current run still has pending, at the current text. The balance is read
+    afresh: a top-up made a moment ago (from the CLI too) counts."""
+    if mode == "rebuild" and c.current_run:
+        rep = report(c.id, c.current_run)
+        by_op = {op: states.get("pending", 0) for op, states in rep.by_operator.items()}
+        who = Audience({op: n for op, n in by_op.items() if n}, 0, 0, 0)
+    else:
+        who = audience(c.source, c.send_count)
+    try:
+        q = repo.price_for(c.message, who)
+    except ChaparError:
+        return Estimate(sum(who.by_operator.values()), 0, 0, repo.balance())
+    return Estimate(q.recipients, q.pages * q.recipients, q.cost, repo.balance())
+
+
+def line_window(sender: str) -> str:
+    """The sending window of a line ("08:00-21:00", "always"): its own, else the setting."""
+    for line in repo.lines():
+        if line.sender == sender and line.send_window:
+            return line.send_window
+    return get_settings().send_window
+
+
+def campaign(campaign_id: int) -> Campaign:
+    return repo.get_campaign(campaign_id)
+
+
 def campaigns(archived: bool | None = False) -> list[Campaign]:
     return repo.list_campaigns(archived=archived)
 
@@ -161,13 +248,19 @@ def actor() -> str:
 
 
 def export_bytes(
-    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
+    campaign_id: int,
+    run_no: int,
+    status: str | None,
+    fmt: Literal["csv", "xlsx"],
+    lang: str = "en",
 ) -> bytes:
     """A run's numbers (filtered by the status flag) as a CSV or Excel file's bytes, written
-    by :func:`chapar.reports.export` to a temporary file."""
+    by :func:`chapar.reports.export` to a temporary file, in ``lang``'s words."""
+    from dashboards.exports import labels_for
+
     with tempfile.TemporaryDirectory(prefix="chapar-export-") as folder:
         path = Path(folder) / f"report.{fmt}"
-        reports.export(campaign_id, path, run_no, status)
+        reports.export(campaign_id, path, run_no, status, labels=labels_for(lang))
         return path.read_bytes()
 
 
@@ -215,7 +308,7 @@ class Trigger:
     mode: str
     url: str | None
     fingerprint: tuple[object, ...]
-    error: str | None = None
+    error: ChaparError | None = None
 
 
 _triggers: dict[tuple[str, int], Trigger] = {}
@@ -245,8 +338,7 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
     with _trigger_lock:  # two sessions of this process clicking at once: one trigger
         campaign = repo.get_campaign(campaign_id)
         if campaign.is_sending:
-            raise Busy(f"campaign {campaign_id} is sending now (run {campaign.current_run}); "
-                       "wait for it to stop, or cut its schedule")  # fmt: skip
+            raise Busy(Code.BUSY, campaign=campaign_id, run=campaign.current_run)
         previous = last_trigger(campaign_id)
         if (
             previous is not None
@@ -254,19 +346,20 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
             and previous.fingerprint == fingerprint(campaign)
             and time.monotonic() - previous.at < PENDING_S
         ):
-            where = f": {previous.url}" if previous.url else ""
             ago = time.monotonic() - previous.at
-            raise Busy(f"a {previous.mode} of campaign {campaign_id} was started {ago:.0f} s ago "
-                       f"and has not begun yet{where}")  # fmt: skip
+            raise Busy(Code.RECENTLY_STARTED, seconds=f"{ago:.0f}")
         check = check_mode(campaign, mode)
         if not check.allowed:
-            raise NotAllowed(f"cannot {mode} campaign {campaign_id}: {check.reason}")
+            raise NotAllowed(check.reason or Code.NOT_UNFINISHED)
         record = Trigger(time.monotonic(), mode, None, fingerprint(campaign))
         _triggers[(db_key(), campaign_id)] = record
     try:
         record.url = start_send(campaign_id, mode)
+    except ChaparError as exc:
+        record.error = exc
+        raise
     except BaseException as exc:
-        record.error = str(exc)
+        record.error = ChaparError(Code.SEND_FAILED, detail=str(exc))
         raise
     finally:
         changed()
@@ -319,10 +412,7 @@ def _send_with_prefect(campaign_id: int, mode: str) -> str:
     api = prefect_api_url().rstrip("/")
     why = _prefect_answers(api)
     if why is not None:
-        raise SendUnavailable(
-            f"the Prefect server at {api} does not answer ({why}): start the services "
-            "(`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the dashboard process"
-        )
+        raise SendUnavailable(Code.PREFECT_DOWN, api=api, why=why)
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
@@ -344,11 +434,9 @@ def _send_with_prefect(campaign_id: int, mode: str) -> str:
                 idempotency_key=key,
             )
     except ObjectNotFound:
-        raise SendUnavailable(
-            f"Prefect has no deployment {SEND_DEPLOYMENT!r}: serve the flows (`chapar up`)"
-        ) from None
+        raise SendUnavailable(Code.PREFECT_NO_DEPLOYMENT, deployment=SEND_DEPLOYMENT) from None
     except Exception as exc:
-        raise SendUnavailable(f"Prefect did not accept the send: {exc}") from None
+        raise SendUnavailable(Code.PREFECT_REFUSED, detail=str(exc)) from None
     return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]
 
 
@@ -397,7 +485,11 @@ def _send_in_thread(campaign_id: int, mode: str, wait_s: float = 0.5) -> str | N
             failure.append(exc)
             record = _triggers.get(key)
             if record is not None:
-                record.error = str(exc)
+                record.error = (
+                    exc
+                    if isinstance(exc, ChaparError)
+                    else ChaparError(Code.SEND_FAILED, detail=str(exc))
+                )
         finally:
             changed()
 
@@ -408,5 +500,5 @@ def _send_in_thread(campaign_id: int, mode: str, wait_s: float = 0.5) -> str | N
         exc = failure[0]
         if isinstance(exc, ChaparError):
             raise exc
-        raise ChaparError(f"the send failed: {exc}") from exc
+        raise ChaparError(Code.SEND_FAILED, detail=str(exc)) from exc
     return None

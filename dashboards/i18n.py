@@ -488,6 +488,12 @@ FIELD_LABELS: Final[dict[str, str]] = {
 }  # fmt: skip
 
 
+def error(exc: BaseException) -> str:
+    """A core error in the session's language (its reason's text, with where it happened)."""
+    text = getattr(exc, "text", None)
+    return text(lang()) if callable(text) else str(exc)
+
+
 def field_name(field: str) -> str:
     """A campaign field's label (title, send count, …)."""
     return t(FIELD_LABELS[field]) if field in FIELD_LABELS else field
@@ -595,6 +601,10 @@ TRUST_LABELS: Final[dict[str, tuple[str, str]]] = {
         "The schedule of “{title}” was cut; the current run is unfinished and "
         "“Rebuild unfinished” continues it from where it stopped.",
     ),
+    "schedule.cut_db_only": (
+        "سرور Prefect پاسخ نمی‌دهد؛ اجرای زمانبندی‌شده با راه‌اندازی «chapar up» لغو می‌شود.",
+        "No Prefect server answers: its scheduled run is cancelled when `chapar up` starts.",
+    ),
     "cut.stopping": (
         "«{title}» پس از دسته در حال ارسال متوقف می‌شود؛ سپس با «بازسازی برنامه نا تمام» "
         "ادامه می‌یابد.",
@@ -644,7 +654,7 @@ TRUST_LABELS: Final[dict[str, tuple[str, str]]] = {
         "{n} rows are too many for Excel (at most {max}): download the CSV.",
     ),
 }
-LABELS.update(TRUST_LABELS)  # type: ignore[attr-defined]
+LABELS.update(TRUST_LABELS)
 
 JALALI_MONTHS: Final[tuple[str, ...]] = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
