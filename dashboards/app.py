@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import ui
+from dashboards import i18n, ui
 from dashboards.i18n import t
 
-st.set_page_config(page_title="Chapar · چاپار", page_icon="📨", layout="wide")
+st.set_page_config(page_title="چاپار | Chapar", page_icon="📨", layout="wide")
 
 ui.language_switch()
 ui.apply_direction()
@@ -40,6 +40,6 @@ page = st.navigation(
         ],
     }
 )  # fmt: skip
-st.sidebar.caption(f"{t('app.name')} · {t('app.tagline')}")
+st.sidebar.caption(i18n.join([t("app.name"), t("app.tagline")]))
 ui.show_flashes()
 page.run()

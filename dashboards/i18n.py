@@ -207,8 +207,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "{characters} نویسه، {pages} صفحه، {encoding}",
         "{characters} characters | {pages} pages | {encoding}",
     ),
-    "composer.gsm7": ("لاتین (GSM-7)", "Latin (GSM-7)"),
-    "composer.ucs2": ("فارسی / یونیکد (UCS-2)", "Persian / Unicode (UCS-2)"),
+    "composer.gsm7": ("لاتین (GSM-۷)", "Latin (GSM-7)"),
+    "composer.ucs2": ("فارسی / یونیکد (UCS-۲)", "Persian / Unicode (UCS-2)"),
     "composer.limit": ("حداکثر {n} صفحه", "at most {n} pages"),
     "composer.help": (
         "شمارش صفحات و هزینه هنگام تایپ تازه می‌شود.",
@@ -775,6 +775,14 @@ def audit_value(field: str | None, value: str | None) -> str:
 LABELS_STATUS: Final[frozenset[str]] = frozenset(
     {"draft", "scheduled", "sending", "completed", "unfinished", "cancelled"}
 )
+
+
+def actor(name: str) -> str:
+    """Who did it: "root (dashboard)" reads "root (پیشخوان)" in Persian."""
+    head, sep, _ = name.rpartition(" (dashboard)")
+    if sep and lang() == "fa":
+        return f"{head} ({t('nav.home')})"
+    return name
 
 
 def ledger_note(kind: str, note: str | None, batch_no: int | None) -> str:

@@ -53,15 +53,13 @@ RTL_CSS = """
 #: ("…٬۹۹۶"). Values may wrap instead, and their size follows the column's width.
 BASE_CSS = """
 <style>
-[data-testid="stMetricValue"] > div,
-[data-testid="stMetricValue"] [data-testid="stMarkdownContainer"],
-[data-testid="stMetricLabel"] > div,
-[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
-[data-testid="stMetricLabel"] p {
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   overflow: visible !important; text-overflow: clip !important; white-space: normal !important;
   overflow-wrap: anywhere;
 }
-[data-testid="stMetricValue"] { font-size: clamp(1.1rem, 0.6rem + 1.3vw, 2rem); line-height: 1.3; }
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: clamp(0.95rem, 11cqi, 2rem); line-height: 1.3; }
 [data-testid="stAppDeployButton"] { display: none; }
 .chapar-bar { margin: 0.25rem 0 0.5rem 0; }
 .chapar-bar-text { font-size: 0.9rem; margin-bottom: 0.25rem; }
@@ -89,7 +87,7 @@ STREAMLIT_WORDS_JS = """
   const units = { KB: "کیلوبایت", MB: "مگابایت", GB: "گیگابایت" };
   const exact = %EXACT%;
   const patterns = [
-    [/^Limit\\s*(\\d+)\\s*(KB|MB|GB) per file(.*)$/,
+    [/^(?:Limit\\s*)?(\\d+)\\s*(KB|MB|GB) per file(.*)$/,
      (m, n, u, rest) => `حداکثر ${fa(n)} ${units[u]} برای هر فایل${rest.replace(/•/g, "،")}`],
     [/^(\\d+)\\s*(KB|MB|GB)$/, (m, n, u) => `${fa(n)} ${units[u]}`],
   ];

@@ -167,5 +167,5 @@ def test_edit_program_in_persian(app, people):
     cid = campaign()
     at = open_edit(app, cid, lang="fa")
     assert at.title[0].value == "ویرایش برنامه"
-    assert "۱۳ نویسه، ۱ صفحه، فارسی / یونیکد (UCS-2)" in texts(at)
+    assert "۱۳ نویسه، ۱ صفحه، فارسی / یونیکد (UCS-۲)" in texts(at)
     assert metric(at, "مبلغ هزینه شده (ریال)") == "۱۴۱٬۶۰۰"

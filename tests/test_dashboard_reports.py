@@ -145,7 +145,7 @@ def test_csv_and_excel_exports(app, sent):
     assert [b.label for b in at.download_button] == [f"Download chapar-campaign-{sent}-run-1.csv"]
 
     raw = data.export_bytes(sent, 1, None, "csv")
-    assert raw.startswith(b"\xef\xbb\xbfTitle,Yalda\nMessage text,") # BOM, then the campaign
+    assert raw.startswith(b"\xef\xbb\xbfTitle,Yalda\nMessage text,")  # BOM, then the campaign
     frame = pl.read_csv(io.BytesIO(raw), skip_rows=3, infer_schema=False)
     assert frame.height == 122
     assert frame.columns == ["Seq", "Number", "Operator", "Status", "Message id", "Pages",

@@ -110,7 +110,7 @@ def audit(c: Campaign) -> None:
     frame = pl.DataFrame(
         {
             t("audit.at"): [i18n.when(a.at, seconds=True) for a in trail],
-            t("audit.actor"): [a.actor for a in trail],
+            t("audit.actor"): [i18n.actor(a.actor) for a in trail],
             t("audit.action"): [i18n.audit_action(a.action) for a in trail],
             t("audit.field"): [i18n.audit_field(a.field) for a in trail],
             t("audit.old"): [i18n.audit_value(a.field, a.old_value) for a in trail],

@@ -39,9 +39,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit(
-    script: Path, env: dict[str, str], log: Path, timeout_s: float = 60
-) -> Iterator[str]:
+def streamlit(script: Path, env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
     """``streamlit run script`` on a free port of 127.0.0.1; yields its URL."""
     port = free_port()
     out = log.open("wb")
@@ -100,14 +98,26 @@ def settle(page: Any) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
 
 
+READ_TEXT = """() => {
+  // Material icons are drawn from ligature names ("menu", "download"): not words to read.
+  const hide = document.createElement("style");
+  hide.textContent = '[data-testid="stIconMaterial"] { display: none !important; }';
+  document.head.appendChild(hide);
+  const parts = ['[data-testid="stSidebar"]', '[data-testid="stMain"]',
+                 '[data-testid="stPopoverBody"]']
+    .flatMap((s) => [...document.querySelectorAll(s)]).map((el) => el.innerText);
+  const attrs = [...document.querySelectorAll("[placeholder], [aria-label], [title]")]
+    .filter((el) => el.closest('[data-testid="stMain"], [data-testid="stSidebar"]'))
+    .map((el) => el.getAttribute("placeholder") || "");
+  hide.remove();
+  return [...parts, ...attrs].join("\\n");
+}"""
+
+
 def page_text(page: Any) -> str:
-    """What the user reads: the sidebar and the main area, as rendered (innerText)."""
-    parts = []
-    for selector in ('[data-testid="stSidebar"]', '[data-testid="stMain"]'):
-        loc = page.locator(selector)
-        if loc.count():
-            parts.append(str(loc.first.inner_text()))
-    return "\n".join(parts)
+    """What the user reads: the sidebar, the main area and an open popover as rendered
+    (innerText, icons left out), and the placeholders of its fields."""
+    return str(page.evaluate(READ_TEXT))
 
 
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
