@@ -51,11 +51,12 @@ def awaits_statuses(c: Campaign) -> bool:
     return now.handed > final and recent
 
 
-def card_body(campaign_id: int, seen: tuple[object, ...]) -> None:
+def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None) -> None:
     """Status, progress of the current run, delivered %, reset counter, pages and cost of
-    the current run beside the totals of all runs, the schedule, last activity."""
+    the current run beside the totals of all runs, the schedule, last activity. A live card
+    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``)."""
     try:
-        c = repo.get_campaign(campaign_id)
+        c = drawn or repo.get_campaign(campaign_id)
         view = data.overview().get(campaign_id)
     except ChaparError as exc:
         st.error(i18n.error(exc))
@@ -106,7 +107,7 @@ def campaign_card(c: Campaign) -> None:
         if is_live(c):
             st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c))
         else:
-            card_body(c.id, data.fingerprint(c))
+            card_body(c.id, data.fingerprint(c), c)
         ui.send_confirmation(c)
 
 

@@ -206,11 +206,13 @@ def charts(rep: RunReport) -> None:
             st.caption(t("rows.none"))
 
 
-def live_part(campaign_id: int, run_no: int, refreshing: bool = False) -> None:
+def live_part(
+    campaign_id: int, run_no: int, refreshing: bool = False, drawn: Campaign | None = None
+) -> None:
     """Figures, rates and charts of the run, read afresh (a cached read of a few seconds).
-    ``refreshing``: drawn by the timed fragment, which stops (a full rerun) once the run
-    has nothing more to report."""
-    c = data.campaign(campaign_id)
+    ``refreshing``: drawn by the timed fragment, which reads the campaign again and stops
+    (a full rerun) once the run has nothing more to report; else ``drawn`` is the page's."""
+    c = drawn if drawn is not None and not refreshing else data.campaign(campaign_id)
     rep = data.report(campaign_id, run_no)
     live = is_live(c, rep)
     if refreshing and not live:
@@ -320,5 +322,5 @@ with ui.edge():
         if is_live(chosen, report):
             st.fragment(live_part, run_every=LIVE_S)(chosen.id, run_no, True)
         else:
-            live_part(chosen.id, run_no)
+            live_part(chosen.id, run_no, drawn=chosen)
         numbers(chosen, data.report(chosen.id, run_no))

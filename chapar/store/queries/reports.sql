@@ -10,11 +10,22 @@ SELECT coalesce(operator, 'invalid') AS operator, status, count(*) AS n
 FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL ORDER BY ALL;
 
+-- name: report_by_operator_status
+-- The figures of one run by operator and status flag, with pages and money (one scan).
+SELECT coalesce(operator, 'invalid') AS operator, status, count(*) AS n,
+       coalesce(sum(pages), 0)::BIGINT AS pages,
+       coalesce(sum(cost) FILTER (WHERE NOT refunded), 0)::BIGINT AS cost
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY ALL ORDER BY ALL;
+
 -- name: report_over_time
--- Messages handed to the provider per minute.
-SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
-FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no AND sent_at IS NOT NULL
-GROUP BY ALL ORDER BY minute;
+-- Messages handed to the provider per minute. Grouped on epoch minutes: date_trunc on a
+-- TIMESTAMPTZ goes through the time zone library row by row (0.5 s at 1M rows, vs 0.04 s).
+SELECT to_timestamp(m * 60) AS minute, n FROM (
+    SELECT epoch_ms(sent_at) // 60000 AS m, count(*) AS n
+    FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no AND sent_at IS NOT NULL
+    GROUP BY m
+) ORDER BY m;
 
 -- name: report_numbers
 -- One page of the run's numbers, optionally filtered by the status flag.
@@ -64,11 +75,9 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR st
 ORDER BY seq;
 
 -- name: campaign_overview
--- Per campaign and run kind (its current run, or all its runs): what the home page shows.
--- Scans the campaigns' messages: to be replaced by the per-run counters.
-SELECT m.campaign_id,
-       (m.run_no = c.current_run) AS current,
-       count(DISTINCT m.run_no) AS runs,
+-- Per campaign and run: what the home page shows (its current run, and all its runs).
+-- Scans the messages once: to be replaced by the per-run counters.
+SELECT m.campaign_id, m.run_no,
        count(*) FILTER (WHERE m.batch_no IS NOT NULL) AS planned,
        count(*) FILTER (WHERE m.batch_no IS NOT NULL AND m.status <> 'pending') AS handed,
        count(*) FILTER (WHERE m.status = 'delivered') AS delivered,
@@ -77,5 +86,8 @@ SELECT m.campaign_id,
        coalesce(sum(m.pages), 0)::BIGINT AS pages,
        coalesce(sum(m.cost) FILTER (WHERE NOT m.refunded), 0)::BIGINT AS cost,
        max(coalesce(m.status_at, m.sent_at)) AS last_activity
-FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+FROM messages m
 GROUP BY ALL;
+
+-- name: campaign_current_runs
+SELECT id, current_run FROM campaigns;
