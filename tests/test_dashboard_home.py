@@ -245,3 +245,70 @@ def test_a_double_click_before_the_prefect_flow_begins_starts_one_send(app, peop
     click(at, f"send_c{cid}")  # still a draft: the flow has not begun yet
     assert "this was started 0 s ago and is still queued" in texts(at)
     assert calls == [(cid, "start")]
+
+
+def test_the_card_shows_the_delivered_rate_and_totals_across_all_runs(app, people, sends):
+    from chapar.delivery import sync_statuses
+
+    repo.topup(10**9)
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")
+    sync_statuses()
+    click(at, f"reset_c{cid}")
+    click(at, f"reset_yes_c{cid}")
+    sync_statuses()
+    at.run()
+    one, two = reports.run_report(cid, 1), reports.run_report(cid, 2)
+    handed, delivered = one.handed + two.handed, one.n("delivered") + two.n("delivered")
+    rate = f"{100 * delivered / handed:.1f}".rstrip("0").rstrip(".")
+    shown = texts(at)
+    assert (f"All runs (2): {handed:,} sent, {delivered:,} delivered ({rate}%), "
+            f"{one.pages + two.pages:,} pages, {one.cost + two.cost:,} Rial") in shown  # fmt: skip
+    now = f"{100 * two.n('delivered') / two.handed:.1f}".rstrip("0").rstrip(".")
+    assert metric(at, "Delivered") == f"{now}%"  # the current run's rate
+    assert metric(at, "Money spent (Rial)") == f"{two.cost:,}"  # the current run's money
+
+
+def test_the_language_is_kept_in_the_url(app):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard_fixtures import APP
+
+    at = run_ok(app("en"))
+    assert at.query_params["lang"] in ("en", ["en"])
+    fresh = AppTest.from_file(str(APP), default_timeout=30)  # a reload: a new session
+    fresh.query_params["lang"] = "en"
+    run_ok(fresh)
+    assert fresh.title[0].value == "Dashboard"
+    assert run_ok(AppTest.from_file(str(APP), default_timeout=30)).title[0].value == "پیشخوان"
+
+
+def test_a_send_count_is_priced_as_it_is_sent(app, people, sends):
+    repo.topup(10**9)
+    cid = campaign(send_count=50)
+    quoted = repo.price("شب یلدا مبارک", ["people"], send_count=50)
+    at = run_ok(app())
+    click(at, f"send_c{cid}")
+    rep = reports.run_report(cid)
+    charged = -sum(e.amount for e in repo.ledger(100) if e.kind == "charge")
+    assert (quoted.recipients, quoted.cost) == (rep.handed, charged) == (50, 50 * 1_180)
+
+
+def test_reset_says_what_it_will_cost_and_offers_a_top_up_when_short(app, people, sends):
+    repo.topup(120 * 1_180)  # exactly one run
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")
+    click(at, f"reset_c{cid}")
+    shown = texts(at)
+    est = data.estimate(repo.get_campaign(cid), "reset")  # numbers blocked in run 1 now skipped
+    assert 0 < est.balance < est.cost == est.messages * 1_180
+    assert "Reset “Yalda”?" in shown
+    assert (f"Estimate: {est.messages} messages, {est.pages} pages, {est.cost:,} Rial; "
+            f"credit: {est.balance:,} Rial.") in shown  # fmt: skip
+    assert f"the credit covers about {est.covered} of {est.messages} messages" in shown
+    assert buttons(at)[f"reset_yes_c{cid}"].label == "Send what the credit covers"
+    assert "Top up first" in [link.label for link in at.get("page_link")]
+    click(at, f"reset_no_c{cid}")
+    assert repo.get_campaign(cid).current_run == 1

@@ -198,3 +198,32 @@ def test_reports_in_persian(app, sent):
     assert metric(at, "برنامه‌ریزی شده") == "۱۱۹"
     assert metric(at, "شماره نامعتبر") == "۱"
     assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(at)
+
+
+def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funnel(
+    app, people, sends, simulator
+):
+    simulator.set_faults(delivery_delay_s=1.0)  # statuses pass through "sent" first
+    repo.topup(10**9)
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")  # sent: every message awaits its delivery status
+    click(at, f"reports_c{cid}")
+    assert "This report refreshes by itself while the run sends" in texts(at)
+    assert metric(at, "Delivered") == "0"
+    assert metric(at, "Awaiting delivery") == "120"
+    funnel = [str(h.proto.body) for h in at.get("html") if "chaparFunnel" in str(h.proto.body)]
+    assert funnel and "Planned" in funnel[0] and "Handed to the provider" in funnel[0]
+
+    deadline = time.monotonic() + 20
+    while reports.run_report(cid).n("sent") and time.monotonic() < deadline:
+        sync_statuses()
+        time.sleep(0.2)
+    time.sleep(data.TTL)  # the live part's cached read expires
+    run_ok(at)
+    rep = reports.run_report(cid)
+    assert "refreshes by itself" not in texts(at)  # nothing more to come: it stops
+    rate = f"{100 * rep.n('delivered') / rep.handed:.1f}".rstrip("0").rstrip(".")
+    assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
+    rates = {m.label: m.value for m in at.metric if m.label.startswith(("Delivered", "Blocked"))}
+    assert f"{rate}%" in rates.values()
