@@ -116,12 +116,12 @@ def charts(rep: RunReport) -> None:
                 alt.Chart(frame)
                 .mark_bar()
                 .encode(
-                    x=alt.X("n:Q", axis=count_axis, scale=alt.Scale(reverse=rtl)),
+                    x=alt.X("n:Q", axis=count_axis),
                     y=alt.Y(
                         "status:N",
                         sort="-x",
                         title=None,
-                        axis=alt.Axis(labelLimit=0, orient="right" if rtl else "left"),
+                        axis=alt.Axis(labelLimit=0),
                     ),
                     tooltip=[
                         alt.Tooltip("status:N", title=t("col.status")),
@@ -159,7 +159,9 @@ def charts(rep: RunReport) -> None:
                     color=alt.Color(
                         "status:N",
                         title=t("col.status"),
-                        legend=alt.Legend(labelLimit=0, orient="bottom"),
+                        # a column, not a row: Vega measures Persian labels short and a row
+                        # of them overlaps
+                        legend=alt.Legend(labelLimit=0, orient="right"),
                     ),
                     tooltip=[
                         alt.Tooltip("operator:N", title=t("rep.operator")),
@@ -189,10 +191,9 @@ def charts(rep: RunReport) -> None:
                 .mark_bar()
                 .encode(
                     x=alt.X(
-                        "minute:T",
+                        "utcyearmonthdatehoursminutes(minute):T",  # a bar spans its minute
                         title=t("rep.hour"),
-                        scale=alt.Scale(type="utc", reverse=rtl),
-                        axis=alt.Axis(labelExpr=time_labels, labelAngle=0),
+                        axis=alt.Axis(labelExpr=time_labels, labelAngle=0, tickMinStep=60_000),
                     ),
                     y=alt.Y("n:Q", axis=count_axis),
                     tooltip=[
