@@ -91,11 +91,13 @@ def commit(page: Any, label: str, text: str) -> None:
     settle(page)
 
 
-def metric_value(page: Any, label: str) -> str:
+def expect_metric(page: Any, label: str, value: str) -> None:
+    """The metric shows ``value`` (waiting for the script run that draws it)."""
     card = page.locator('[data-testid="stMetric"]').filter(
         has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
     )
-    return str(card.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+    expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
+    expect(card.locator('[data-testid="stMetricValue"]').first).to_have_text(value)
 
 
 def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
@@ -148,8 +150,8 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     page.get_by_role("option", name="people").click()
     page.keyboard.press("Escape")
     settle(page)
-    assert metric_value(page, fa("new.recipients")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("cost") + " (ریال)") == fa_num(NUMBERS * 1180)
+    expect_metric(page, fa("new.recipients"), fa_num(NUMBERS))
+    expect_metric(page, fa("cost") + " (ریال)", fa_num(NUMBERS * 1180))
     shot(page, "04-new-campaign")
     page.get_by_role("button", name=fa("new.create")).click()
     page.get_by_role("heading", name=fa("home.title")).wait_for()
@@ -174,9 +176,9 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     # --- its report ----------------------------------------------------------------------------
     features(page, "f.reports")
     page.get_by_role("heading", name=fa("rep.title")).wait_for()
-    assert metric_value(page, fa("fig.planned")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("fig.sent")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("fig.invalid")) == fa_num(1)
+    expect_metric(page, fa("fig.planned"), fa_num(NUMBERS))
+    expect_metric(page, fa("fig.sent"), fa_num(NUMBERS))
+    expect_metric(page, fa("fig.invalid"), fa_num(1))
     # an export in Persian: prepared in the background, then downloaded
     page.get_by_role("button", name=fa("export.prepare", fmt="CSV")).click()
     ready = page.get_by_role("button", name=fa("export.ready", name="chapar-campaign-1-run-1.csv"))
@@ -208,7 +210,7 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
 
     # --- reset it and see the counter ------------------------------------------------------------
     nav(page, "nav.home")
-    assert metric_value(page, fa("reset_count")) == fa_num(0)
+    expect_metric(page, fa("reset_count"), fa_num(0))
     features(page, "f.reset")
     expect(page.get_by_text(fa("reset.confirm", title="یلدا"))).to_be_visible()
     page.get_by_role("button", name=fa("reset.yes")).click()
@@ -218,7 +220,7 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     page.reload()
     page.get_by_role("heading", name=fa("home.title")).wait_for()
     settle(page)
-    assert metric_value(page, fa("reset_count")) == fa_num(1)
+    expect_metric(page, fa("reset_count"), fa_num(1))
     shot(page, "10-home-reset")
 
     # --- the same page in English ---------------------------------------------------------------
@@ -226,7 +228,7 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     settle(page)
     page.get_by_role("heading", name="Dashboard").wait_for()
     page.wait_for_function(DIRECTION_IS, arg="ltr")
-    assert metric_value(page, "Resets") == "1"
+    expect_metric(page, "Resets", "1")
     shot(page, "11-home-english")
 
     # --- the language survives a reload (it is in the URL) ----------------------------------------
