@@ -5,10 +5,14 @@ Rules kept here:
 * Every read goes through the core's repo/report functions, which open a DuckDB
   connection, run and close it: nothing holds a connection across a rerun, so a sending
   flow in another process is never locked out for long.
-* Reads that aggregate messages (summaries, reports, pages of numbers) are cached for
-  :data:`TTL` seconds, keyed by the database path (tests use one file each) and by a
-  generation that every write made from the dashboard bumps: what you just did shows at
-  once, what a sending flow does shows within a couple of seconds.
+* Reads that aggregate messages (the home page's overview, reports, pages of numbers) and
+  the balance are cached for :data:`TTL` seconds, keyed by the database path (tests use
+  one file each) and by a generation that every write made from the dashboard bumps: what
+  you just did shows at once, what a sending flow does shows within a couple of seconds.
+  These few functions are where the pages read: when the engine's per-run counters land,
+  :func:`overview` and :func:`report` switch to them here and nowhere else.
+* What a send will cost (:func:`estimate`) is priced by the core (``repo.price_for`` over
+  ``repo.audience`` with the send count) against a balance read afresh.
 * Sending runs in Prefect: :func:`start_send` triggers the deployment
   ``send-campaign/chapar-send`` without waiting. With ``CHAPAR_SEND_INPROCESS=1`` it sends
   in a background thread of the dashboard process instead (no Prefect server needed: the
@@ -21,11 +25,11 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import polars as pl
 import streamlit as st
@@ -78,16 +82,6 @@ def changed() -> None:
 
 
 # --- cached reads ------------------------------------------------------------------------------
-
-
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _summaries(db: str, gen: int) -> dict[int, dict[str, Any]]:
-    return reports.campaign_summaries()
-
-
-def summaries() -> dict[int, dict[str, Any]]:
-    """Per campaign: planned, handed, pages, cost, last_activity of its current run."""
-    return _summaries(db_key(), generation())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
@@ -262,18 +256,6 @@ def export_bytes(
         path = Path(folder) / f"report.{fmt}"
         reports.export(campaign_id, path, run_no, status, labels=labels_for(lang))
         return path.read_bytes()
-
-
-def exporter(
-    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
-) -> Callable[[], bytes]:
-    """A no-argument callable for ``st.download_button``: the file is built only when the
-    button is clicked, on Streamlit's download thread."""
-
-    def build() -> bytes:
-        return export_bytes(campaign_id, run_no, status, fmt)
-
-    return build
 
 
 def export_name(campaign_id: int, run_no: int, status: str | None, fmt: str) -> str:
