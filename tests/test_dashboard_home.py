@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -243,7 +244,7 @@ def test_a_double_click_before_the_prefect_flow_begins_starts_one_send(app, peop
     assert "(http://127.0.0.1:4200/runs/flow-run/0b5e)" in shown  # the Prefect link
     assert "Sending in progress" in shown  # the card refreshes itself until the flow begins
     click(at, f"send_c{cid}")  # still a draft: the flow has not begun yet
-    assert "this was started 0 s ago and is still queued" in texts(at)
+    assert re.search(r"this was started \d+ s ago and is still queued", texts(at))
     assert calls == [(cid, "start")]
 
 
