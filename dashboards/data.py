@@ -207,9 +207,14 @@ def estimate(c: Campaign, mode: str) -> Estimate:
     return Estimate(q.recipients, q.pages * q.recipients, q.cost, repo.balance())
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _lines(db: str, gen: int) -> list[repo.Line]:
+    return repo.lines()
+
+
 def line_window(sender: str) -> str:
     """The sending window of a line ("08:00-21:00", "always"): its own, else the setting."""
-    for line in repo.lines():
+    for line in _lines(db_key(), generation()):
         if line.sender == sender and line.send_window:
             return line.send_window
     return get_settings().send_window

@@ -421,17 +421,26 @@ def schedule_note(sender: str, start_at: datetime | None) -> None:
     st.caption(t("schedule.when", when=i18n.when(start_at)))
     if start_at < datetime.now(i18n.tz()):
         st.warning(t("schedule.past"))
+    outside = window_warning(sender, start_at)
+    if outside:
+        st.warning(outside)
+
+
+def window_warning(sender: str, start_at: datetime) -> str | None:
+    """Why a start time will wait: it is outside the line's sending window (its own window,
+    else the setting's); None when it is inside."""
     from chapar.window import next_opening, parse_window
 
     text = data.line_window(sender)
     try:
         window = parse_window(text)
     except ValueError:
-        return
+        return None
     opens = next_opening(start_at, window, get_settings().timezone)
-    if opens is not None:
-        st.warning(t("schedule.outside", sender=i18n.digits(sender), window=i18n.digits(text),
-                     opens=i18n.when(opens)))  # fmt: skip
+    if opens is None:
+        return None
+    return t("schedule.outside", sender=i18n.digits(sender), window=i18n.digits(text),
+             opens=i18n.when(opens))  # fmt: skip
 
 
 # --- bars drawn in the page's direction --------------------------------------------------------

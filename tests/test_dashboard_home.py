@@ -313,3 +313,28 @@ def test_reset_says_what_it_will_cost_and_offers_a_top_up_when_short(app, people
     assert "Top up first" in [link.label for link in at.get("page_link")]
     click(at, f"reset_no_c{cid}")
     assert repo.get_campaign(cid).current_run == 1
+
+
+def test_a_scheduled_card_says_when_it_sends_and_warns_outside_the_window(app, people):
+    from datetime import time as clock
+    from zoneinfo import ZoneInfo
+
+    repo.set_line("30001234", "08:00-21:00", None)
+    tehran = ZoneInfo("Asia/Tehran")
+    night = datetime.combine(datetime.now(tehran).date() + timedelta(days=2), clock(23, 30),
+                             tzinfo=tehran)  # fmt: skip
+    cid = campaign(start_at=night)
+    at = run_ok(app())
+    shown = texts(at)
+    assert f"Sends at {night:%Y-%m-%d} 23:30 (Tehran time)" in shown
+    assert "outside line 30001234's sending window (08:00-21:00)" in shown
+    at = run_ok(app("fa"))
+    jalali = i18n_when(night)
+    assert f"ارسال در {jalali} (به وقت تهران)" in texts(at)
+    assert cid == 1
+
+
+def i18n_when(moment: datetime) -> str:
+    from dashboards import i18n
+
+    return i18n.when(moment)  # outside a session: Persian, Jalali, Tehran

@@ -66,6 +66,9 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
     ui.status_badge(c)
     if c.status is CampaignStatus.SCHEDULED and c.start_at is not None:
         st.caption(t("schedule.when", when=i18n.when(c.start_at)))
+        outside = ui.window_warning(c.sender, c.start_at)
+        if outside:
+            st.caption(f":orange[{outside}]")
     now = view.current if view else Totals()
     every = view.all_runs if view else Totals()
     progress, delivered, resets, pages, cost = st.columns([4, 2, 1, 2, 3])
