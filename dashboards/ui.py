@@ -59,7 +59,7 @@ BASE_CSS = """
   overflow-wrap: anywhere;
 }
 [data-testid="stMetric"] { container-type: inline-size; }
-[data-testid="stMetricValue"] { font-size: clamp(0.95rem, 11cqi, 2rem); line-height: 1.3; }
+[data-testid="stMetricValue"] { font-size: clamp(1.2rem, 12cqi, 1.9rem); line-height: 1.3; }
 [data-testid="stAppDeployButton"] { display: none; }
 .chapar-bar { margin: 0.25rem 0 0.5rem 0; }
 .chapar-bar-text { font-size: 0.9rem; margin-bottom: 0.25rem; }

@@ -71,7 +71,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
             st.caption(f":orange[{outside}]")
     now = view.current if view else Totals()
     every = view.all_runs if view else Totals()
-    progress, delivered, resets, pages, cost = st.columns([4, 2, 1, 2, 3])
+    progress, delivered, resets, pages, cost = st.columns([4, 2, 2, 2, 3])
     with progress:
         if c.current_run:
             text = i18n.join([

@@ -21,7 +21,7 @@ count = 10**e - 1
 
 st.title("figures")
 with st.container(border=True, key="home_card"):
-    progress, delivered, resets, pages_c, cost_c = st.columns([4, 2, 1, 2, 3])
+    progress, delivered, resets, pages_c, cost_c = st.columns([4, 2, 2, 2, 3])
     with progress:
         ui.progress_bar(0.5, t("progress.text", handed=i18n.num(count), planned=i18n.num(count)))
     delivered.metric(t("home.delivered"), i18n.rate(count, count + 1))
