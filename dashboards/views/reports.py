@@ -300,8 +300,9 @@ def export_job(key: tuple[object, ...], fmt: str) -> None:
         return
     mime = "text/csv" if fmt == "csv" else (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
-    st.download_button(
-        t("export.ready", name=job.name), job.path.read_bytes(), file_name=job.name, mime=mime,
+    path = job.path
+    st.download_button(  # the file is read when clicked, not on every run of the page
+        t("export.ready", name=job.name), lambda: path.read_bytes(), file_name=job.name, mime=mime,
         on_click="ignore", icon=":material/download:", key=f"rep_{fmt}", type="primary",
         width="stretch",
     )  # fmt: skip
