@@ -158,10 +158,11 @@ def export(
 ) -> int:
     """Write the run's numbers (filtered by status) to .csv or .xlsx; returns the row count.
 
-    What an analyst opens: the campaign's title and text in the first rows, then the
-    header; numbers as people write them (09…); times in the settings' zone (Tehran),
-    to the second; headers and values in the language of ``labels`` (English by default,
-    Persian with Jalali dates). CSV starts with a UTF-8 BOM so Excel reads Persian.
+    What an analyst opens: numbers as people write them (09…); times in the settings' zone
+    (Tehran), to the second; headers and values in the language of ``labels`` (Persian
+    with Jalali dates), and then the campaign's title and text in the first rows, above the
+    header. Without ``labels`` (the CLI): English words and the table alone. CSV starts with
+    a UTF-8 BOM so Excel reads Persian.
 
     The run's rows are first copied to a temporary Parquet file (one short read, so a
     sending process is never locked out for the length of the export), then formatted
@@ -171,6 +172,7 @@ def export(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InputError(Code.EXPORT_FORMAT, where=str(path))
+    title_rows = labels is not None  # the dashboard's files; the CLI's stay a plain table
     labels = labels or ExportLabels.english()
     key: dict[str, Any] = {
         "campaign_id": campaign_id,
@@ -189,6 +191,8 @@ def export(
             params = {**key, "tz": get_settings().timezone}
             con.sql(q("export_numbers"), params=params).write_parquet(str(snapshot))
         head = [(labels.title, campaign.title), (labels.message, campaign.message)]
+        if not title_rows:
+            head = []
         chunks = _export_chunks(snapshot, labels)
         if suffix == ".csv":
             _write_csv(tmp, head, labels, chunks, total, progress)
@@ -280,8 +284,9 @@ def _write_csv(
     done = 0
     with path.open("w", encoding="utf-8-sig", newline="") as out:  # the BOM Excel looks for
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerows(head)
-        writer.writerow([])
+        if head:
+            writer.writerows(head)
+            writer.writerow([])
         writer.writerow([labels.headers.get(c, c) for c in EXPORT_COLUMNS])
         for chunk in chunks:
             out.write(chunk.write_csv(include_header=False))
@@ -396,7 +401,7 @@ def _write_xlsx(
     """A one-sheet workbook written as a stream of XML into the zip: inline strings, no
     shared-string table, so nothing grows with the row count (an Excel library holding
     every cell took 151 s and 3.4 GB for 1M rows)."""
-    header_row = len(head) + 2
+    header_row = len(head) + 2 if head else 1
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name, text in _XLSX_STATIC.items():
             z.writestr(name, text)
