@@ -47,7 +47,10 @@ page = st.navigation(
 )  # fmt: skip
 st.sidebar.caption(i18n.join([t("app.name"), t("app.tagline")]))
 ui.show_flashes()
-page.run()
-if os.environ.get("CHAPAR_DASHBOARD_TIMING"):  # bench/bench_dashboard.py reads these lines
-    seconds = time.perf_counter() - _started
-    print(f"chapar-timing {page.url_path or 'home'} {seconds:.3f}", file=sys.stderr, flush=True)
+try:
+    page.run()
+finally:  # a rerun or page switch ends the run by an exception: it is timed too
+    if os.environ.get("CHAPAR_DASHBOARD_TIMING"):  # bench/bench_dashboard.py reads these lines
+        seconds = time.perf_counter() - _started
+        print(f"chapar-timing {page.url_path or 'home'} {seconds:.3f}", file=sys.stderr,
+              flush=True)  # fmt: skip
