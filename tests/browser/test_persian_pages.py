@@ -44,7 +44,6 @@ ALLOWED = {
     # file formats and encodings, as Persian users write them
     "csv", "tsv", "txt", "xlsx", "xls", "xlsm", "excel", "gsm", "ucs",
     "people",  # the recipient list's name, as the user typed it
-    "chapar", "campaign", "run",  # parts of export file names (chapar-campaign-1-run-1.csv)
     getpass.getuser().lower(),  # who made the changes (the audit trail)
 }  # fmt: skip
 LATIN_DIGIT = re.compile(r"[0-9]")
