@@ -84,6 +84,13 @@ class Code(StrEnum):
     IMPORT_WIDE_LINE = "import_wide_line"
     IMPORT_NAME_EMPTY = "import_name_empty"
     IMPORT_LIST_EXISTS = "import_list_exists"
+    # --- the dashboard and its exports (issue 11) ------------------------------------------
+    EXPORT_FORMAT = "export_format"
+    EXCEL_TOO_BIG = "excel_too_big"
+    PREFECT_DOWN = "prefect_down"
+    PREFECT_NO_DEPLOYMENT = "prefect_no_deployment"
+    PREFECT_REFUSED = "prefect_refused"
+    SEND_FAILED = "send_failed"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -270,6 +277,30 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "لیستی به نام «{name}» هست؛ برای جایگزینی، گزینه جایگزینی (--replace) را بزنید",
         "a list named {name!r} exists; import with --replace to replace it",
     ),
+    # --- the dashboard and its exports (issue 11) ------------------------------------------
+    Code.EXPORT_FORMAT: (
+        "خروجی فقط به CSV (.csv) یا Excel (.xlsx)",
+        "export to a .csv or .xlsx file",
+    ),
+    Code.EXCEL_TOO_BIG: (
+        "{rows:,} ردیف در یک برگه Excel جا نمی‌شود (حداکثر {maximum:,})؛ خروجی CSV بگیرید",
+        "{rows:,} rows do not fit in an Excel sheet ({maximum:,}); export to .csv",
+    ),
+    Code.PREFECT_DOWN: (
+        "سرور Prefect در {api} پاسخ نمی‌دهد ({why})؛ سرویس‌ها را با «chapar up» راه بیندازید "
+        "یا CHAPAR_SEND_INPROCESS=1 بگذارید تا داشبورد خودش ارسال کند",
+        "the Prefect server at {api} does not answer ({why}): start the services "
+        "(`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the dashboard process",
+    ),
+    Code.PREFECT_NO_DEPLOYMENT: (
+        "Prefect استقرار {deployment} را ندارد؛ جریان‌ها را با «chapar up» راه بیندازید",
+        "Prefect has no deployment {deployment!r}: serve the flows (`chapar up`)",
+    ),
+    Code.PREFECT_REFUSED: (
+        "Prefect ارسال را نپذیرفت: {detail}",
+        "Prefect did not accept the send: {detail}",
+    ),
+    Code.SEND_FAILED: ("ارسال خطا داد: {detail}", "the send failed: {detail}"),
 }
 
 

@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from chapar.campaigns import CampaignStatus
 from chapar.errors import ChaparError
+from chapar.reasons import Code
 from chapar.settings import get_settings
 
 
@@ -94,7 +95,7 @@ class InProcessScheduler:
             exc = failure[0]
             if isinstance(exc, ChaparError):
                 raise exc
-            raise SchedulerUnavailable(f"the send failed: {exc}") from exc
+            raise SchedulerUnavailable(Code.SEND_FAILED, detail=str(exc)) from exc
         return None
 
     def schedule(self, campaign_id: int, mode: str, when: datetime) -> str | None:

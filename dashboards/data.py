@@ -5,10 +5,14 @@ Rules kept here:
 * Every read goes through the core's repo/report functions, which open a DuckDB
   connection, run and close it: nothing holds a connection across a rerun, so a sending
   flow in another process is never locked out for long.
-* Reads that aggregate messages (summaries, reports, pages of numbers) are cached for
-  :data:`TTL` seconds, keyed by the database path (tests use one file each) and by a
-  generation that every write made from the dashboard bumps: what you just did shows at
-  once, what a sending flow does shows within a couple of seconds.
+* Reads that aggregate messages (the home page's overview, reports, pages of numbers) and
+  the balance are cached for :data:`TTL` seconds, keyed by the database path (tests use
+  one file each) and by a generation that every write made from the dashboard bumps: what
+  you just did shows at once, what a sending flow does shows within a couple of seconds.
+  These few functions are where the pages read: when the engine's per-run counters land,
+  :func:`overview` and :func:`report` switch to them here and nowhere else.
+* What a send will cost (:func:`estimate`) is priced by the core (``repo.price_for`` over
+  ``repo.audience`` with the send count) against a balance read afresh.
 * Sending runs in Prefect: :func:`start_send` triggers the deployment
   ``send-campaign/chapar-send`` without waiting. With ``CHAPAR_SEND_INPROCESS=1`` it sends
   in a background thread of the dashboard process instead (no Prefect server needed: the
@@ -17,15 +21,14 @@ Rules kept here:
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import polars as pl
 import streamlit as st
@@ -34,22 +37,24 @@ from chapar import campaigns as rules
 from chapar import reports
 from chapar.campaigns import Campaign, MessageState
 from chapar.errors import Busy, ChaparError, NotAllowed
+from chapar.pricing import Quote
+from chapar.reasons import Code
 from chapar.reports import RunReport
+from chapar.scheduling import SchedulerUnavailable, get_scheduler
 from chapar.settings import get_settings
 from chapar.store import repo
+from chapar.store.repo import Audience
 
 #: Seconds a cached aggregate may lag behind a sending flow.
 TTL = 2.0
-#: The Prefect deployment that sends a campaign (flows/send.py, prefect.yaml).
-SEND_DEPLOYMENT = "send-campaign/chapar-send"
 #: Excel's row limit, header row included.
 EXCEL_MAX_ROWS = 1_048_575
 
 Mode = Literal["start", "rebuild", "reset"]
 
 
-class SendUnavailable(ChaparError):
-    """The send could not be handed to Prefect (server down, deployment missing, …)."""
+#: The send could not be handed to the scheduler (Prefect down, deployment missing, …).
+SendUnavailable = SchedulerUnavailable
 
 
 # --- cache keys --------------------------------------------------------------------------------
@@ -75,16 +80,6 @@ def changed() -> None:
 
 
 # --- cached reads ------------------------------------------------------------------------------
-
-
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _summaries(db: str, gen: int) -> dict[int, dict[str, Any]]:
-    return reports.campaign_summaries()
-
-
-def summaries() -> dict[int, dict[str, Any]]:
-    """Per campaign: planned, handed, pages, cost, last_activity of its current run."""
-    return _summaries(db_key(), generation())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
@@ -138,6 +133,95 @@ def program_blacklist(
     return reports.program_blacklist(campaign_id, run_no, offset=offset, limit=limit)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def _overview(db: str, gen: int) -> dict[int, reports.Overview]:
+    return reports.campaign_overview()
+
+
+def overview() -> dict[int, reports.Overview]:
+    """Per campaign: totals of its current run and of all its runs (the home cards)."""
+    return _overview(db_key(), generation())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def _balance(db: str, gen: int) -> int:
+    return repo.balance()
+
+
+def balance() -> int:
+    return _balance(db_key(), generation())
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def _audience(db: str, gen: int, sources: tuple[str, ...], send_count: int | None) -> Audience:
+    return repo.audience(list(sources), send_count)
+
+
+def audience(sources: tuple[str, ...] | list[str], send_count: int | None = None) -> Audience:
+    """Who a campaign over these lists reaches (the first ``send_count`` of them): counted
+    once, so the price follows every keystroke of the message without a query."""
+    return _audience(db_key(), generation(), tuple(sources), send_count)
+
+
+def quote(message: str, sources: tuple[str, ...] | list[str], send_count: int | None) -> Quote:
+    return repo.price_for(message, audience(sources, send_count))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a send, rebuild or reset is about to cost, against the credit."""
+
+    messages: int
+    pages: int
+    cost: int
+    balance: int
+
+    @property
+    def short(self) -> bool:
+        return self.cost > self.balance
+
+    @property
+    def covered(self) -> int:
+        """Messages the credit pays for, at this send's average price."""
+        if self.cost <= 0 or not self.short:
+            return self.messages
+        return self.messages * self.balance // self.cost
+
+
+def estimate(c: Campaign, mode: str) -> Estimate:
+    """Start and reset price the campaign's audience (with its send count); rebuild prices
+    what the current run still has pending, at the current text. The balance is read
+    afresh: a top-up made a moment ago (from the CLI too) counts."""
+    if mode == "rebuild" and c.current_run:
+        rep = report(c.id, c.current_run)
+        by_op = {op: states.get("pending", 0) for op, states in rep.by_operator.items()}
+        who = Audience({op: n for op, n in by_op.items() if n}, 0, 0, 0)
+    else:
+        who = audience(c.source, c.send_count)
+    try:
+        q = repo.price_for(c.message, who)
+    except ChaparError:
+        return Estimate(sum(who.by_operator.values()), 0, 0, repo.balance())
+    return Estimate(q.recipients, q.pages * q.recipients, q.cost, repo.balance())
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _lines(db: str, gen: int) -> list[repo.Line]:
+    return repo.lines()
+
+
+def line_window(sender: str) -> str:
+    """The sending window of a line ("08:00-21:00", "always"): its own, else the setting."""
+    for line in _lines(db_key(), generation()):
+        if line.sender == sender and line.send_window:
+            return line.send_window
+    return get_settings().send_window
+
+
+def campaign(campaign_id: int) -> Campaign:
+    return repo.get_campaign(campaign_id)
+
+
 def campaigns(archived: bool | None = False) -> list[Campaign]:
     return repo.list_campaigns(archived=archived)
 
@@ -161,26 +245,20 @@ def actor() -> str:
 
 
 def export_bytes(
-    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
+    campaign_id: int,
+    run_no: int,
+    status: str | None,
+    fmt: Literal["csv", "xlsx"],
+    lang: str = "en",
 ) -> bytes:
     """A run's numbers (filtered by the status flag) as a CSV or Excel file's bytes, written
-    by :func:`chapar.reports.export` to a temporary file."""
+    by :func:`chapar.reports.export` to a temporary file, in ``lang``'s words."""
+    from dashboards.exports import labels_for
+
     with tempfile.TemporaryDirectory(prefix="chapar-export-") as folder:
         path = Path(folder) / f"report.{fmt}"
-        reports.export(campaign_id, path, run_no, status)
+        reports.export(campaign_id, path, run_no, status, labels=labels_for(lang))
         return path.read_bytes()
-
-
-def exporter(
-    campaign_id: int, run_no: int, status: str | None, fmt: Literal["csv", "xlsx"]
-) -> Callable[[], bytes]:
-    """A no-argument callable for ``st.download_button``: the file is built only when the
-    button is clicked, on Streamlit's download thread."""
-
-    def build() -> bytes:
-        return export_bytes(campaign_id, run_no, status, fmt)
-
-    return build
 
 
 def export_name(campaign_id: int, run_no: int, status: str | None, fmt: str) -> str:
@@ -215,7 +293,7 @@ class Trigger:
     mode: str
     url: str | None
     fingerprint: tuple[object, ...]
-    error: str | None = None
+    error: ChaparError | None = None
 
 
 _triggers: dict[tuple[str, int], Trigger] = {}
@@ -245,8 +323,7 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
     with _trigger_lock:  # two sessions of this process clicking at once: one trigger
         campaign = repo.get_campaign(campaign_id)
         if campaign.is_sending:
-            raise Busy(f"campaign {campaign_id} is sending now (run {campaign.current_run}); "
-                       "wait for it to stop, or cut its schedule")  # fmt: skip
+            raise Busy(Code.BUSY, campaign=campaign_id, run=campaign.current_run)
         previous = last_trigger(campaign_id)
         if (
             previous is not None
@@ -254,19 +331,20 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
             and previous.fingerprint == fingerprint(campaign)
             and time.monotonic() - previous.at < PENDING_S
         ):
-            where = f": {previous.url}" if previous.url else ""
             ago = time.monotonic() - previous.at
-            raise Busy(f"a {previous.mode} of campaign {campaign_id} was started {ago:.0f} s ago "
-                       f"and has not begun yet{where}")  # fmt: skip
+            raise Busy(Code.RECENTLY_STARTED, seconds=f"{ago:.0f}")
         check = check_mode(campaign, mode)
         if not check.allowed:
-            raise NotAllowed(f"cannot {mode} campaign {campaign_id}: {check.reason}")
+            raise NotAllowed(check.reason or Code.NOT_UNFINISHED)
         record = Trigger(time.monotonic(), mode, None, fingerprint(campaign))
         _triggers[(db_key(), campaign_id)] = record
     try:
         record.url = start_send(campaign_id, mode)
+    except ChaparError as exc:
+        record.error = exc
+        raise
     except BaseException as exc:
-        record.error = str(exc)
+        record.error = ChaparError(Code.SEND_FAILED, detail=str(exc))
         raise
     finally:
         changed()
@@ -274,139 +352,38 @@ def trigger(campaign_id: int, mode: Mode) -> str | None:
 
 
 def start_send(campaign_id: int, mode: str) -> str | None:
-    """Hand the send to Prefect (``run_deployment(..., timeout=0)``) and return the flow
-    run's URL; or, with ``CHAPAR_SEND_INPROCESS=1``, send in a background thread of this
-    process and return None. The one place a send starts: tests replace it."""
-    if _inprocess():
-        return _send_in_thread(campaign_id, mode)
-    return _send_with_prefect(campaign_id, mode)
+    """Hand the send to the Scheduler port (Prefect's deployment, or a thread of this
+    process with ``CHAPAR_SCHEDULER=inprocess`` / ``CHAPAR_SEND_INPROCESS=1``) and return
+    the flow run's URL, if there is one. The one place a send starts: tests replace it."""
+    return get_scheduler(on_done=_send_done).start(campaign_id, mode)
 
 
-def prefect_api_url() -> str:
-    return os.environ.get("PREFECT_API_URL") or (
-        f"http://127.0.0.1:{get_settings().prefect_port}/api"
-    )
-
-
-def prefect_ui_url() -> str:
-    return (
-        os.environ.get("PREFECT_UI_URL") or f"http://127.0.0.1:{get_settings().prefect_port}"
-    ).rstrip("/")
-
-
-def _prefect_answers(api: str) -> str | None:
-    """None if the Prefect server at ``api`` answers, else why not."""
-    import httpx
-
-    try:
-        httpx.get(f"{api}/health", timeout=3.0).raise_for_status()
-    except httpx.HTTPError as exc:
-        return exc.__class__.__name__
-    return None
-
-
-@contextmanager
-def _prefect(api: str) -> Iterator[None]:
-    """Prefect's client pointed at ``api`` for this block. Never let Prefect go without a
-    server: it would start a temporary one in this process (STACK-NOTES)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: api}):
-        yield
-
-
-def _send_with_prefect(campaign_id: int, mode: str) -> str:
-    api = prefect_api_url().rstrip("/")
-    why = _prefect_answers(api)
-    if why is not None:
-        raise SendUnavailable(
-            f"the Prefect server at {api} does not answer ({why}): start the services "
-            "(`chapar up`), or set CHAPAR_SEND_INPROCESS=1 to send from the dashboard process"
+def _send_done(campaign_id: int, error: BaseException | None) -> None:
+    """An in-process send ended: a failure is kept on the campaign's trigger, shown on the
+    dashboard."""
+    record = _triggers.get((db_key(), campaign_id))
+    if error is not None and record is not None:
+        record.error = (
+            error
+            if isinstance(error, ChaparError)
+            else ChaparError(Code.SEND_FAILED, detail=str(error))
         )
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
-    campaign = repo.get_campaign(campaign_id)
-    # The same click on the same campaign state is the same flow run (Prefect dedupes).
-    key = (f"chapar-{campaign_id}-{mode}-run{campaign.current_run}-reset{campaign.reset_count}"
-           f"-{campaign.status.value}-{campaign.updated_at.isoformat()}")  # fmt: skip
-    try:
-        with _prefect(api):
-            if mode == "start" and repo.scheduled_flow_run(campaign_id):
-                from flows.schedule import cancel_scheduled
-
-                cancel_scheduled(campaign_id)  # sent now: its scheduled run must not run too
-            flow_run = run_deployment(
-                SEND_DEPLOYMENT,
-                parameters={"campaign_id": campaign_id, "mode": mode},
-                timeout=0,
-                as_subflow=False,
-                idempotency_key=key,
-            )
-    except ObjectNotFound:
-        raise SendUnavailable(
-            f"Prefect has no deployment {SEND_DEPLOYMENT!r}: serve the flows (`chapar up`)"
-        ) from None
-    except Exception as exc:
-        raise SendUnavailable(f"Prefect did not accept the send: {exc}") from None
-    return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]
+    changed()
 
 
 def tell_prefect(campaign_id: int) -> bool | None:
-    """Make Prefect's scheduled flow run match the campaign after its schedule changed
+    """Make the scheduler's scheduled send match the campaign after its schedule changed
     (created with a start time, start time moved or removed, cut), as the CLI does.
 
     True: Prefect holds the schedule. False: no Prefect server answers (or it refused), so
     the schedule lives in the database only and ``chapar up`` (the sync-schedules flow)
     schedules it when it starts. None: in-process mode, where nothing is scheduled.
     """
-    if _inprocess():
+    scheduler = get_scheduler()
+    if scheduler.name == "inprocess":
         return None
-    api = prefect_api_url().rstrip("/")
-    if _prefect_answers(api) is not None:
-        return False
     try:
-        from flows.schedule import apply_schedule
-
-        with _prefect(api):
-            apply_schedule(campaign_id)
-    except Exception:  # Prefect went away between the check and the call, or refused
+        scheduler.apply(campaign_id)
+    except SchedulerUnavailable:
         return False
     return True
-
-
-def _inprocess() -> bool:
-    return os.environ.get("CHAPAR_SEND_INPROCESS", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _send_in_thread(campaign_id: int, mode: str, wait_s: float = 0.5) -> str | None:
-    """Send in a daemon thread of this process. A refusal (busy, not allowed) or a quick
-    failure is raised here; a later failure is kept on the campaign's :class:`Trigger` and
-    shown on the dashboard. If the process stops mid-run its lease lapses and the run
-    shows as unfinished (interrupted), ready to rebuild."""
-    from chapar.sending import Mode as SendMode
-    from chapar.sending import send_run
-
-    failure: list[BaseException] = []
-    key = (db_key(), campaign_id)
-
-    def work() -> None:
-        try:
-            send_run(campaign_id, SendMode(mode))
-        except BaseException as exc:
-            failure.append(exc)
-            record = _triggers.get(key)
-            if record is not None:
-                record.error = str(exc)
-        finally:
-            changed()
-
-    thread = threading.Thread(target=work, name=f"chapar-send-{campaign_id}", daemon=True)
-    thread.start()
-    thread.join(wait_s)
-    if failure:
-        exc = failure[0]
-        if isinstance(exc, ChaparError):
-            raise exc
-        raise ChaparError(f"the send failed: {exc}") from exc
-    return None

@@ -204,11 +204,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "audit.new": ("مقدار جدید", "New"),
     # --- message composer ----------------------------------------------------------------
     "composer.count": (
-        "{characters} نویسه · {pages} صفحه · {encoding}",
-        "{characters} characters · {pages} pages · {encoding}",
+        "{characters} نویسه، {pages} صفحه، {encoding}",
+        "{characters} characters | {pages} pages | {encoding}",
     ),
-    "composer.gsm7": ("لاتین (GSM-7)", "Latin (GSM-7)"),
-    "composer.ucs2": ("فارسی / یونیکد (UCS-2)", "Persian / Unicode (UCS-2)"),
+    "composer.gsm7": ("لاتین (GSM-۷)", "Latin (GSM-7)"),
+    "composer.ucs2": ("فارسی / یونیکد (UCS-۲)", "Persian / Unicode (UCS-2)"),
     "composer.limit": ("حداکثر {n} صفحه", "at most {n} pages"),
     "composer.help": (
         "شمارش صفحات و هزینه هنگام تایپ تازه می‌شود.",
@@ -529,14 +529,21 @@ FIELD_LABELS: Final[dict[str, str]] = {
 }  # fmt: skip
 
 
+def error(exc: BaseException) -> str:
+    """A core error in the session's language (its reason's text, with where it happened)."""
+    text = getattr(exc, "text", None)
+    return text(lang()) if callable(text) else str(exc)
+
+
 def field_name(field: str) -> str:
     """A campaign field's label (title, send count, …)."""
     return t(FIELD_LABELS[field]) if field in FIELD_LABELS else field
 
 
 def join(parts: list[str]) -> str:
-    """Items of a one-line summary: the Persian comma in Persian, a middle dot in English."""
-    return ("، " if lang() == "fa" else " · ").join(parts)
+    """Items of a one-line summary: the Persian comma in Persian, a bar in English (never a
+    middle dot, which reads as the Persian zero ۰)."""
+    return ("، " if lang() == "fa" else " | ").join(parts)
 
 
 def operator(name: str | None) -> str:
@@ -550,3 +557,289 @@ def operator(name: str | None) -> str:
 
 def mode_name(mode: str) -> str:
     return t(f"mode.{mode}")
+
+
+# ================================================================================================
+# --- issue 11: the dashboard an analyst trusts (credit, live reports, audit, exports, dates) ---
+# ================================================================================================
+
+TRUST_LABELS: Final[dict[str, tuple[str, str]]] = {
+    # --- credit against cost ----------------------------------------------------------------
+    "price.balance": ("اعتبار فعلی", "Credit balance"),
+    "price.per_message": ("هر پیام", "A message"),
+    "price.per_message_value": (
+        "{pages} صفحه، {cost} {currency}",
+        "{pages} pages, {cost} {currency}",
+    ),
+    "price.send_count": (
+        "با تعداد ارسال {n}: از {all} مخاطب، {n} نفر اول",
+        "With a send count of {n}: the first {n} of {all} recipients",
+    ),
+    "price.short": (
+        "هزینه این ارسال ({cost}) از اعتبار ({balance}) بیشتر است: اعتبار حدود {covered} "
+        "پیام از {total} را پوشش می‌دهد و ارسال پس از آن نا تمام می‌ماند.",
+        "This send costs {cost}, more than the credit ({balance}): the credit covers about "
+        "{covered} of {total} messages, then the run stops unfinished.",
+    ),
+    "price.ok": ("اعتبار برای این ارسال کافی است.", "The credit covers this send."),
+    "price.topup_link": ("افزایش اعتبار", "Top up the credit"),
+    "send.confirm_title": ("پیش از {mode} «{title}»", "Before the {mode} of “{title}”"),
+    "send.estimate": (
+        "برآورد: {messages} پیام، {pages} صفحه، {cost}؛ اعتبار: {balance}.",
+        "Estimate: {messages} messages, {pages} pages, {cost}; credit: {balance}.",
+    ),
+    "send.covered": ("ارسال به اندازه اعتبار", "Send what the credit covers"),
+    "send.topup_first": ("اول افزایش اعتبار", "Top up first"),
+    "send.go": ("بله، {mode} شود", "Yes, {mode}"),
+    # --- live report ---------------------------------------------------------------------------
+    "rep.rates": ("نرخ‌ها", "Rates"),
+    "rate.delivered": ("نرخ دلیوری", "Delivered"),
+    "rate.failed": ("نرخ نرسیده / ناموفق", "Undelivered / failed"),
+    "rate.blocked": ("نرخ مسدود", "Blocked"),
+    "rate.of_handed": ("از ارسال‌های موفق", "of those sent"),
+    "rep.funnel": ("قیف ارسال", "Funnel"),
+    "funnel.planned": ("برنامه‌ریزی شده", "Planned"),
+    "funnel.handed": ("تحویل به سرویس‌دهنده", "Handed to the provider"),
+    "funnel.delivered": ("دلیور شده", "Delivered"),
+    "rep.live": (
+        "این گزارش هنگام ارسال و دریافت وضعیت‌ها خودکار تازه می‌شود (آخرین: {when}).",
+        "This report refreshes by itself while the run sends and statuses arrive (last: {when}).",
+    ),
+    "rep.hour": ("ساعت (تهران)", "Time (Tehran)"),
+    "home.current_run": ("دور جاری", "Current run"),
+    "home.all_runs": ("همه دورها", "All runs"),
+    "home.delivered": ("دلیوری", "Delivered"),
+    "home.totals": (
+        "همه دورها ({runs}): {handed} ارسال، {delivered} دلیور شده ({rate})، {pages} صفحه، {cost}",
+        "All runs ({runs}): {handed} sent, {delivered} delivered ({rate}), {pages} pages, {cost}",
+    ),
+    "home.current": (
+        "دور جاری: {delivered} دلیور شده ({rate})، {pages} صفحه، {cost}",
+        "Current run: {delivered} delivered ({rate}), {pages} pages, {cost}",
+    ),
+    # --- schedules ------------------------------------------------------------------------------
+    "schedule.when": ("ارسال در {when} (به وقت تهران)", "Sends at {when} (Tehran time)"),
+    "schedule.year": ("سال", "Year"),
+    "schedule.month": ("ماه", "Month"),
+    "schedule.day": ("روز", "Day"),
+    "schedule.hour": ("ساعت", "Hour"),
+    "schedule.minute": ("دقیقه", "Minute"),
+    "schedule.outside": (
+        "این زمان خارج از بازه ارسال خط {sender} ({window}) است؛ ارسال تا {opens} صبر می‌کند.",
+        "This time is outside line {sender}'s sending window ({window}): the send waits "
+        "until {opens}.",
+    ),
+    "schedule.past": ("این زمان گذشته است.", "This time is in the past."),
+    "cut.cancelled": (
+        "زمانبندی «{title}» قطع شد و چیزی ارسال نشده بود؛ می‌توانید زمان تازه‌ای بگذارید یا "
+        "از «امکانات» آن را «ارسال» کنید.",
+        "The schedule of “{title}” was cut before anything was sent: set a new time, or "
+        "choose Send in its Features menu.",
+    ),
+    "cut.unfinished": (
+        "زمانبندی «{title}» قطع شد؛ دور جاری نا تمام ماند و با «بازسازی برنامه نا تمام» "
+        "از همان جا ادامه می‌یابد.",
+        "The schedule of “{title}” was cut; the current run is unfinished and "
+        "“Rebuild unfinished” continues it from where it stopped.",
+    ),
+    "schedule.cut_db_only": (
+        "سرور Prefect پاسخ نمی‌دهد؛ اجرای زمانبندی‌شده با راه‌اندازی «chapar up» لغو می‌شود.",
+        "No Prefect server answers: its scheduled run is cancelled when `chapar up` starts.",
+    ),
+    "cut.stopping": (
+        "«{title}» پس از دسته در حال ارسال متوقف می‌شود؛ سپس با «بازسازی برنامه نا تمام» "
+        "ادامه می‌یابد.",
+        "“{title}” stops after the batch in flight; then “Rebuild unfinished” continues it.",
+    ),
+    # --- tables, audit, ledger -----------------------------------------------------------------
+    "audit.create": ("ساخت", "created"),
+    "audit.edit": ("ویرایش", "edited"),
+    "audit.status": ("تغییر وضعیت", "status changed"),
+    "audit.reset": ("ریست", "reset"),
+    "audit.archive": ("بایگانی", "archived"),
+    "audit.unarchive": ("خروج از بایگانی", "unarchived"),
+    "audit.cut": ("قطع زمانبندی", "schedule cut"),
+    "audit.stop_requested": ("درخواست توقف", "stop requested"),
+    "field.status": ("وضعیت", "Status"),
+    "field.reset_count": ("تعداد ریست", "Resets"),
+    "field.archived": ("بایگانی", "Archived"),
+    "field.schedule": ("زمانبندی ارسال", "Send schedule"),
+    "field.start_at": ("زمانبندی ارسال", "Send schedule"),
+    "ledger.note.topup": ("افزایش اعتبار", "top-up"),
+    "ledger.note.charge": ("هزینه دسته {batch}", "charge of batch {batch}"),
+    "ledger.note.refund": ("بازگشت وجه پیام‌های لغو یا مسدود", "refund of cancelled or blocked"),
+    "bl.source.import": ("ورود فایل", "file import"),
+    "bl.source.provider": ("گزارش سرویس‌دهنده", "provider report"),
+    "upload.drop": ("فایل را اینجا رها کنید یا انتخاب کنید", "Drop a file here or browse"),
+    "upload.limit": ("حداکثر {size} مگابایت", "up to {size} MB"),
+    "upload.button": ("انتخاب فایل", "Browse files"),
+    "choose": ("انتخاب کنید", "Choose"),
+    "no": ("خیر", "No"),
+    "pager.prev": ("قبلی", "Previous"),
+    "pager.next": ("بعدی", "Next"),
+    "pager.page": ("صفحه", "Page"),
+    "pager.of": ("صفحه {page} از {pages}", "Page {page} of {pages}"),
+    "int.bad": ("«{value}» عدد صحیح نیست.", "“{value}” is not a whole number."),
+    # --- exports -------------------------------------------------------------------------------
+    "export.lang": ("زبان فایل", "Language of the file"),
+    "export.prepare": ("آماده‌سازی {fmt}", "Prepare {fmt}"),
+    "export.progress": ("{done} از {total} ردیف", "{done} of {total} rows"),
+    "export.ready": ("دریافت {name}", "Download {name}"),
+    "export.failed": ("خروجی ساخته نشد: {error}", "The export failed: {error}"),
+    "export.note": (
+        "شماره‌ها به شکل ۰۹…، زمان‌ها به وقت تهران؛ عنوان و متن برنامه در سطرهای اول فایل.",
+        "Numbers as 09…, times in Tehran time; the program's title and text in the first rows.",
+    ),
+    "export.excel_refused": (
+        "{n} ردیف برای Excel زیاد است (حداکثر {max})؛ CSV را دریافت کنید.",
+        "{n} rows are too many for Excel (at most {max}): download the CSV.",
+    ),
+}
+LABELS.update(TRUST_LABELS)
+
+JALALI_MONTHS: Final[tuple[str, ...]] = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+)  # fmt: skip
+GREGORIAN_MONTHS: Final[tuple[str, ...]] = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+_RTL_RANGES = ((0x0590, 0x08FF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF))
+_FSI, _PDI = "\u2068", "\u2069"
+
+
+def _first_strong_rtl(text: str) -> bool | None:
+    """True if the text's first strongly directional letter is right-to-left, False if
+    left-to-right, None when it has none (digits, punctuation)."""
+    for ch in text:
+        code = ord(ch)
+        if any(lo <= code <= hi for lo, hi in _RTL_RANGES):
+            if ch.isalpha():
+                return True
+        elif ch.isalpha():
+            return False
+    return None
+
+
+def isolate(text: str) -> str:
+    """A user's text (a title, a list name) that runs against the page's direction, wrapped
+    in Unicode isolates (FSI … PDI, what ``<bdi>`` does) so it cannot reorder what surrounds it:
+    a Persian title in the English page, a Latin one in the Persian page."""
+    rtl = _first_strong_rtl(text)
+    if rtl is None or rtl == is_rtl():
+        return text
+    return f"{_FSI}{text}{_PDI}"
+
+
+def rate(part: int, whole: int) -> str:
+    """A share as a percentage with one decimal: "97.5%" / "۹۷٫۵٪"."""
+    share = 0.0 if whole <= 0 else 100 * part / whole
+    text = f"{share:.1f}".rstrip("0").rstrip(".")
+    if lang() == "fa":
+        return text.translate(str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")) + "٪"
+    return f"{text}%"
+
+
+def parse_int(text: str | None) -> int | None:
+    """A whole number typed with Persian, Arabic or Latin digits and any separators; None
+    for an empty field. Raises ValueError for anything else."""
+    if text is None or not text.strip():
+        return None
+    cleaned = text.strip().translate(_TO_LATIN)
+    for sep in (",", "٬", "،", " ", "_", "\u066b", "\u200c"):
+        cleaned = cleaned.replace(sep, "")
+    if not cleaned.isdigit():
+        raise ValueError(text)
+    return int(cleaned)
+
+
+_TO_LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def hhmm(value: datetime) -> str:
+    """Tehran wall-clock time, 24-hour, in the session's digits."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return digits(value.astimezone(tz()).strftime("%H:%M"))
+
+
+def local_number(number: object) -> str:
+    """A stored 98… number as people write it, 09…; anything else (an invalid line's raw
+    text) as it is."""
+    text = "" if number is None else str(number)
+    if len(text) == 12 and text.startswith("98") and text.isdigit():
+        text = "0" + text[2:]
+    return text
+
+
+def audit_action(action: str) -> str:
+    key = f"audit.{action}"
+    return t(key) if key in LABELS else action
+
+
+def audit_field(field: str | None) -> str:
+    if not field:
+        return ""
+    if f"field.{field}" in LABELS:
+        return t(f"field.{field}")
+    return field_name(field)
+
+
+def audit_value(field: str | None, value: str | None) -> str:
+    """An old or new value of the audit trail, stored as text, read back in the session's
+    language: statuses by their label (with the reason in brackets), times in Jalali/Tehran,
+    yes/no, numbers in the session's digits."""
+    if value is None or value == "" or value == "None":
+        return t("none")
+    if field == "status" or (field == "schedule" and value in LABELS_STATUS):
+        head, _, rest = value.partition(" (")
+        text = campaign_status(head)
+        if rest:
+            text += f" ({reason(rest.rstrip(')'))})"
+        return text
+    if value == "stop requested":
+        return t("audit.stop_requested")
+    if field in ("archived",) and value in ("True", "False", "true", "false"):
+        return t("yes") if value.lower() == "true" else t("no")
+    if field in ("start_at", "schedule"):
+        try:
+            return when(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if field in ("send_count", "reset_count") and value.isdigit():
+        return num(int(value))
+    return value
+
+
+LABELS_STATUS: Final[frozenset[str]] = frozenset(
+    {"draft", "scheduled", "sending", "completed", "unfinished", "cancelled"}
+)
+
+
+def actor(name: str) -> str:
+    """Who did it: "root (dashboard)" reads "root (پیشخوان)" in Persian."""
+    head, sep, _ = name.rpartition(" (dashboard)")
+    if sep and lang() == "fa":
+        return f"{head} ({t('nav.home')})"
+    return name
+
+
+def ledger_note(kind: str, note: str | None, batch_no: int | None) -> str:
+    """A ledger entry's note: the user's own note for a top-up, else what the engine did,
+    said from its kind (the engine's notes are English)."""
+    if kind == "topup":
+        return note or ""
+    key = f"ledger.note.{kind}"
+    if key in LABELS:
+        return t(key, batch=num(batch_no) if batch_no is not None else t("none"))
+    return note or ""
+
+
+def blacklist_source(source: str | None) -> str:
+    """Where a blacklisted number came from ("import", "provider", …) in words."""
+    if not source:
+        return t("none")
+    key = f"bl.source.{source}"
+    return t(key) if key in LABELS else source

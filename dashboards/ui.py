@@ -3,10 +3,14 @@ error edge, the campaign picker, the message composer and the Features menu."""
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import jdatetime
 import polars as pl
 import streamlit as st
 
@@ -14,7 +18,7 @@ from chapar import campaigns as rules
 from chapar.campaigns import Campaign, CampaignStatus
 from chapar.errors import ChaparError, InputError
 from chapar.pages import PageCount, count_pages
-from chapar.pricing import check_message
+from chapar.pricing import Quote, check_message
 from chapar.reasons import Code, Reason
 from chapar.settings import get_settings
 from chapar.store import repo
@@ -39,12 +43,108 @@ RTL_CSS = """
 .stApp [data-testid="stMarkdownContainer"], .stApp label, .stApp h1, .stApp h2, .stApp h3,
 .stApp [data-testid="stMetric"], .stApp [data-testid="stCaptionContainer"] { text-align: right; }
 .stApp textarea, .stApp input { direction: rtl; unicode-bidi: plaintext; text-align: right; }
-.stApp [data-testid="stDataFrame"], .stApp [data-testid="stVegaLiteChart"],
-.stApp [data-testid="stArrowVegaLiteChart"], .stApp .vega-embed, .stApp code,
-.stApp [data-testid="stCode"] { direction: ltr; }
+.stApp [data-testid="stDataFrame"], .stApp code, .stApp [data-testid="stCode"] { direction: ltr; }
 .stApp [data-testid="stMetricValue"] { direction: rtl; unicode-bidi: plaintext; }
 </style>
 """
+
+#: Both languages. A figure is never cut: Streamlit draws a metric's value on one line with
+#: an ellipsis, and in a right-to-left page the ellipsis eats the *leading* digits
+#: ("…٬۹۹۶"). Values may wrap instead, and their size follows the column's width.
+BASE_CSS = """
+<style>
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  overflow: visible !important; text-overflow: clip !important; white-space: normal !important;
+  overflow-wrap: anywhere;
+}
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: clamp(1.2rem, 12cqi, 1.9rem); line-height: 1.3; }
+[data-testid="stAppDeployButton"] { display: none; }
+.chapar-bar { margin: 0.25rem 0 0.5rem 0; }
+.chapar-bar-text { font-size: 0.9rem; margin-bottom: 0.25rem; }
+.chapar-track { height: 0.55rem; border-radius: 0.3rem; background: rgba(49, 51, 63, 0.12);
+  overflow: hidden; }
+.chapar-fill { height: 100%; background: #ff4b4b; border-radius: 0.3rem; }
+.chapar-funnel-row { display: grid;
+  grid-template-columns: minmax(8rem, 14rem) 1fr minmax(7rem, auto);
+  gap: 0.6rem; align-items: center; margin: 0.2rem 0; }
+.chapar-funnel-track { height: 1.1rem; background: rgba(49, 51, 63, 0.08); border-radius: 0.2rem; }
+.chapar-funnel-fill { height: 100%; border-radius: 0.2rem; }
+.chapar-funnel-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
+bdi { unicode-bidi: isolate; }
+</style>
+"""
+
+#: Streamlit's own words (the file uploader, placeholders, hints) have no parameter to set
+#: them; in Persian this rewrites them in the page as they appear (a MutationObserver).
+STREAMLIT_WORDS_JS = """
+<script>
+(() => {
+  window.__chaparLang = "%LANG%";
+  if (window.__chaparWords) { window.__chaparWords(document.body); return; }
+  const fa = (s) => s.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
+  const units = { KB: "کیلوبایت", MB: "مگابایت", GB: "گیگابایت" };
+  const exact = %EXACT%;
+  const patterns = [
+    [/^(?:Limit\\s*)?(\\d+)\\s*(KB|MB|GB) per file(.*)$/,
+     (m, n, u, rest) => `حداکثر ${fa(n)} ${units[u]} برای هر فایل${rest.replace(/•/g, "،")}`],
+    [/^(\\d+)\\s*(KB|MB|GB)$/, (m, n, u) => `${fa(n)} ${units[u]}`],
+  ];
+  const fixText = (node) => {
+    const text = node.nodeValue.trim();
+    if (!text) return;
+    if (exact[text]) { node.nodeValue = exact[text]; return; }
+    for (const [re, f] of patterns) {
+      if (re.test(text)) { node.nodeValue = text.replace(re, f); return; }
+    }
+  };
+  const fix = (root) => {
+    if (window.__chaparLang !== "fa" || !root) return;
+    if (root.nodeType === 3) { fixText(root); return; }
+    if (root.nodeType !== 1) return;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) fixText(node);
+    root.querySelectorAll("[placeholder]").forEach((el) => {
+      const p = exact[el.getAttribute("placeholder")];
+      if (p) el.setAttribute("placeholder", p);
+    });
+  };
+  window.__chaparWords = fix;
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") fix(r.target);
+      else if (r.type === "attributes") fix(r.target.parentNode || r.target);
+      else r.addedNodes.forEach(fix);
+    }
+  }).observe(document.body, { childList: true, subtree: true, characterData: true,
+                              attributes: true, attributeFilter: ["placeholder"] });
+  fix(document.body);
+})();
+</script>
+"""
+
+STREAMLIT_WORDS_FA = {
+    "Drag and drop file here": "فایل را اینجا رها کنید",
+    "Drag and drop files here": "فایل‌ها را اینجا رها کنید",
+    "Browse files": "انتخاب فایل",
+    "Upload": "انتخاب فایل",
+    "Choose options": "انتخاب کنید",
+    "Choose an option": "انتخاب کنید",
+    "No options to select.": "گزینه‌ای نیست",
+    "No results": "چیزی پیدا نشد",
+    "Press Enter to apply": "برای ثبت، کلید ورود را بزنید",
+    "Press Enter to submit form": "برای ثبت فرم، کلید ورود را بزنید",
+    "Press ⌘+Enter to apply": "برای ثبت، کلیدهای کنترل و ورود را بزنید",
+    "Press Ctrl+Enter to apply": "برای ثبت، کلیدهای کنترل و ورود را بزنید",
+    "View more": "بیشتر",
+    "View less": "کمتر",
+    "Running...": "در حال اجرا…",
+    "Stop": "توقف",
+    "Clear all": "پاک کردن همه",
+    "Remove": "حذف",
+}
 
 #: Commits a "live" text area (a key starting with ``live_``) after a pause in typing, the
 #: way Ctrl+Enter does, so the page count and price follow the text as it is typed while
@@ -75,18 +175,27 @@ LIVE_TYPING_JS = """
 
 
 def language_switch() -> None:
-    """The فارسی/English switch in the sidebar; Persian by default."""
+    """The فارسی/English switch in the sidebar; Persian by default. The choice is kept in
+    the URL (``?lang=en``), so a reload or a shared link opens in the same language."""
     if st.session_state.get("lang") not in LANGS:
-        st.session_state["lang"] = i18n.DEFAULT_LANG
+        wanted = st.query_params.get("lang")
+        st.session_state["lang"] = wanted if wanted in LANGS else i18n.DEFAULT_LANG
     st.sidebar.radio(
         t("app.language"), LANGS, key="lang", horizontal=True,
         format_func=lambda code: LANG_NAMES[code],
     )  # fmt: skip
+    if st.query_params.get("lang") != st.session_state["lang"]:
+        st.query_params["lang"] = st.session_state["lang"]
 
 
 def apply_direction() -> None:
+    st.html(BASE_CSS)
     if is_rtl():
         st.html(RTL_CSS)
+    words = STREAMLIT_WORDS_JS.replace("%LANG%", i18n.lang()).replace(
+        "%EXACT%", json.dumps(STREAMLIT_WORDS_FA, ensure_ascii=False)
+    )
+    st.html(words, unsafe_allow_javascript=True, width="content")
 
 
 def live_typing() -> None:
@@ -114,7 +223,7 @@ def edge() -> Iterator[None]:
     try:
         yield
     except ChaparError as exc:
-        st.error(str(exc))
+        st.error(i18n.error(exc))
 
 
 def labels(options: Sequence[Any], label: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -129,14 +238,15 @@ def labels(options: Sequence[Any], label: Callable[[Any], str]) -> Callable[[Any
 
 
 def go(page: str, campaign_id: int | None = None) -> None:
+    params: dict[str, str] = {"lang": i18n.lang()}
     if campaign_id is not None:
         st.session_state["campaign"] = campaign_id
-        st.switch_page(PAGES[page], query_params={"campaign": str(campaign_id)})
-    st.switch_page(PAGES[page])
+        params["campaign"] = str(campaign_id)
+    st.switch_page(PAGES[page], query_params=params)
 
 
 def campaign_label(c: Campaign) -> str:
-    label = t("campaign.label", id=i18n.digits(str(c.id)), title=c.title)
+    label = t("campaign.label", id=i18n.digits(str(c.id)), title=i18n.isolate(c.title))
     return label + (t("campaign.archived_suffix") if c.archived else "")
 
 
@@ -189,6 +299,188 @@ def status_badge(c: Campaign) -> None:
     st.badge(status_text(c), color=STATUS_COLORS.get(c.status, "gray"))  # type: ignore[arg-type]
 
 
+# --- inputs in the session's digits --------------------------------------------------------------
+
+
+def int_input(
+    label: str,
+    key: str,
+    value: int | None = None,
+    *,
+    placeholder: str | None = None,
+    help: str | None = None,
+    disabled: bool = False,
+    minimum: int = 0,
+) -> tuple[int | None, bool]:
+    """A whole number typed in Persian or Latin digits (a text field shown in the session's
+    digits; Streamlit's number field shows Latin digits only). Returns (value, ok): an
+    empty field is (None, True); text that is not a number shows why and is (None, False)."""
+    if key not in st.session_state:
+        st.session_state[key] = "" if value is None else i18n.digits(str(value))
+    raw = st.text_input(label, key=key, placeholder=placeholder, help=help, disabled=disabled)
+    try:
+        number = i18n.parse_int(raw)
+    except ValueError:
+        st.error(t("int.bad", value=raw))
+        return None, False
+    if number is not None and number < minimum:
+        st.error(t("int.bad", value=raw))
+        return None, False
+    return number, True
+
+
+def pager(pages: int, key: str) -> int:
+    """Page n of ``pages``: previous / next and the page number in the session's digits
+    (Streamlit's own pagination shows Latin digits)."""
+    state = f"{key}_no"
+    box = f"{key}_box"
+    current = min(max(1, int(st.session_state.get(state, 1))), pages)
+
+    def move(to: int) -> None:
+        st.session_state[state] = min(max(1, to), pages)
+        st.session_state[box] = i18n.digits(str(st.session_state[state]))
+
+    def typed() -> None:
+        try:
+            to = i18n.parse_int(st.session_state.get(box)) or 1
+        except ValueError:
+            to = current
+        move(to)
+
+    if box not in st.session_state:
+        st.session_state[box] = i18n.digits(str(current))
+    prev, number, nxt, where = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    prev.button(t("pager.prev"), key=f"{key}_prev", disabled=current <= 1,
+                on_click=move, args=(current - 1,), width="stretch")  # fmt: skip
+    number.text_input(t("pager.page"), key=box, on_change=typed)
+    nxt.button(t("pager.next"), key=f"{key}_next", disabled=current >= pages,
+               on_click=move, args=(current + 1,), width="stretch")  # fmt: skip
+    where.caption(t("pager.of", page=i18n.num(current), pages=i18n.num(pages)))
+    return current
+
+
+def schedule_picker(key: str, default: datetime, disabled: bool = False) -> datetime:
+    """A start time: year, month, day (Jalali in Persian, Gregorian in English) and a
+    24-hour time, all in Tehran time and the session's digits. Returns an aware datetime."""
+    zone = i18n.tz()
+    local = default.astimezone(zone)
+    persian = i18n.lang() == "fa"
+    if persian:
+        jd = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
+        y0, m0, d0 = jd.year, jd.month, jd.day
+        months = i18n.JALALI_MONTHS
+    else:
+        y0, m0, d0 = local.year, local.month, local.day
+        months = i18n.GREGORIAN_MONTHS
+    cal = "fa" if persian else "en"
+    year_c, month_c, day_c, hour_c, minute_c = st.columns([2, 3, 2, 2, 2])
+    years = list(range(y0 - 1, y0 + 3))
+    year = year_c.selectbox(t("schedule.year"), years, index=years.index(y0),
+                            key=f"{key}_{cal}_y", disabled=disabled,
+                            format_func=labels(years, lambda y: i18n.digits(str(y))))  # fmt: skip
+    month_nos = list(range(1, 13))
+    month = month_c.selectbox(t("schedule.month"), month_nos, index=m0 - 1,
+                              key=f"{key}_{cal}_m", disabled=disabled,
+                              format_func=labels(month_nos, lambda m: months[m - 1]))  # fmt: skip
+    days = list(range(1, _days_in(persian, year, month) + 1))
+    day = day_c.selectbox(t("schedule.day"), days, index=min(d0, len(days)) - 1,
+                          key=f"{key}_{cal}_d", disabled=disabled,
+                          format_func=labels(days, lambda d: i18n.digits(str(d))))  # fmt: skip
+    hours = list(range(24))
+    two = lambda n: i18n.digits(f"{n:02d}")  # noqa: E731
+    hour = hour_c.selectbox(t("schedule.hour"), hours, index=local.hour, key=f"{key}_h",
+                            disabled=disabled, format_func=labels(hours, two))  # fmt: skip
+    minutes = list(range(0, 60, 5))
+    minute = minute_c.selectbox(t("schedule.minute"), minutes,
+                                index=min(local.minute // 5, 11), key=f"{key}_min",
+                                disabled=disabled, format_func=labels(minutes, two))  # fmt: skip
+    day = min(int(day or 1), len(days))
+    if persian:
+        g: date = jdatetime.date(int(year), int(month), day).togregorian()
+    else:
+        g = date(int(year), int(month), day)
+    return datetime(g.year, g.month, g.day, int(hour), int(minute), tzinfo=zone)
+
+
+def _days_in(persian: bool, year: int, month: int) -> int:
+    if persian:
+        if month <= 6:
+            return 31
+        if month <= 11:
+            return 30
+        return 30 if jdatetime.date(year, 1, 1).isleap() else 29
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def schedule_note(sender: str, start_at: datetime | None) -> None:
+    """When it will send, in words, and a warning when that time is outside the line's
+    sending window (the run would wait for the window to open)."""
+    if start_at is None:
+        return
+    st.caption(t("schedule.when", when=i18n.when(start_at)))
+    if start_at < datetime.now(i18n.tz()):
+        st.warning(t("schedule.past"))
+    outside = window_warning(sender, start_at)
+    if outside:
+        st.warning(outside)
+
+
+def window_warning(sender: str, start_at: datetime) -> str | None:
+    """Why a start time will wait: it is outside the line's sending window (its own window,
+    else the setting's); None when it is inside."""
+    from chapar.window import next_opening, parse_window
+
+    text = data.line_window(sender)
+    try:
+        window = parse_window(text)
+    except ValueError:
+        return None
+    opens = next_opening(start_at, window, get_settings().timezone)
+    if opens is None:
+        return None
+    return t("schedule.outside", sender=i18n.digits(sender), window=i18n.digits(text),
+             opens=i18n.when(opens))  # fmt: skip
+
+
+# --- bars drawn in the page's direction --------------------------------------------------------
+
+
+def progress_bar(fraction: float, text: str, key: str | None = None) -> None:
+    """A progress bar that fills from the start of the line: right to left in Persian
+    (Streamlit's own bar always fills left to right)."""
+    share = max(0.0, min(1.0, fraction))
+    direction = "rtl" if is_rtl() else "ltr"
+    st.html(
+        f'<div class="chapar-bar" dir="{direction}" data-testid="chaparProgress"'
+        f' data-fraction="{share:.4f}">'
+        f'<div class="chapar-bar-text">{html.escape(text)}</div>'
+        f'<div class="chapar-track" role="progressbar" aria-valuenow="{round(share * 100)}"'
+        f' aria-valuemin="0" aria-valuemax="100">'
+        f'<div class="chapar-fill" style="width: {share * 100:.2f}%"></div></div></div>'
+    )
+
+
+FUNNEL_COLORS = ("#7c8db5", "#4a78c2", "#2e9e5b")
+
+
+def funnel(steps: Sequence[tuple[str, int]]) -> None:
+    """planned → handed → delivered as bars in the page's direction, each with its count
+    and its share of the first step."""
+    top = max(1, steps[0][1]) if steps else 1
+    direction = "rtl" if is_rtl() else "ltr"
+    rows = []
+    for (label, n), color in zip(steps, FUNNEL_COLORS, strict=False):
+        share = n / top
+        rows.append(
+            f'<div class="chapar-funnel-row"><div>{html.escape(label)}</div>'
+            f'<div class="chapar-funnel-track"><div class="chapar-funnel-fill" '
+            f'style="width: {min(share, 1.0) * 100:.2f}%; background: {color}"></div></div>'
+            f'<div class="chapar-funnel-value">{i18n.num(n)} ({i18n.rate(n, top)})</div></div>'
+        )
+    st.html(f'<div dir="{direction}" data-testid="chaparFunnel">{"".join(rows)}</div>')
+
+
 # --- the message composer ----------------------------------------------------------------------
 
 
@@ -200,12 +492,12 @@ def composer(key: str, value: str = "", disabled: bool = False) -> str:
     text = text or ""
     count = count_pages(text)
     limit = get_settings().max_pages
-    st.caption(page_count_text(count) + " · " + t("composer.limit", n=i18n.num(limit)))
+    st.caption(i18n.join([page_count_text(count), t("composer.limit", n=i18n.num(limit))]))
     if text:
         try:
             check_message(text)
         except InputError as exc:
-            st.error(str(exc))
+            st.error(i18n.error(exc))
     return text
 
 
@@ -216,24 +508,37 @@ def page_count_text(count: PageCount) -> str:
     )  # fmt: skip
 
 
-def price_preview(message: str, sources: Sequence[str]) -> None:
-    """Live price of a message over recipient lists (repo.price: a dry run, nothing
-    written)."""
+def price_preview(
+    message: str, sources: Sequence[str], send_count: int | None = None
+) -> Quote | None:
+    """Live price of a message over recipient lists, with the send count (a dry run,
+    nothing written): recipients, pages and cost in total and per message, beside the
+    credit; a warning with a link to top up when the credit does not cover it."""
     if not message.strip():
-        return
+        return None
     try:
-        quote = repo.price(message, list(sources))
+        quote = data.quote(message, list(sources), send_count)
     except ChaparError:
-        return  # the composer already shows what is wrong with the text
-    cols = st.columns(3)
+        return None  # the composer already shows what is wrong with the text
+    balance = data.balance()
+    cols = st.columns(4)
     cols[0].metric(t("new.recipients"), i18n.num(quote.recipients))
     cols[1].metric(t("pages"), i18n.num(quote.pages * quote.recipients))
     cols[2].metric(i18n.in_currency(t("cost")), i18n.num(quote.cost))
+    cols[3].metric(i18n.in_currency(t("price.balance")), i18n.num(balance))
+    per_message = quote.cost // quote.recipients if quote.recipients else 0
+    st.caption(f"{t('price.per_message')}: " + t(
+        "price.per_message_value", pages=i18n.num(quote.pages), cost=i18n.num(per_message),
+        currency=i18n.currency()))  # fmt: skip
+    if send_count is not None and sources:
+        everyone = data.audience(list(sources))
+        st.caption(t("price.send_count", n=i18n.num(send_count),
+                     all=i18n.num(sum(everyone.by_operator.values()))))  # fmt: skip
     if sources:
-        cols = st.columns(3)
-        cols[0].metric(t("fig.invalid"), i18n.num(quote.invalid))
-        cols[1].metric(t("fig.duplicates"), i18n.num(quote.duplicates))
-        cols[2].metric(t("fig.blacklisted"), i18n.num(quote.blacklisted))
+        left, middle, right = st.columns(3)
+        left.metric(t("fig.invalid"), i18n.num(quote.invalid))
+        middle.metric(t("fig.duplicates"), i18n.num(quote.duplicates))
+        right.metric(t("fig.blacklisted"), i18n.num(quote.blacklisted))
         if quote.by_operator:
             ops = i18n.join(
                 [
@@ -242,22 +547,37 @@ def price_preview(message: str, sources: Sequence[str]) -> None:
                 ]
             )
             st.caption(f"{t('new.by_operator')}: {ops}")
+    if quote.cost > balance:
+        per = quote.cost / quote.recipients if quote.recipients else 1
+        st.warning(t("price.short", cost=i18n.money(quote.cost), balance=i18n.money(balance),
+                     covered=i18n.num(int(balance // per) if per else 0),
+                     total=i18n.num(quote.recipients)))  # fmt: skip
+        st.page_link(PAGES["credit"], label=t("price.topup_link"), icon=":material/payments:",
+                     query_params={"lang": i18n.lang()})  # fmt: skip
+    return quote
 
 
 # --- tables ------------------------------------------------------------------------------------
 
+#: Columns holding counts or money: Persian digits (as text) in Persian.
+NUMBER_COLUMNS = ("seq", "pages", "cost", "run_no", "amount")
+
 
 def localized(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.DataFrame:
-    """Column headers in the session's language (``col.<name>`` labels), statuses and
-    times readable."""
+    """A table in the session's language: headers (``col.<name>`` labels), statuses,
+    operators, Tehran times (Jalali in Persian), numbers as people write them (09…), and
+    Persian digits in Persian (the columns become text). Empty cells stay empty, never
+    "None"."""
     out = frame
+    persian = i18n.lang() == "fa"
     if "status" in out.columns:
         out = out.with_columns(pl.col("status").map_elements(i18n.message_state,
                                                              return_dtype=pl.String))  # fmt: skip
     for name in ("sent_at", "status_at", "at"):
         if name in out.columns:
             out = out.with_columns(pl.col(name).map_elements(
-                lambda v: i18n.when(v, seconds=True), return_dtype=pl.String))  # fmt: skip
+                lambda v: i18n.when(v, seconds=True), return_dtype=pl.String,
+                skip_nulls=False))  # fmt: skip
     if "operator" in out.columns:
         out = out.with_columns(
             pl.col("operator").map_elements(i18n.operator, return_dtype=pl.String, skip_nulls=False)
@@ -266,6 +586,20 @@ def localized(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.
         out = out.with_columns(pl.col("how").map_elements(
             lambda v: t(f"pbl.how.{v}") if i18n.has(f"pbl.how.{v}") else v,
             return_dtype=pl.String))  # fmt: skip
+    if "number" in out.columns:
+        out = out.with_columns(pl.col("number").map_elements(
+            lambda v: i18n.digits(i18n.local_number(v)), return_dtype=pl.String,
+            skip_nulls=False))  # fmt: skip
+    if "provider_id" in out.columns:
+        out = out.with_columns(pl.col("provider_id").cast(pl.String).fill_null("")
+                               .map_elements(i18n.digits, return_dtype=pl.String))  # fmt: skip
+    if persian:
+        out = out.with_columns(
+            pl.col(c).map_elements(lambda v: i18n.num(v) if v is not None else "",
+                                   return_dtype=pl.String, skip_nulls=False)
+            for c in NUMBER_COLUMNS if c in out.columns
+        )  # fmt: skip
+    out = out.with_columns(pl.col(pl.String).fill_null(""))
     names = columns or {}
     rename = {
         c: names.get(c) or (t(f"col.{c}") if i18n.has(f"col.{c}") else c) for c in out.columns
@@ -315,11 +649,11 @@ def features_menu(c: Campaign) -> None:
         if st.button(t("f.blacklist"), key=f"blacklist_{k}", width="stretch"):
             go("blacklist", c.id)
         if feature_button(t("f.send"), rules.can_send(c), f"send_{k}"):
-            run_send(c, "start")
+            request_send(c, "start")
         if feature_button(t("f.rebuild"), rules.can_rebuild(c), f"rebuild_{k}"):
-            run_send(c, "rebuild")
+            request_send(c, "rebuild")
         if feature_button(t("f.reset"), rules.can_reset(c), f"reset_{k}"):
-            st.session_state["confirm_reset"] = c.id
+            st.session_state["confirm_send"] = (c.id, "reset")
             close_menu(c)
             st.rerun()
         if feature_button(t("f.cut"), rules.can_cut(c), f"cut_{k}"):
@@ -333,18 +667,57 @@ def close_menu(c: Campaign) -> None:
     st.session_state[f"close_features_c{c.id}"] = True
 
 
-def reset_confirmation(c: Campaign) -> None:
-    """Reset asks first: shown under the campaign whose Reset was chosen."""
-    if st.session_state.get("confirm_reset") != c.id:
-        return
-    st.warning(t("reset.confirm", title=c.title))
-    yes, no = st.columns(2)
-    if yes.button(t("reset.yes"), key=f"reset_yes_c{c.id}", type="primary"):
-        st.session_state.pop("confirm_reset", None)
-        run_send(c, "reset")
-    if no.button(t("cancel"), key=f"reset_no_c{c.id}"):
-        st.session_state.pop("confirm_reset", None)
+def request_send(c: Campaign, mode: data.Mode) -> None:
+    """Send or rebuild: at once when the credit covers it, else ask first (what the credit
+    covers, or top up first). A refused action goes straight to the core's refusal."""
+    allowed = data.check_mode(c, mode).allowed
+    if allowed and data.estimate(c, mode).short:
+        st.session_state["confirm_send"] = (c.id, mode)
+        close_menu(c)
         st.rerun()
+    run_send(c, mode)
+
+
+def send_confirmation(c: Campaign) -> None:
+    """Shown under the campaign whose Send, Rebuild or Reset needs a choice: a reset always
+    asks; any of them asks when the credit does not cover the estimate."""
+    asked = st.session_state.get("confirm_send")
+    if not asked or asked[0] != c.id:
+        return
+    mode: data.Mode = asked[1]
+    est = data.estimate(c, mode)
+    with st.container(border=True, key=f"confirm_c{c.id}"):
+        st.markdown(
+            f"**{t('send.confirm_title', mode=i18n.mode_name(mode), title=i18n.isolate(c.title))}**"
+        )
+        if mode == "reset":
+            st.warning(t("reset.confirm", title=i18n.isolate(c.title)))
+        st.caption(t("send.estimate", messages=i18n.num(est.messages), pages=i18n.num(est.pages),
+                     cost=i18n.money(est.cost), balance=i18n.money(est.balance)))  # fmt: skip
+        if est.short:
+            st.error(t("price.short", cost=i18n.money(est.cost), balance=i18n.money(est.balance),
+                       covered=i18n.num(est.covered), total=i18n.num(est.messages)))  # fmt: skip
+        go_c, topup_c, no_c = st.columns(3)
+        if est.short:
+            label = t("send.covered")
+        elif mode == "reset":
+            label = t("reset.yes")
+        else:
+            label = t("send.go", mode=i18n.mode_name(mode))
+        if go_c.button(label, key=f"{mode}_yes_c{c.id}", type="primary", width="stretch"):
+            st.session_state.pop("confirm_send", None)
+            run_send(c, mode)
+        if est.short:
+            topup_c.page_link(PAGES["credit"], label=t("send.topup_first"),
+                              icon=":material/payments:",
+                              query_params={"lang": i18n.lang()})  # fmt: skip
+        if no_c.button(t("cancel"), key=f"{mode}_no_c{c.id}", width="stretch"):
+            st.session_state.pop("confirm_send", None)
+            st.rerun()
+
+
+#: The earlier name, kept for callers.
+reset_confirmation = send_confirmation
 
 
 def run_send(c: Campaign, mode: data.Mode) -> None:
@@ -353,9 +726,9 @@ def run_send(c: Campaign, mode: data.Mode) -> None:
     try:
         url = data.trigger(c.id, mode)
     except ChaparError as exc:
-        flash("error", str(exc))
+        flash("error", i18n.error(exc))
     else:
-        text = t("done.started", title=c.title, mode=i18n.mode_name(mode))
+        text = t("done.started", title=i18n.isolate(c.title), mode=i18n.mode_name(mode))
         if url:
             text += f" [{t('prefect.link')}]({url})"
         flash("success", text)
@@ -367,13 +740,14 @@ def archive(c: Campaign, archived: bool) -> None:
     try:
         did = repo.set_archived(c.id, archived, actor=data.actor())
     except ChaparError as exc:
-        flash("error", str(exc))
+        flash("error", i18n.error(exc))
     else:
         data.changed()
         if not did:
             flash("info", t("done.already"))
         else:
-            flash("success", t("done.archived" if archived else "done.unarchived", title=c.title))
+            flash("success", t("done.archived" if archived else "done.unarchived",
+                               title=i18n.isolate(c.title)))  # fmt: skip
     st.rerun()
 
 
@@ -386,6 +760,15 @@ def schedule_changed(campaign_id: int) -> None:
         flash("warning", t("schedule.db_only"))
 
 
+#: What a cut did (the core's answer) -> what the flash says the campaign can do next.
+#: What a cut did (the core's outcome code) -> what the flash says was done and comes next.
+CUT_OUTCOMES = {
+    Code.CANCELLED_NEVER_SENT: "cut.cancelled",
+    Code.SCHEDULE_CUT: "cut.unfinished",
+    Code.STOPPING: "cut.stopping",
+}
+
+
 def cut(c: Campaign) -> None:
     from chapar.sending import cut_schedule
 
@@ -393,9 +776,15 @@ def cut(c: Campaign) -> None:
     try:
         result = cut_schedule(c.id, actor=data.actor())
     except ChaparError as exc:
-        flash("error", str(exc))
+        flash("error", i18n.error(exc))
     else:
         data.changed()
-        flash("success", t("done.cut", title=c.title, result=i18n.reason(result)))
-        schedule_changed(c.id)
+        key = CUT_OUTCOMES.get(result.code)
+        if key:
+            flash("success", t(key, title=i18n.isolate(c.title)))
+        else:
+            flash("success", t("done.cut", title=i18n.isolate(c.title),
+                               result=i18n.reason(result)))  # fmt: skip
+        if data.tell_prefect(c.id) is False:
+            flash("warning", t("schedule.cut_db_only"))
     st.rerun()

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import httpx
 
+from chapar.reasons import Code
 from chapar.scheduling import SchedulerUnavailable
 from chapar.settings import get_settings
 from chapar.store import repo
@@ -62,10 +63,7 @@ class PrefectScheduler:
     def _require(self) -> None:
         why = _answers(self.api)
         if why is not None:
-            raise SchedulerUnavailable(
-                f"the Prefect server at {self.api} does not answer ({why}): start the services "
-                "(`chapar up`), or set CHAPAR_SCHEDULER=inprocess to send from this process"
-            )
+            raise SchedulerUnavailable(Code.PREFECT_DOWN, api=self.api, why=why)
 
     def start(self, campaign_id: int, mode: str) -> str | None:
         """Hand the send to Prefect (``run_deployment(..., timeout=0)``); the flow run's URL.
@@ -94,10 +92,10 @@ class PrefectScheduler:
                 )
         except ObjectNotFound:
             raise SchedulerUnavailable(
-                f"Prefect has no deployment {SEND_DEPLOYMENT!r}: serve the flows (`chapar up`)"
+                Code.PREFECT_NO_DEPLOYMENT, deployment=SEND_DEPLOYMENT
             ) from None
         except Exception as exc:
-            raise SchedulerUnavailable(f"Prefect did not accept the send: {exc}") from None
+            raise SchedulerUnavailable(Code.PREFECT_REFUSED, detail=str(exc)) from None
         return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]
 
     def schedule(self, campaign_id: int, mode: str, when: datetime) -> str | None:
@@ -118,5 +116,8 @@ class PrefectScheduler:
         self._require()
         from flows.schedule import apply_schedule
 
-        with _prefect(self.api):
-            return apply_schedule(campaign_id)
+        try:
+            with _prefect(self.api):
+                return apply_schedule(campaign_id)
+        except Exception as exc:  # Prefect went away between the check and the call
+            raise SchedulerUnavailable(Code.PREFECT_REFUSED, detail=str(exc)) from None

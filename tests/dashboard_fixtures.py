@@ -12,7 +12,9 @@ server is needed and a click on Send has finished when ``AppTest.run()`` returns
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,18 @@ def texts(at: AppTest) -> str:
     parts += [b.label for b in at.button]
     parts += [w.label for w in (*at.selectbox, *at.text_input, *at.text_area, *at.radio)]
     return "\n".join(parts)
+
+
+def progress_texts(at: AppTest) -> list[str]:
+    """The texts of the dashboard's progress bars (drawn as HTML, right to left in Persian)."""
+    found = []
+    for element in at.get("html"):
+        body = str(element.proto.body)
+        if 'data-testid="chaparProgress"' in body:
+            match = re.search(r'class="chapar-bar-text">(.*?)</div>', body)
+            if match:
+                found.append(html.unescape(match.group(1)))
+    return found
 
 
 def metric(at: AppTest, label: str) -> str:

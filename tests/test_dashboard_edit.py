@@ -3,7 +3,7 @@ count and price, refusals while sending, the schedule and the audit trail."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chapar.campaigns import CampaignStatus
 from chapar.sending import Mode, begin_run
@@ -35,7 +35,7 @@ def test_the_menu_opens_edit_program_on_that_campaign(app, people):
     assert at.query_params["campaign"] == [str(cid)] or at.query_params["campaign"] == str(cid)
     assert at.selectbox(key="edit_pick").value == cid
     assert at.text_input(key=f"edit_title_{cid}").value == "Second"
-    labels = {w.label for w in (*at.text_input, *at.text_area, *at.number_input, *at.multiselect)}
+    labels = {w.label for w in (*at.text_input, *at.text_area, *at.multiselect)}
     assert labels == {"Title", "Send count", "Message text", "Send reference"}  # nothing else
 
 
@@ -44,7 +44,7 @@ def test_edit_saves_the_changed_fields_and_the_audit_trail_shows_them(app, peopl
     cid = campaign(title="Old")
     at = open_edit(app, cid)
     at.text_input(key=f"edit_title_{cid}").set_value("New title")
-    at.number_input(key=f"edit_count_{cid}").set_value(50)
+    at.text_input(key=f"edit_count_{cid}").set_value("50")
     at.text_area(key=f"live_edit_msg_{cid}").set_value("Happy Nowruz")
     at.multiselect(key=f"edit_src_{cid}").set_value(["people", "vip"])
     run_ok(at)
@@ -54,9 +54,12 @@ def test_edit_saves_the_changed_fields_and_the_audit_trail_shows_them(app, peopl
     assert (c.title, c.send_count, c.message, c.source) == (
         "New title", 50, "Happy Nowruz", ("people", "vip"))  # fmt: skip
     audit = at.dataframe[-1].value
-    assert {"title", "send_count", "message", "source"} <= set(audit["Field"])
-    row = audit[audit["Field"] == "title"].iloc[0]
+    assert {"Title", "Send count", "Message text", "Send reference"} <= set(audit["Field"])
+    assert set(audit["Action"]) == {"edited", "created"}  # words, never the stored codes
+    row = audit[audit["Field"] == "Title"].iloc[0]
     assert (row["Old"], row["New"]) == ("Old", "New title")
+    row = audit[audit["Field"] == "Send count"].iloc[0]
+    assert (row["Old"], row["New"]) == ("—", "50")
     assert row["Who"].endswith("(dashboard)")
 
     click(at, f"edit_save_{cid}")  # the same values again: nothing to save
@@ -66,12 +69,12 @@ def test_edit_saves_the_changed_fields_and_the_audit_trail_shows_them(app, peopl
 def test_page_count_and_price_follow_the_text(app, people):
     cid = campaign(message="hi")
     at = open_edit(app, cid)
-    assert "2 characters · 1 pages · Latin (GSM-7)" in texts(at)
+    assert "2 characters | 1 pages | Latin (GSM-7)" in texts(at)
     assert metric(at, "Money spent (Rial)") == "307,200"  # 120 × 1 page × 2,560
     box = at.text_area(key=f"live_edit_msg_{cid}")
     box.set_value("س" * 71)
     run_ok(at)
-    assert "71 characters · 2 pages · Persian / Unicode (UCS-2)" in texts(at)
+    assert "71 characters | 2 pages | Persian / Unicode (UCS-2)" in texts(at)
     assert metric(at, "Money spent (Rial)") == "283,200"  # 120 × 2 × 1,180
     at.text_area(key=f"live_edit_msg_{cid}").set_value("س" * 300)
     run_ok(at)
@@ -134,31 +137,35 @@ def test_the_schedule_can_be_set_in_tehran_time_then_cut(app, people):
     at = open_edit(app, cid)
     at.radio(key=f"edit_sched_{cid}").set_value("change")
     run_ok(at)
-    at.datetime_input(key=f"edit_start_{cid}").set_value(datetime(2031, 3, 20, 10, 30))
+    pick = f"edit_start_{cid}"
+    year = datetime.now().year + 1
+    for part, value in (("en_y", year), ("en_m", 3), ("en_d", 20), ("h", 10), ("min", 30)):
+        at.selectbox(key=f"{pick}_{part}").set_value(value)
     run_ok(at)
+    assert f"Sends at {year}-03-20 10:30 (Tehran time)" in texts(at)
     click(at, f"edit_save_{cid}")
     assert "Saved: Send schedule" in texts(at)
     assert "the schedule is saved in the database only" in texts(at)  # no Prefect here
     assert repo.get_campaign(cid).status is CampaignStatus.SCHEDULED  # was a draft
     start = repo.get_campaign(cid).start_at
     assert start is not None
-    assert start.astimezone().isoformat().startswith("2031-03-20T07:00")  # 10:30 +03:30
-    assert "Current start time: 2031-03-20 10:30" in texts(at)
+    assert start.astimezone(UTC).isoformat().startswith(f"{year}-03-20T07:00")  # 10:30 +03:30
+    assert f"Current start time: {year}-03-20 10:30" in texts(at)
 
 
 def test_cut_on_the_edit_page_cancels_a_scheduled_campaign(app, people):
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     cid = campaign(start_at=datetime.now(UTC) + timedelta(hours=2))
     at = open_edit(app, cid)
     click(at, f"edit_cut_{cid}")
     assert repo.get_campaign(cid).status is CampaignStatus.CANCELLED
-    assert "cut: the schedule was cut before anything was sent" in texts(at)
+    assert "was cut before anything was sent: set a new time, or choose Send" in texts(at)
 
 
 def test_edit_program_in_persian(app, people):
     cid = campaign()
     at = open_edit(app, cid, lang="fa")
     assert at.title[0].value == "ویرایش برنامه"
-    assert "۱۳ نویسه · ۱ صفحه · فارسی / یونیکد (UCS-2)" in texts(at)
+    assert "۱۳ نویسه، ۱ صفحه، فارسی / یونیکد (UCS-۲)" in texts(at)
     assert metric(at, "مبلغ هزینه شده (ریال)") == "۱۴۱٬۶۰۰"

@@ -90,3 +90,75 @@ def test_a_reason_code_reads_in_the_session_language():
     from chapar.reasons import Code, Reason
 
     assert i18n.reason(Reason(Code.NEVER_SENT)) == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
+
+
+# --- issue 11: words and digits an analyst can trust -------------------------------------------
+
+
+def test_rates_have_one_decimal_in_the_session_digits(english):
+    assert i18n.rate(975, 1000) == "97.5%"
+    assert i18n.rate(1, 3) == "33.3%"
+    assert i18n.rate(0, 0) == "0%"
+
+
+def test_persian_rates_use_the_persian_decimal_and_percent_signs():
+    assert i18n.rate(975, 1000) == "۹۷٫۵٪"
+    assert i18n.rate(10, 10) == "۱۰۰٪"
+
+
+def test_whole_numbers_are_read_in_any_digits():
+    assert i18n.parse_int("۱۲٬۳۴۵") == 12345
+    assert i18n.parse_int("١٢٣") == 123
+    assert i18n.parse_int(" 1,000,000 ") == 1_000_000
+    assert i18n.parse_int("") is None
+    with pytest.raises(ValueError):
+        i18n.parse_int("12a")
+
+
+def test_a_title_against_the_page_direction_is_isolated(english):
+    assert i18n.isolate("یلدا") == "\u2068یلدا\u2069"  # Persian in the English page
+    assert i18n.isolate("Yalda") == "Yalda"
+    assert i18n.isolate("2024") == "2024"
+
+
+def test_a_latin_title_is_isolated_in_the_persian_page():
+    assert i18n.isolate("Black Friday") == "\u2068Black Friday\u2069"
+    assert i18n.isolate("یلدا") == "یلدا"
+
+
+def test_numbers_read_as_people_write_them():
+    assert i18n.local_number(989121234567) == "09121234567"
+    assert i18n.local_number("not a number") == "not a number"
+    assert i18n.local_number(None) == ""
+
+
+def test_the_audit_trail_reads_in_persian():
+    assert i18n.audit_action("edit") == "ویرایش"
+    assert i18n.audit_field("send_count") == "تعداد ارسال"
+    assert i18n.audit_field("status") == "وضعیت"
+    assert i18n.audit_value("status", "draft") == "پیش‌نویس"
+    assert i18n.audit_value("status", "unfinished (insufficient credit)") == (
+        "نا تمام (اعتبار کافی نیست)"
+    )
+    assert i18n.audit_value("send_count", "None") == "—"  # never Python's None
+    assert i18n.audit_value("send_count", "50") == "۵۰"
+    assert i18n.audit_value("archived", "True") == "بله"
+    # a start time kept as text, read back in Jalali and Tehran time
+    assert i18n.audit_value("start_at", "2025-03-20 20:30:00+00:00") == "۱۴۰۴/۰۱/۰۱ ۰۰:۰۰"
+    assert i18n.actor("root (dashboard)") == "root (پیشخوان)"
+
+
+def test_ledger_notes_and_blacklist_sources_are_words():
+    assert i18n.ledger_note("charge", "batch 3", 3) == "هزینه دسته ۳"
+    assert i18n.ledger_note("topup", "فاکتور ۱۲", None) == "فاکتور ۱۲"
+    assert i18n.blacklist_source("import") == "ورود فایل"
+    assert i18n.blacklist_source("provider") == "گزارش سرویس‌دهنده"
+
+
+def test_a_summary_separator_cannot_be_read_as_a_persian_zero(english):
+    assert "·" not in i18n.join(["a", "b"])
+    assert "·" not in i18n.t("composer.count", characters=1, pages=1, encoding="x")
+
+
+def test_no_persian_label_uses_the_middle_dot():
+    assert not [key for key, (fa, _) in i18n.LABELS.items() if "·" in fa]

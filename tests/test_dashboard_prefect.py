@@ -44,7 +44,7 @@ def test_send_creates_one_flow_run_with_the_campaign_and_mode(people, deployment
         flow_run = client.read_flow_run(run_id)
     assert flow_run.parameters == {"campaign_id": cid, "mode": "start"}
 
-    with pytest.raises(Busy, match="has not begun yet"):
+    with pytest.raises(Busy, match="is still queued"):
         data.trigger(cid, "start")  # a second click before the flow begins
     assert data.start_send(cid, "start") == url  # and Prefect dedupes the same click
     assert repo.get_campaign(cid).current_run == 0  # nothing was sent by the dashboard

@@ -4,6 +4,7 @@ charts, the run picker, the status flag filter, paging and the exports."""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import polars as pl
@@ -12,7 +13,7 @@ import pytest
 from chapar import reports
 from chapar.delivery import sync_statuses
 from chapar.store import repo
-from dashboards import data
+from dashboards import data, exports
 from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, sends)
     app_fixture,
     campaign,
@@ -75,7 +76,7 @@ def test_the_status_flag_filters_the_numbers(app, sent):
     assert list(table["Status"]) == ["invalid"]
     at.selectbox(key=f"rep_flag_{sent}").set_value("blacklisted")
     run_ok(at)
-    assert list(at.dataframe[0].value["Number"]) == ["989120000005"]
+    assert list(at.dataframe[0].value["Number"]) == ["09120000005"]  # as people write it
     at.selectbox(key=f"rep_flag_{sent}").set_value("pending")
     run_ok(at)
     assert "No rows." in texts(at)
@@ -83,15 +84,19 @@ def test_the_status_flag_filters_the_numbers(app, sent):
 
 def test_the_numbers_are_paged(app, sent):
     at = open_report(app, sent)
-    pager = at.get("pagination")[0]
-    pager.set_value(3)
+    pager = f"rep_page_{sent}_1_None_50"
+    assert "Page 1 of 3" in texts(at)
+    click(at, f"{pager}_next")
+    assert "Rows 51–100 of 122" in texts(at)
+    at.text_input(key=f"{pager}_box").set_value("3")
     run_ok(at)
     assert "Rows 101–122 of 122" in texts(at)
     assert at.dataframe[0].value["Seq"].tolist() == list(range(101, 123))
+    assert at.button(key=f"{pager}_next").disabled
     at.selectbox(key="rep_size").set_value(500)
     run_ok(at)
     assert "Rows 1–122 of 122" in texts(at)
-    assert not at.get("pagination")
+    assert not [b for b in at.button if str(b.key).startswith("rep_page_")]
 
 
 def test_the_numbers_page_is_fetched_with_limit_and_offset(sent, monkeypatch):
@@ -122,17 +127,50 @@ def test_the_run_picker_shows_the_latest_run_and_any_earlier_one(app, sent):
     assert metric(at, "Planned") == "119"
 
 
+def wait_for_export(fmt: str, lang: str, cid: int, status: str | None = None) -> None:
+    key = (data.db_key(), cid, 1, status, fmt, lang)
+    deadline = time.monotonic() + 30
+    while not (job := exports.job(key)) or not job.finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_csv_and_excel_exports(app, sent):
     at = open_report(app, sent)
-    labels = [b.label for b in at.download_button]
-    assert labels == ["Download CSV", "Download Excel"]
-    frame = pl.read_csv(io.BytesIO(data.export_bytes(sent, 1, None, "csv")), infer_schema=False)
+    labels = [b.label for b in at.button if str(b.key).startswith("rep_prepare_")]
+    assert labels == ["Prepare CSV", "Prepare Excel"]
+    click(at, "rep_prepare_csv")
+    wait_for_export("csv", "en", sent)
+    run_ok(at)
+    assert [b.label for b in at.download_button] == [f"Download chapar-campaign-{sent}-run-1.csv"]
+
+    raw = data.export_bytes(sent, 1, None, "csv")
+    assert raw.startswith(b"\xef\xbb\xbfTitle,Yalda\nMessage text,")  # BOM, then the campaign
+    frame = pl.read_csv(io.BytesIO(raw), skip_rows=3, infer_schema=False)
     assert frame.height == 122
-    delivered = pl.read_csv(io.BytesIO(data.export_bytes(sent, 1, "delivered", "csv")))
-    assert set(delivered["status"]) == {"delivered"}
+    assert frame.columns == ["Seq", "Number", "Operator", "Status", "Message id", "Pages",
+                             "Cost", "Sent at", "Status at"]  # fmt: skip
+    sent_at = frame.filter(pl.col("Status") == "delivered")["Sent at"][0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", sent_at)  # Tehran, to the second
+    assert frame["Number"][0].startswith("09")
+    delivered = pl.read_csv(io.BytesIO(data.export_bytes(sent, 1, "delivered", "csv")),
+                            skip_rows=3)  # fmt: skip
+    assert set(delivered["Status"]) == {"delivered"}
     xlsx = data.export_bytes(sent, 1, "invalid", "xlsx")
     assert xlsx[:2] == b"PK"
-    assert pl.read_excel(io.BytesIO(xlsx))["number"].to_list() == ["not a number"]
+    sheet = pl.read_excel(io.BytesIO(xlsx), read_options={"header_row": 3})
+    assert sheet["Number"].to_list() == ["not a number"]
+    head = pl.read_excel(io.BytesIO(xlsx), read_options={"header_row": None, "n_rows": 2})
+    assert head.row(0)[:2] == ("Title", "Yalda")
+
+
+def test_a_persian_export_has_persian_words_and_jalali_dates(sent):
+    raw = data.export_bytes(sent, 1, "delivered", "csv", lang="fa")
+    frame = pl.read_csv(io.BytesIO(raw), skip_rows=3, infer_schema=False)
+    assert frame.columns[:4] == ["ردیف", "شماره", "اپراتور", "وضعیت"]
+    assert set(frame["وضعیت"]) == {"دلیور شده"}
+    assert re.fullmatch(r"14\d\d/\d\d/\d\d \d\d:\d\d:\d\d", frame["زمان ارسال"][0])
+    assert raw.decode("utf-8-sig").startswith("عنوان برنامه,Yalda\nمتن پیام,شب یلدا مبارک")
     name = data.export_name(sent, 1, "invalid", "xlsx")
     assert name == f"chapar-campaign-{sent}-run-1-invalid.xlsx"
 
@@ -160,3 +198,32 @@ def test_reports_in_persian(app, sent):
     assert metric(at, "برنامه‌ریزی شده") == "۱۱۹"
     assert metric(at, "شماره نامعتبر") == "۱"
     assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(at)
+
+
+def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funnel(
+    app, people, sends, simulator
+):
+    simulator.set_faults(delivery_delay_s=1.0)  # statuses pass through "sent" first
+    repo.topup(10**9)
+    cid = campaign()
+    at = run_ok(app())
+    click(at, f"send_c{cid}")  # sent: every message awaits its delivery status
+    click(at, f"reports_c{cid}")
+    assert "This report refreshes by itself while the run sends" in texts(at)
+    assert metric(at, "Delivered") == "0"
+    assert metric(at, "Awaiting delivery") == "120"
+    funnel = [str(h.proto.body) for h in at.get("html") if "chaparFunnel" in str(h.proto.body)]
+    assert funnel and "Planned" in funnel[0] and "Handed to the provider" in funnel[0]
+
+    deadline = time.monotonic() + 20
+    while reports.run_report(cid).n("sent") and time.monotonic() < deadline:
+        sync_statuses()
+        time.sleep(0.2)
+    time.sleep(data.TTL)  # the live part's cached read expires
+    run_ok(at)
+    rep = reports.run_report(cid)
+    assert "refreshes by itself" not in texts(at)  # nothing more to come: it stops
+    rate = f"{100 * rep.n('delivered') / rep.handed:.1f}".rstrip("0").rstrip(".")
+    assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
+    rates = {m.label: m.value for m in at.metric if m.label.startswith(("Delivered", "Blocked"))}
+    assert f"{rate}%" in rates.values()

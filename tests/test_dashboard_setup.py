@@ -138,7 +138,7 @@ def test_credit_top_up_and_ledger(app):
     at = go(run_ok(app()), "credit")
     assert metric(at, "Balance") == "0 Rial"
     assert "No rows." in texts(at)
-    at.number_input(key="topup_amount").set_value(500_000)
+    at.text_input(key="topup_amount").set_value("500,000")
     at.text_input(key="topup_note").set_value("invoice 12")
     at.button[-1].click()
     run_ok(at)
@@ -169,7 +169,7 @@ def test_new_campaign_with_live_price_preview(app, people):
     at.text_input(key="new_sender").set_value("30001234")
     at.text_area(key="live_new_msg").set_value("شب یلدا مبارک")
     run_ok(at)
-    assert "13 characters · 1 pages · Persian / Unicode (UCS-2)" in texts(at)
+    assert "13 characters | 1 pages | Persian / Unicode (UCS-2)" in texts(at)
     assert "Choose at least one recipient list." in texts(at)
     at.multiselect(key="new_source").set_value(["people"])
     run_ok(at)
@@ -177,12 +177,36 @@ def test_new_campaign_with_live_price_preview(app, people):
     assert metric(at, "Money spent (Rial)") == "141,600"
     assert metric(at, "Invalid numbers") == "1"
     assert metric(at, "Duplicates removed") == "1"
+    assert metric(at, "Credit balance (Rial)") == "1,000,000,000"
+    assert "A message: 1 pages, 1,180 Rial" in texts(at)
+    at.text_input(key="new_count").set_value("50")  # the send count prices the first 50
+    run_ok(at)
+    assert metric(at, "Recipients to send") == "50"
+    assert metric(at, "Money spent (Rial)") == "59,000"
+    assert "With a send count of 50: the first 50 of 120 recipients" in texts(at)
     click(at, "new_create")
     assert at.title[0].value == "Dashboard"
     assert "Campaign “Yalda” created (#1)." in texts(at)
     c = repo.get_campaign(1)
-    assert (c.title, c.sender, c.source, c.status) == (
-        "Yalda", "30001234", ("people",), CampaignStatus.DRAFT)  # fmt: skip
+    assert (c.title, c.sender, c.source, c.status, c.send_count) == (
+        "Yalda", "30001234", ("people",), CampaignStatus.DRAFT, 50)  # fmt: skip
+
+
+def test_the_price_preview_warns_when_the_credit_does_not_cover_it(app, people):
+    repo.topup(100_000)
+    at = go(run_ok(app()), "new_campaign")
+    at.text_area(key="live_new_msg").set_value("شب یلدا مبارک")
+    at.multiselect(key="new_source").set_value(["people"])
+    run_ok(at)
+    assert metric(at, "Credit balance (Rial)") == "100,000"
+    shown = texts(at)
+    assert "This send costs 141,600 Rial, more than the credit (100,000 Rial)" in shown
+    assert "the credit covers about 84 of 120 messages" in shown
+    assert "Top up the credit" in [link.label for link in at.get("page_link")]
+    at.text_input(key="new_count").set_value("۸۰")  # Persian digits are a number too
+    run_ok(at)
+    assert metric(at, "Money spent (Rial)") == "94,400"
+    assert "more than the credit" not in texts(at)
 
 
 def test_new_campaign_refuses_bad_input_with_the_field(app, people):
@@ -198,6 +222,7 @@ def test_new_campaign_refuses_bad_input_with_the_field(app, people):
 
 
 def test_new_scheduled_campaign(app, people):
+    repo.set_line("30001234", "08:00-21:00", None)  # advertising hours of this line
     at = go(run_ok(app()), "new_campaign")
     at.text_input(key="new_title").set_value("Nowruz")
     at.text_input(key="new_sender").set_value("30001234")
@@ -205,14 +230,41 @@ def test_new_scheduled_campaign(app, people):
     at.multiselect(key="new_source").set_value(["people"])
     at.radio(key="new_sched").set_value("at")
     run_ok(at)
-    at.datetime_input(key="new_start").set_value(datetime(2031, 3, 20, 9, 0))
+    year = datetime.now().year + 1
+    for part, value in (("en_y", year), ("en_m", 3), ("en_d", 20), ("h", 22), ("min", 0)):
+        at.selectbox(key=f"new_start_{part}").set_value(value)
     run_ok(at)
+    assert "outside line 30001234's sending window (08:00-21:00)" in texts(at)
+    at.selectbox(key="new_start_h").set_value(9)
+    run_ok(at)
+    assert "sending window" not in texts(at)
+    assert f"Sends at {year}-03-20 09:00 (Tehran time)" in texts(at)
     click(at, "new_create")
     assert "No Prefect server answers: the schedule is saved in the database only" in texts(at)
     c = repo.get_campaign(1)
     assert c.status is CampaignStatus.SCHEDULED
     assert c.start_at is not None
-    assert c.start_at.astimezone(UTC) == datetime(2031, 3, 20, 5, 30, tzinfo=UTC)
+    assert c.start_at.astimezone(UTC) == datetime(year, 3, 20, 5, 30, tzinfo=UTC)
+
+
+def test_a_schedule_is_entered_in_the_jalali_calendar_in_persian(app, people):
+    at = go(run_ok(app("fa")), "new_campaign")
+    at.text_input(key="new_title").set_value("نوروز")
+    at.text_input(key="new_sender").set_value("30001234")
+    at.text_area(key="live_new_msg").set_value("نوروز مبارک")
+    at.multiselect(key="new_source").set_value(["people"])
+    at.radio(key="new_sched").set_value("at")
+    run_ok(at)
+    for part, value in (("fa_y", 1406), ("fa_m", 1), ("fa_d", 1), ("h", 9), ("min", 0)):
+        at.selectbox(key=f"new_start_{part}").set_value(value)
+    run_ok(at)
+    assert at.selectbox(key="new_start_fa_m").format_func(1) == "فروردین"
+    assert at.selectbox(key="new_start_h").format_func(9) == "۰۹"
+    assert "ارسال در ۱۴۰۶/۰۱/۰۱ ۰۹:۰۰ (به وقت تهران)" in texts(at)
+    click(at, "new_create")
+    c = repo.get_campaign(1)
+    assert c.start_at is not None  # 1 Farvardin 1406 is 21 March 2027; 09:00 is 05:30 UTC
+    assert c.start_at.astimezone(UTC) == datetime(2027, 3, 21, 5, 30, tzinfo=UTC)
 
 
 def test_new_campaign_without_lists_points_to_the_import(app):

@@ -470,11 +470,27 @@ class Audience:
     blacklisted: int
 
 
-def audience(list_names: list[str] | tuple[str, ...]) -> Audience:
+def audience(list_names: list[str] | tuple[str, ...], send_count: int | None = None) -> Audience:
+    """Who a campaign over these lists reaches; with a send count, the first ``send_count``
+    recipients and the filtered rows met before them, as planning takes them."""
     if not list_names:
         return Audience({}, 0, 0, 0)
     with connect() as con:
         ids = _list_ids(con, list_names)
+        if send_count is not None:
+            rows = _rows(con, "audience_first", {"list_ids": ids, "send_count": send_count})
+            by_status: dict[str, int] = {}
+            first: dict[str, int] = {}
+            for r in rows:
+                by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
+                if r["status"] == "pending":
+                    first[r["operator"]] = first.get(r["operator"], 0) + r["n"]
+            return Audience(
+                first,
+                by_status.get("invalid", 0),
+                by_status.get("duplicate", 0),
+                by_status.get("blacklisted", 0),
+            )
         counts = _rows(con, "audience_price", {"list_ids": ids})[0]
         by_op = {
             r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})
@@ -482,10 +498,12 @@ def audience(list_names: list[str] | tuple[str, ...]) -> Audience:
     return Audience(by_op, counts["invalid"], counts["duplicates"], counts["blacklisted"])
 
 
-def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
+def price(
+    message: str, list_names: list[str] | tuple[str, ...] = (), send_count: int | None = None
+) -> Quote:
     """Price a message over recipient lists (the dry run): nothing is written."""
     check_message(message)
-    return price_for(message, audience(list_names))
+    return price_for(message, audience(list_names, send_count))
 
 
 def price_for(message: str, who: Audience) -> Quote:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from chapar.reports import Totals
 from dashboards import data, i18n, ui
 from dashboards.i18n import t
 
@@ -13,9 +14,10 @@ with ui.edge():
     archived = data.campaigns(archived=True)
     if not archived:
         st.info(t("arc.none"))
-    summaries = data.summaries() if archived else {}
+    overview = data.overview() if archived else {}
     for c in archived:
-        summary = summaries.get(c.id, {})
+        view = overview.get(c.id)
+        every = view.all_runs if view else Totals()
         with st.container(border=True, key=f"arc_c{c.id}"):
             head, actions = st.columns([4, 2], vertical_alignment="center")
             with head:
@@ -23,8 +25,9 @@ with ui.edge():
                 ui.status_badge(c)
                 st.caption(i18n.join([
                     f"{t('reset_count')}: {i18n.num(c.reset_count)}",
-                    f"{t('pages')}: {i18n.num(int(summary.get('pages') or 0))}",
-                    f"{t('cost')}: {i18n.money(int(summary.get('cost') or 0))}",
+                    f"{t('home.delivered')}: {i18n.rate(every.delivered, every.handed)}",
+                    f"{t('pages')}: {i18n.num(every.pages)}",
+                    f"{t('cost')}: {i18n.money(every.cost)}",
                     f"{t('last_activity')}: {i18n.when(c.updated_at)}",
                 ]))  # fmt: skip
             with actions:

@@ -14,21 +14,26 @@ LEDGER_ROWS = 50
 
 st.title(t("cr.title"))
 with ui.edge():
-    st.metric(t("cr.balance"), i18n.money(repo.balance()), border=True)
+    st.metric(t("cr.balance"), i18n.money(data.balance()), border=True)
     st.subheader(t("cr.topup"))
     with st.form("topup", clear_on_submit=True, border=True):
-        amount = st.number_input(t("cr.amount", currency=i18n.currency()), min_value=0, step=10_000,
-                                 value=0, key="topup_amount")  # fmt: skip
+        raw = st.text_input(t("cr.amount", currency=i18n.currency()), key="topup_amount",
+                            placeholder=i18n.num(1_000_000))  # fmt: skip
         note = st.text_input(t("cr.note"), key="topup_note")
         if st.form_submit_button(t("cr.do_topup"), type="primary"):
             try:
-                balance = repo.topup(int(amount), note.strip() or None)
-            except ChaparError as exc:
-                st.error(str(exc))
+                amount = i18n.parse_int(raw)
+            except ValueError:
+                st.error(t("int.bad", value=raw))
             else:
-                data.changed()
-                ui.flash("success", t("cr.done", balance=i18n.money(balance)))
-                st.rerun()
+                try:
+                    balance = repo.topup(amount or 0, note.strip() or None)
+                except ChaparError as exc:
+                    st.error(i18n.error(exc))
+                else:
+                    data.changed()
+                    ui.flash("success", t("cr.done", balance=i18n.money(balance)))
+                    st.rerun()
 
     st.subheader(t("cr.ledger"))
     entries = repo.ledger(LEDGER_ROWS)
@@ -42,5 +47,5 @@ with ui.edge():
             t("cr.amount", currency=i18n.currency()): [i18n.num(e.amount) for e in entries],
             t("campaign"): [i18n.num(e.campaign_id) if e.campaign_id else "" for e in entries],
             t("run"): [i18n.num(e.run_no) if e.run_no else "" for e in entries],
-            t("cr.note"): [e.note or "" for e in entries],
+            t("cr.note"): [i18n.ledger_note(e.kind, e.note, e.batch_no) for e in entries],
         }))  # fmt: skip

@@ -18,7 +18,8 @@ from dashboards.i18n import t
 
 
 def schedule_input(c: Campaign, disabled: bool) -> tuple[bool, datetime | None]:
-    """(changed?, new start time in UTC or None)."""
+    """(changed?, new start time or None): a Jalali date (Gregorian in English) and a
+    24-hour Tehran time; a warning when it falls outside the line's sending window."""
     st.markdown(f"**{t('schedule')}**")
     st.caption(t("schedule.current", when=i18n.when(c.start_at)))
     options = ["keep", "change", "clear"] if c.start_at else ["keep", "change"]
@@ -29,50 +30,45 @@ def schedule_input(c: Campaign, disabled: bool) -> tuple[bool, datetime | None]:
         return True, None
     if choice != "change":
         return False, c.start_at
-    start = (c.start_at or datetime.now(i18n.tz()) + timedelta(hours=1)).astimezone(i18n.tz())
-    picked = st.datetime_input(t("schedule.start", tz=i18n.tz().key),
-                               value=start.replace(tzinfo=None, second=0, microsecond=0),
-                               key=f"edit_start_{c.id}", disabled=disabled)  # fmt: skip
-    if picked is None:
-        return False, c.start_at
-    local = picked.replace(tzinfo=i18n.tz())
-    if i18n.lang() == "fa":
-        st.caption(t("schedule.jalali", when=i18n.when(local)))
-    return True, local
+    start = c.start_at or datetime.now(i18n.tz()) + timedelta(hours=1)
+    picked = ui.schedule_picker(f"edit_start_{c.id}", start, disabled=disabled)
+    ui.schedule_note(c.sender, picked)
+    return True, picked
 
 
 def edit_form(c: Campaign) -> None:
     ui.status_badge(c)
+    if c.start_at is not None and c.current_run == 0:
+        st.caption(t("schedule.when", when=i18n.when(c.start_at)))
     check = rules.can_edit(c)
     disabled = not check.allowed
     if disabled:
         st.warning(t("edit.refused", reason=i18n.reason(check.reason)))
     k = c.id
     title = st.text_input(t("title"), value=c.title, key=f"edit_title_{k}", disabled=disabled)
-    count = st.number_input(t("send_count"), value=c.send_count, min_value=1, step=1,
-                            key=f"edit_count_{k}", placeholder=t("send_count.all"),
-                            help=t("send_count.help"), disabled=disabled)  # fmt: skip
+    count, count_ok = ui.int_input(t("send_count"), f"edit_count_{k}", c.send_count,
+                                   placeholder=t("send_count.all"), help=t("send_count.help"),
+                                   disabled=disabled, minimum=1)  # fmt: skip
     message = ui.composer(f"edit_msg_{k}", c.message, disabled=disabled)
     names = data.list_names()
     options = list(dict.fromkeys([*c.source, *names]))
     source = st.multiselect(t("source"), options, default=list(c.source), key=f"edit_src_{k}",
-                            disabled=disabled)  # fmt: skip
+                            disabled=disabled, placeholder=t("choose"))  # fmt: skip
     if c.current_run:
         st.info(t("edit.next_run"))
-    ui.price_preview(message, source)
+    ui.price_preview(message, source, count)
     sched_changed, start_at = schedule_input(c, disabled)
 
     save, cut = st.columns(2)
     # A Save clicked before the campaign started sending reaches the core, which refuses it.
     stale_click = bool(st.session_state.get(f"edit_save_{k}", False))
     clicked = save.button(t("edit.save"), type="primary", key=f"edit_save_{k}", disabled=disabled)
-    if clicked or stale_click:
+    if (clicked or stale_click) and count_ok:
         changes: dict[str, Any] = {}
         if title != c.title:
             changes["title"] = title
-        new_count = None if count is None else int(count)
-        if new_count != c.send_count:
-            changes["send_count"] = new_count
+        if count != c.send_count:
+            changes["send_count"] = count
         if message != c.message:
             changes["message"] = message
         if tuple(source) != c.source:
@@ -85,10 +81,12 @@ def edit_form(c: Campaign) -> None:
             try:
                 done = repo.edit_campaign(c.id, changes, actor=data.actor())
             except ChaparError as exc:
-                st.error(str(exc))
+                st.error(i18n.error(exc))
             else:
                 data.changed()
-                fields = ", ".join(i18n.field_name(ch.field) for ch in done)
+                fields = "، ".join(i18n.field_name(ch.field) for ch in done)
+                if i18n.lang() == "en":
+                    fields = ", ".join(i18n.field_name(ch.field) for ch in done)
                 ui.flash("success", t("edit.saved", fields=fields) if done else t("edit.nothing"))
                 if any(ch.field == "start_at" for ch in done):
                     ui.schedule_changed(c.id)
@@ -102,6 +100,8 @@ def edit_form(c: Campaign) -> None:
 
 
 def audit(c: Campaign) -> None:
+    """Who changed what and when: actions, fields and values in the session's words,
+    times in Jalali (Persian) or Gregorian, Tehran time."""
     st.subheader(t("edit.audit"))
     trail = repo.audit_trail(c.id)
     if not trail:
@@ -110,11 +110,11 @@ def audit(c: Campaign) -> None:
     frame = pl.DataFrame(
         {
             t("audit.at"): [i18n.when(a.at, seconds=True) for a in trail],
-            t("audit.actor"): [a.actor for a in trail],
-            t("audit.action"): [a.action for a in trail],
-            t("audit.field"): [a.field or "" for a in trail],
-            t("audit.old"): [a.old_value or "" for a in trail],
-            t("audit.new"): [a.new_value or "" for a in trail],
+            t("audit.actor"): [i18n.actor(a.actor) for a in trail],
+            t("audit.action"): [i18n.audit_action(a.action) for a in trail],
+            t("audit.field"): [i18n.audit_field(a.field) for a in trail],
+            t("audit.old"): [i18n.audit_value(a.field, a.old_value) for a in trail],
+            t("audit.new"): [i18n.audit_value(a.field, a.new_value) for a in trail],
         }
     )
     ui.table(frame)

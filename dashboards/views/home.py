@@ -8,12 +8,13 @@ what the new status allows. The menu's actions live outside the fragments.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import streamlit as st
 
-from chapar.campaigns import Campaign
+from chapar.campaigns import Campaign, CampaignStatus
 from chapar.errors import ChaparError
+from chapar.reports import Totals
 from chapar.store import repo
 from dashboards import data, i18n, ui
 from dashboards.i18n import t
@@ -31,41 +32,71 @@ def is_live(c: Campaign) -> bool:
         and time.monotonic() - trig.at < data.PENDING_S
         and trig.fingerprint == data.fingerprint(c)
     )
-    return c.is_sending or recent
+    return c.is_sending or recent or awaits_statuses(c)
 
 
-def card_body(campaign_id: int, seen: tuple[object, ...]) -> None:
-    """Status, progress of the current run, reset counter, pages, cost, last activity."""
+#: A run whose last status arrived this long ago is no longer watched for more.
+STATUS_WATCH_S = 30 * 60
+
+
+def awaits_statuses(c: Campaign) -> bool:
+    """Handed to the provider, delivery statuses still to come, and lately active."""
+    view = data.overview().get(c.id)
+    if view is None:
+        return False
+    now = view.current
+    final = now.delivered + now.failed + now.blocked
+    last = now.last_activity
+    recent = last is not None and (datetime.now(UTC) - last).total_seconds() < STATUS_WATCH_S
+    return now.handed > final and recent
+
+
+def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None) -> None:
+    """Status, progress of the current run, delivered %, reset counter, pages and cost of
+    the current run beside the totals of all runs, the schedule, last activity. A live card
+    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``)."""
     try:
-        c = repo.get_campaign(campaign_id)
-        summary = data.summaries().get(campaign_id, {})
+        c = drawn or repo.get_campaign(campaign_id)
+        view = data.overview().get(campaign_id)
     except ChaparError as exc:
-        st.error(str(exc))
+        st.error(i18n.error(exc))
         return
     if data.fingerprint(c) != seen:
         st.rerun()  # the status changed under us: redraw the page and its menus
     ui.status_badge(c)
-    planned = int(summary.get("planned") or 0)
-    handed = int(summary.get("handed") or 0)
-    progress, resets, pages, cost = st.columns([3, 1, 1, 2])
+    if c.status is CampaignStatus.SCHEDULED and c.start_at is not None:
+        st.caption(t("schedule.when", when=i18n.when(c.start_at)))
+        outside = ui.window_warning(c.sender, c.start_at)
+        if outside:
+            st.caption(f":orange[{outside}]")
+    now = view.current if view else Totals()
+    every = view.all_runs if view else Totals()
+    progress, delivered, resets, pages, cost = st.columns([4, 2, 2, 2, 3])
     with progress:
         if c.current_run:
-            text = t("progress.text", handed=i18n.num(handed), planned=i18n.num(planned))
-            text += f" · {t('run.label', n=i18n.num(c.current_run))}"
-            st.progress(handed / planned if planned else 1.0, text=text)
+            text = i18n.join([
+                t("progress.text", handed=i18n.num(now.handed), planned=i18n.num(now.planned)),
+                t("run.label", n=i18n.num(c.current_run)),
+            ])  # fmt: skip
+            ui.progress_bar(now.handed / now.planned if now.planned else 1.0, text)
         else:
-            st.progress(0.0, text=t("progress.none"))
+            ui.progress_bar(0.0, t("progress.none"))
+    delivered.metric(t("home.delivered"), i18n.rate(now.delivered, now.handed))
     resets.metric(t("reset_count"), i18n.num(c.reset_count))
-    pages.metric(t("pages"), i18n.num(int(summary.get("pages") or 0)))
-    cost.metric(i18n.in_currency(t("cost")), i18n.num(int(summary.get("cost") or 0)))
+    pages.metric(t("pages"), i18n.num(now.pages))
+    cost.metric(i18n.in_currency(t("cost")), i18n.num(now.cost))
+    if every.runs > 1:
+        st.caption(t("home.totals", runs=i18n.num(every.runs), handed=i18n.num(every.handed),
+                     delivered=i18n.num(every.delivered),
+                     rate=i18n.rate(every.delivered, every.handed), pages=i18n.num(every.pages),
+                     cost=i18n.money(every.cost)))  # fmt: skip
     activity = c.updated_at
-    last_message = summary.get("last_activity")
-    if isinstance(last_message, datetime) and last_message > activity:
-        activity = last_message
+    if isinstance(now.last_activity, datetime) and now.last_activity > activity:
+        activity = now.last_activity
     st.caption(f"{t('last_activity')}: {i18n.when(activity)}")
     trig = data.last_trigger(c.id)
     if trig is not None and trig.error:
-        st.error(t("send.failed", error=trig.error))
+        st.error(t("send.failed", error=i18n.error(trig.error)))
     elif trig is not None and trig.url:
         st.markdown(f"[{t('prefect.link')} ↗]({trig.url})")
 
@@ -79,13 +110,13 @@ def campaign_card(c: Campaign) -> None:
         if is_live(c):
             st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c))
         else:
-            card_body(c.id, data.fingerprint(c))
-        ui.reset_confirmation(c)
+            card_body(c.id, data.fingerprint(c), c)
+        ui.send_confirmation(c)
 
 
 st.title(t("home.title"))
 with ui.edge():
-    st.metric(t("home.balance"), i18n.money(repo.balance()))
+    st.metric(t("home.balance"), i18n.money(data.balance()))
     st.subheader(t("home.active"))
     active = data.campaigns(archived=False)
     if not active:
@@ -96,7 +127,7 @@ with ui.edge():
             st.caption(t("home.live"))
         start = 0
         if len(active) > PER_PAGE:
-            page_no = st.pagination(-(-len(active) // PER_PAGE), key="home_page")
+            page_no = ui.pager(-(-len(active) // PER_PAGE), key="home_page")
             start = (page_no - 1) * PER_PAGE
         for campaign in active[start : start + PER_PAGE]:
             campaign_card(campaign)

@@ -21,40 +21,40 @@ with ui.edge():
     sender = st.text_input(t("sender"), key="new_sender", help=t("new.sender_help"),
                            value=st.session_state.get("last_sender", ""))  # fmt: skip
     message = ui.composer("new_msg")
-    source = st.multiselect(t("source"), names, key="new_source")
-    count = st.number_input(t("send_count"), value=None, min_value=1, step=1, key="new_count",
-                            placeholder=t("send_count.all"), help=t("send_count.help"))  # fmt: skip
+    source = st.multiselect(t("source"), names, key="new_source", placeholder=t("choose"))
+    count, count_ok = ui.int_input(
+        t("send_count"), "new_count", None, minimum=1, placeholder=t("send_count.all"),
+        help=t("send_count.help"),
+    )  # fmt: skip
     modes = ["none", "at"]
     when = st.radio(t("schedule"), modes, key="new_sched", horizontal=True,
                     format_func=ui.labels(modes, lambda o: t(f"schedule.{o}")))  # fmt: skip
     start_at = None
     if when == "at":
         soon = datetime.now(i18n.tz()) + timedelta(hours=1)
-        default = soon.replace(tzinfo=None, second=0, microsecond=0)
-        picked = st.datetime_input(t("schedule.start", tz=i18n.tz().key), value=default,
-                                   key="new_start")  # fmt: skip
-        if picked is not None:
-            start_at = picked.replace(tzinfo=i18n.tz())
-            if i18n.lang() == "fa":
-                st.caption(t("schedule.jalali", when=i18n.when(start_at)))
+        start_at = ui.schedule_picker("new_start", soon)
+        if sender.strip():
+            ui.schedule_note(sender.strip(), start_at)
 
     st.subheader(t("new.preview"))
     if not source:
         st.caption(t("new.pick_source"))
-    ui.price_preview(message, source)
+    ui.price_preview(message, source, count)
 
-    if st.button(t("new.create"), type="primary", key="new_create", icon=":material/add:"):
+    if st.button(t("new.create"), type="primary", key="new_create", icon=":material/add:",
+                 disabled=not count_ok):  # fmt: skip
         try:
             campaign_id = repo.create_campaign(
-                title, message, sender, source, send_count=None if count is None else int(count),
+                title, message, sender, source, send_count=count,
                 start_at=start_at, actor=data.actor(),
             )  # fmt: skip
         except ChaparError as exc:
-            st.error(str(exc))
+            st.error(i18n.error(exc))
         else:
             data.changed()
             st.session_state["last_sender"] = sender.strip()
-            ui.flash("success", t("new.created", title=title.strip(), id=i18n.num(campaign_id)))
+            ui.flash("success", t("new.created", title=i18n.isolate(title.strip()),
+                                  id=i18n.num(campaign_id)))  # fmt: skip
             if start_at is not None:
                 ui.schedule_changed(campaign_id)
             ui.go("home")

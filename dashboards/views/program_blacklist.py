@@ -29,7 +29,7 @@ def show(c: Campaign) -> None:
         st.caption(t("rows.none"))
         return
     pages = -(-total // PAGE_SIZE)
-    page_no = st.pagination(pages, key=f"pbl_page_{c.id}_{run_no}") if pages > 1 else 1
+    page_no = ui.pager(pages, key=f"pbl_page_{c.id}_{run_no}") if pages > 1 else 1
     offset = (page_no - 1) * PAGE_SIZE
     frame = data.program_blacklist(c.id, run_no, offset, PAGE_SIZE)
     st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),

@@ -1,21 +1,27 @@
-"""گزارشات ارسال — Send reports: a run's figures, charts and its numbers by status flag,
-paged in DuckDB (LIMIT/OFFSET), with CSV and Excel downloads."""
+"""گزارشات ارسال — Send reports: a run's figures, rates, funnel and charts, live while the
+run sends or its delivery statuses arrive; its numbers by status flag, paged in DuckDB
+(LIMIT/OFFSET); CSV and Excel exports in Persian or English, built in the background with
+their progress shown."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import polars as pl
 import streamlit as st
 
 from chapar.campaigns import Campaign, MessageState
 from chapar.reports import RunReport
-from dashboards import data, i18n, ui
-from dashboards.i18n import t
+from dashboards import data, exports, i18n, ui
+from dashboards.i18n import LANG_NAMES, LANGS, t
 
 PAGE_SIZES = (50, 100, 500)
 FIGURES = (
     "planned", "sent", "delivered", "undelivered", "blocked", "blacklisted",
     "invalid", "duplicates", "pending", "awaiting delivery", "pages", "cost",
 )  # fmt: skip
+#: Seconds between refreshes of a live report.
+LIVE_S = 2.0
 
 
 def pick_run(c: Campaign) -> int:
@@ -25,6 +31,15 @@ def pick_run(c: Campaign) -> int:
         format_func=ui.labels(runs, lambda n: t("run.latest" if n == c.current_run
                                                  else "run.label", n=i18n.num(n))),
     ))  # fmt: skip
+
+
+def is_live(c: Campaign, rep: RunReport) -> bool:
+    """The report changes by itself: the run is sending (or waiting for its window), or
+    messages handed to the provider still await their delivery status."""
+    current = rep.run_no == c.current_run
+    return current and (
+        c.is_sending or rep.status in ("sending", "waiting", "planned") or rep.n("sent") > 0
+    )
 
 
 def run_header(rep: RunReport) -> None:
@@ -48,46 +63,167 @@ def figures(rep: RunReport) -> None:
                       border=True)  # fmt: skip
 
 
+def rates(rep: RunReport) -> None:
+    """Delivered, undelivered/failed and blocked as shares of what was handed over, and
+    the funnel planned → handed → delivered."""
+    st.subheader(t("rep.rates"))
+    handed = rep.handed
+    failed = rep.n("undelivered") + rep.n("failed")
+    cols = st.columns(3)
+    for col, key, n in zip(
+        cols, ("rate.delivered", "rate.failed", "rate.blocked"),
+        (rep.n("delivered"), failed, rep.n("blocked")), strict=True,
+    ):  # fmt: skip
+        col.metric(t(key), i18n.rate(n, handed), border=True,
+                   help=f"{i18n.num(n)} / {i18n.num(handed)} {t('rate.of_handed')}")  # fmt: skip
+    st.markdown(f"**{t('rep.funnel')}**")
+    ui.funnel(
+        [
+            (t("funnel.planned"), rep.planned),
+            (t("funnel.handed"), handed),
+            (t("funnel.delivered"), rep.n("delivered")),
+        ]
+    )
+
+
+def _digits_expr(expr: str) -> str:
+    """A Vega expression that shows ``expr`` (a string) in the session's digits."""
+    if i18n.lang() != "fa":
+        return expr
+    out = f"replace({expr}, regexp(',', 'g'), '٬')"
+    for latin, persian in zip("0123456789", "۰۱۲۳۴۵۶۷۸۹", strict=True):
+        out = f"replace({out}, regexp('{latin}', 'g'), '{persian}')"
+    return out
+
+
 def charts(rep: RunReport) -> None:
+    import altair as alt  # imported when a report is drawn, not on every page
+
     st.subheader(t("rep.charts"))
     by_status, by_operator, over_time = st.tabs(
         [t("rep.by_status"), t("rep.by_operator"), t("rep.over_time")]
     )
-    status_col, count_col = t("col.status"), t("rep.count")
+    count_title = t("rep.count")
+    count_labels = _digits_expr("format(datum.value, ',')")
+    count_axis = alt.Axis(title=count_title, labelExpr=count_labels, format=",")
+    rtl = i18n.is_rtl()
     with by_status:
-        frame = pl.DataFrame(
-            {status_col: [i18n.message_state(s) for s in rep.counts],
-             count_col: list(rep.counts.values())},
-            schema={status_col: pl.String, count_col: pl.Int64},
-        )  # fmt: skip
-        if frame.height:
-            st.bar_chart(frame, x=status_col, y=count_col, horizontal=True)
+        states = [(i18n.message_state(s), n, i18n.num(n)) for s, n in rep.counts.items() if n]
+        if states:
+            frame = pl.DataFrame(states, schema={"status": pl.String, "n": pl.Int64,
+                                               "shown": pl.String}, orient="row")  # fmt: skip
+            chart = (
+                alt.Chart(frame)
+                .mark_bar()
+                .encode(
+                    x=alt.X("n:Q", axis=count_axis),
+                    y=alt.Y(
+                        "status:N",
+                        sort="-x",
+                        title=None,
+                        axis=alt.Axis(labelLimit=0),
+                    ),
+                    tooltip=[
+                        alt.Tooltip("status:N", title=t("col.status")),
+                        alt.Tooltip("shown:N", title=count_title),
+                    ],
+                )
+            )
+            st.altair_chart(chart, width="stretch")
         else:
             st.caption(t("rows.none"))
     with by_operator:
-        op_col = t("rep.operator")
+        # Invalid lines have no operator: they are a status, never a bar of their own.
         rows = [
-            (i18n.operator(op), i18n.message_state(s), n)
+            (i18n.operator(op), i18n.message_state(s), n, i18n.num(n))
             for op, states in rep.by_operator.items()
+            if op and op != "invalid"
             for s, n in states.items()
+            if n
         ]
         if rows:
-            frame = pl.DataFrame(rows, schema={op_col: pl.String, status_col: pl.String,
-                                               count_col: pl.Int64}, orient="row")  # fmt: skip
-            st.bar_chart(frame, x=op_col, y=count_col, color=status_col)
+            frame = pl.DataFrame(rows, schema={"operator": pl.String, "status": pl.String,
+                                               "n": pl.Int64, "shown": pl.String},
+                                 orient="row")  # fmt: skip
+            chart = (
+                alt.Chart(frame)
+                .mark_bar()
+                .encode(
+                    x=alt.X(
+                        "operator:N",
+                        title=t("rep.operator"),
+                        axis=alt.Axis(labelAngle=0, labelLimit=0),
+                        sort=alt.SortOrder("descending" if rtl else "ascending"),
+                    ),
+                    y=alt.Y("n:Q", axis=count_axis),
+                    color=alt.Color(
+                        "status:N",
+                        title=t("col.status"),
+                        # a column, not a row: Vega measures Persian labels short and a row
+                        # of them overlaps
+                        legend=alt.Legend(labelLimit=0, orient="right"),
+                    ),
+                    tooltip=[
+                        alt.Tooltip("operator:N", title=t("rep.operator")),
+                        alt.Tooltip("status:N", title=t("col.status")),
+                        alt.Tooltip("shown:N", title=count_title),
+                    ],
+                )
+            )
+            st.altair_chart(chart, width="stretch")
         else:
             st.caption(t("rows.none"))
     with over_time:
-        minute_col = t("rep.minute")
         if rep.over_time:
             zone = i18n.tz()
-            frame = pl.DataFrame(
-                {minute_col: [m.astimezone(zone).replace(tzinfo=None) for m, _ in rep.over_time],
-                 count_col: [n for _, n in rep.over_time]}
-            )  # fmt: skip
-            st.bar_chart(frame, x=minute_col, y=count_col)
+            # Tehran wall-clock times, drawn on a UTC scale: the axis shows them as they are
+            # (a browser would otherwise shift them to its own zone), 24-hour.
+            minutes = [m.astimezone(zone).replace(tzinfo=None) for m, _ in rep.over_time]
+            frame = pl.DataFrame({
+                "minute": minutes,
+                "n": [n for _, n in rep.over_time],
+                "when": [i18n.when(m.replace(tzinfo=zone)) for m in minutes],
+                "shown": [i18n.num(n) for _, n in rep.over_time],
+            })  # fmt: skip
+            time_labels = _digits_expr("utcFormat(datum.value, '%H:%M')")
+            chart = (
+                alt.Chart(frame)
+                .mark_bar()
+                .encode(
+                    x=alt.X(
+                        "utcyearmonthdatehoursminutes(minute):T",  # a bar spans its minute
+                        title=t("rep.hour"),
+                        axis=alt.Axis(labelExpr=time_labels, labelAngle=0, tickMinStep=60_000),
+                    ),
+                    y=alt.Y("n:Q", axis=count_axis),
+                    tooltip=[
+                        alt.Tooltip("when:N", title=t("rep.hour")),
+                        alt.Tooltip("shown:N", title=count_title),
+                    ],
+                )
+            )
+            st.altair_chart(chart, width="stretch")
         else:
             st.caption(t("rows.none"))
+
+
+def live_part(
+    campaign_id: int, run_no: int, refreshing: bool = False, drawn: Campaign | None = None
+) -> None:
+    """Figures, rates and charts of the run, read afresh (a cached read of a few seconds).
+    ``refreshing``: drawn by the timed fragment, which reads the campaign again and stops
+    (a full rerun) once the run has nothing more to report; else ``drawn`` is the page's."""
+    c = drawn if drawn is not None and not refreshing else data.campaign(campaign_id)
+    rep = data.report(campaign_id, run_no)
+    live = is_live(c, rep)
+    if refreshing and not live:
+        st.rerun()
+    run_header(rep)
+    figures(rep)
+    rates(rep)
+    charts(rep)
+    if live:
+        st.caption(t("rep.live", when=i18n.when(datetime.now(i18n.tz()), seconds=True)))
 
 
 def numbers(c: Campaign, rep: RunReport) -> None:
@@ -106,7 +242,7 @@ def numbers(c: Campaign, rep: RunReport) -> None:
     pages = max(1, -(-total // size))
     page_no = 1
     if pages > 1:
-        page_no = st.pagination(pages, key=f"rep_page_{c.id}_{rep.run_no}_{status}_{size}")
+        page_no = ui.pager(pages, key=f"rep_page_{c.id}_{rep.run_no}_{status}_{size}")
     offset = (min(page_no, pages) - 1) * size
     frame, total = data.numbers_page(c.id, rep.run_no, status, offset, size)
     if total == 0:
@@ -115,21 +251,66 @@ def numbers(c: Campaign, rep: RunReport) -> None:
         st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
                      total=i18n.num(total)))  # fmt: skip
         ui.table(ui.localized(frame))
-    csv, xlsx = st.columns(2)
-    csv.download_button(
-        t("export.csv"), data.exporter(c.id, rep.run_no, status, "csv"),
-        file_name=data.export_name(c.id, rep.run_no, status, "csv"), mime="text/csv",
-        on_click="ignore", icon=":material/download:", key="rep_csv", disabled=total == 0,
-    )  # fmt: skip
+    export_panel(c, rep, status, total)
+
+
+def export_panel(c: Campaign, rep: RunReport, status: str | None, total: int) -> None:
+    """Choose the file's language, prepare CSV or Excel in the background, watch its
+    progress, download it when it is ready."""
+    st.markdown(f"**{t('export.csv')} / {t('export.xlsx')}**")
+    st.caption(t("export.note"))
+    langs = list(LANGS)
+    lang: i18n.Lang = st.radio(t("export.lang"), langs, key="rep_export_lang", horizontal=True,
+                    index=langs.index(i18n.lang()),
+                    format_func=ui.labels(langs, lambda code: LANG_NAMES[code]))  # fmt: skip
     too_big = total > data.EXCEL_MAX_ROWS
-    xlsx.download_button(
-        t("export.xlsx"), data.exporter(c.id, rep.run_no, status, "xlsx"),
-        file_name=data.export_name(c.id, rep.run_no, status, "xlsx"),
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        on_click="ignore", icon=":material/download:", key="rep_xlsx",
-        disabled=total == 0 or too_big,
-        help=t("export.too_big", n=i18n.num(data.EXCEL_MAX_ROWS)) if too_big else None,
+    cols = st.columns(2)
+    formats: tuple[exports.Format, ...] = ("csv", "xlsx")
+    for col, fmt in zip(cols, formats, strict=True):
+        with col:
+            key = (data.db_key(), c.id, rep.run_no, status, fmt, lang)
+            label = t("export.prepare", fmt="CSV" if fmt == "csv" else "Excel")
+            refused = fmt == "xlsx" and too_big
+            why = t("export.excel_refused", n=i18n.num(total), max=i18n.num(data.EXCEL_MAX_ROWS))
+            if st.button(label, key=f"rep_prepare_{fmt}", icon=":material/download:",
+                         disabled=total == 0 or refused, width="stretch",
+                         help=why if refused else None):  # fmt: skip
+                name = data.export_name(c.id, rep.run_no, status, fmt)
+                exports.start(data.db_key(), c.id, rep.run_no, status, fmt, lang, name)
+            if refused:
+                st.caption(why)
+            job = exports.job(key)
+            if job is not None:
+                if job.finished:
+                    export_job(key, fmt)
+                else:
+                    st.fragment(export_job, run_every=1.0)(key, fmt)
+
+
+def export_job(key: tuple[object, ...], fmt: str) -> None:
+    job = exports.job(key)
+    if job is None:
+        return
+    if job.error is not None:
+        st.error(t("export.failed", error=i18n.error(job.error)))
+        return
+    if not job.finished or job.path is None:
+        ui.progress_bar(job.fraction, t("export.progress", done=i18n.num(job.done),
+                                        total=i18n.num(job.total)))  # fmt: skip
+        return
+    mime = "text/csv" if fmt == "csv" else (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+    path = job.path
+    st.download_button(  # the file is read when clicked, not on every run of the page
+        t("export.ready", name=job.name), lambda: path.read_bytes(), file_name=job.name, mime=mime,
+        on_click="ignore", icon=":material/download:", key=f"rep_{fmt}", type="primary",
+        width="stretch",
     )  # fmt: skip
+    if st.session_state.get(f"rep_{fmt}_done_rerun") != job.name:
+        # The job finished inside the progress fragment: redraw the panel once, so the
+        # fragment stops polling.
+        st.session_state[f"rep_{fmt}_done_rerun"] = job.name
+        st.rerun()
 
 
 st.title(t("rep.title"))
@@ -138,8 +319,10 @@ with ui.edge():
     if chosen is not None and chosen.current_run == 0:
         st.info(t("rep.never"))
     elif chosen is not None:
-        report = data.report(chosen.id, pick_run(chosen))
-        run_header(report)
-        figures(report)
-        charts(report)
-        numbers(chosen, report)
+        run_no = pick_run(chosen)
+        report = data.report(chosen.id, run_no)
+        if is_live(chosen, report):
+            st.fragment(live_part, run_every=LIVE_S)(chosen.id, run_no, True)
+        else:
+            live_part(chosen.id, run_no, drawn=chosen)
+        numbers(chosen, data.report(chosen.id, run_no))

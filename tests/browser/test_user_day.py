@@ -13,32 +13,22 @@ missing (``apt-get install chromium``); never ``playwright install``.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from dashboards.i18n import LABELS
+from tests.browser.helpers import APP, CHROMIUM, chromium, fa_num, settle, streamlit
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
 NUMBERS = 300
+DIRECTION_IS = "dir => getComputedStyle(document.querySelector('.stApp')).direction === dir"
 
 
 def fa(key: str, **values: object) -> str:
@@ -47,89 +37,35 @@ def fa(key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def fa_num(n: int) -> str:
-    return f"{n:,}".translate(FA_DIGITS)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def dashboard(tmp_path: Path, simulator: Any) -> Iterator[str]:
     """The dashboard served by ``streamlit run`` on a free port; yields its URL."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api")
-    port = free_port()
     env = {
-        **os.environ,
         "CHAPAR_DATA_DIR": str(tmp_path / "data"),
         "CHAPAR_SEND_INPROCESS": "1",
         "CHAPAR_SIMULATOR_PORT": str(simulator.port),
         "CHAPAR_SEND_WINDOW": "always",
         "CHAPAR_BATCH_SIZE": "100",
     }
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.2)
+    with streamlit(APP, env, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def page(dashboard: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fa-IR")
-        tab = context.new_page()
-        tab.set_default_timeout(30_000)
+    with chromium() as tab:
         tab.goto(dashboard)
         tab.get_by_role("heading", name=fa("home.title")).wait_for()
         yield tab
-        context.close()
-        browser.close()
 
 
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(400)  # let charts and fonts settle
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def settle(page: Any) -> None:
-    """Wait until the script run triggered by the last action has finished."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
 
 
 def nav(page: Any, key: str) -> None:
@@ -155,18 +91,19 @@ def commit(page: Any, label: str, text: str) -> None:
     settle(page)
 
 
-def metric_value(page: Any, label: str) -> str:
+def expect_metric(page: Any, label: str, value: str) -> None:
+    """The metric shows ``value`` (waiting for the script run that draws it)."""
     card = page.locator('[data-testid="stMetric"]').filter(
         has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
     )
-    return str(card.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+    expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
+    expect(card.locator('[data-testid="stMetricValue"]').first).to_have_text(value)
 
 
 def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
     # --- the empty dashboard, right to left -------------------------------------------------
-    direction = page.evaluate("getComputedStyle(document.querySelector('.stApp')).direction")
-    assert direction == "rtl"
+    page.wait_for_function(DIRECTION_IS, arg="rtl")  # the page's style arrives with its run
     expect(page.get_by_text(fa("no_campaigns"))).to_be_visible()
     shot(page, "01-home-empty")
 
@@ -187,7 +124,11 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
         str(people)
     )
     settle(page)
-    expect(page.get_by_label(fa("lists.name"), exact=True)).to_have_value("people")
+    page.wait_for_function(  # the name field takes the file's name (one of its redraws)
+        "label => [...document.querySelectorAll(`input[aria-label='${label}']`)]"
+        ".some(e => e.value === 'people')",
+        arg=fa("lists.name"),
+    )
     page.get_by_role("button", name=fa("lists.do_import"), exact=True).first.click()
     settle(page)
     imported = fa("lists.imported", name="people", total=fa_num(NUMBERS + 2),
@@ -209,8 +150,8 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     page.get_by_role("option", name="people").click()
     page.keyboard.press("Escape")
     settle(page)
-    assert metric_value(page, fa("new.recipients")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("cost") + " (ریال)") == fa_num(NUMBERS * 1180)
+    expect_metric(page, fa("new.recipients"), fa_num(NUMBERS))
+    expect_metric(page, fa("cost") + " (ریال)", fa_num(NUMBERS * 1180))
     shot(page, "04-new-campaign")
     page.get_by_role("button", name=fa("new.create")).click()
     page.get_by_role("heading", name=fa("home.title")).wait_for()
@@ -224,6 +165,10 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     expect(page.get_by_text(fa("cstatus.completed"), exact=True)).to_be_visible(timeout=60_000)
     progress = fa("progress.text", handed=fa_num(NUMBERS), planned=fa_num(NUMBERS))
     expect(page.get_by_text(progress, exact=False)).to_be_visible()
+    # the progress bar fills from the right in Persian
+    track = page.locator('[data-testid="chaparProgress"] .chapar-track').first.bounding_box()
+    fill = page.locator('[data-testid="chaparProgress"] .chapar-fill').first.bounding_box()
+    assert abs((track["x"] + track["width"]) - (fill["x"] + fill["width"])) < 1.5
     shot(page, "05-home-sent")
     outbox = simulator.outbox()["receptors"]
     assert len(outbox) == NUMBERS and {v["accepted"] for v in outbox.values()} == {1}
@@ -231,10 +176,17 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     # --- its report ----------------------------------------------------------------------------
     features(page, "f.reports")
     page.get_by_role("heading", name=fa("rep.title")).wait_for()
-    assert metric_value(page, fa("fig.planned")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("fig.sent")) == fa_num(NUMBERS)
-    assert metric_value(page, fa("fig.invalid")) == fa_num(1)
-    expect(page.get_by_role("button", name=fa("export.csv"))).to_be_enabled()
+    expect_metric(page, fa("fig.planned"), fa_num(NUMBERS))
+    expect_metric(page, fa("fig.sent"), fa_num(NUMBERS))
+    expect_metric(page, fa("fig.invalid"), fa_num(1))
+    # an export in Persian: prepared in the background, then downloaded
+    page.get_by_role("button", name=fa("export.prepare", fmt="CSV")).click()
+    ready = page.get_by_role("button", name=fa("export.ready", name="chapar-campaign-1-run-1.csv"))
+    ready.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        ready.click()
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith("\ufeffعنوان برنامه,یلدا\n".encode())
     shot(page, "06-report")
 
     nav(page, "nav.blacklist")
@@ -258,7 +210,7 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
 
     # --- reset it and see the counter ------------------------------------------------------------
     nav(page, "nav.home")
-    assert metric_value(page, fa("reset_count")) == fa_num(0)
+    expect_metric(page, fa("reset_count"), fa_num(0))
     features(page, "f.reset")
     expect(page.get_by_text(fa("reset.confirm", title="یلدا"))).to_be_visible()
     page.get_by_role("button", name=fa("reset.yes")).click()
@@ -268,13 +220,24 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     page.reload()
     page.get_by_role("heading", name=fa("home.title")).wait_for()
     settle(page)
-    assert metric_value(page, fa("reset_count")) == fa_num(1)
+    expect_metric(page, fa("reset_count"), fa_num(1))
     shot(page, "10-home-reset")
 
     # --- the same page in English ---------------------------------------------------------------
     page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
     settle(page)
     page.get_by_role("heading", name="Dashboard").wait_for()
-    assert page.evaluate("getComputedStyle(document.querySelector('.stApp')).direction") == "ltr"
-    assert metric_value(page, "Resets") == "1"
+    page.wait_for_function(DIRECTION_IS, arg="ltr")
+    expect_metric(page, "Resets", "1")
     shot(page, "11-home-english")
+
+    # --- the language survives a reload (it is in the URL) ----------------------------------------
+    assert "lang=en" in page.url
+    page.reload()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    nav_en = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Send reports")
+    nav_en.click()
+    page.get_by_role("heading", name="Send reports").wait_for()
+    settle(page)
+    page.reload()
+    page.get_by_role("heading", name="Send reports").wait_for()

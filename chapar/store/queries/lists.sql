@@ -97,3 +97,29 @@ WITH src AS (
 SELECT operator, count(*) AS n FROM src
 WHERE number IS NOT NULL AND nth = 1 AND number NOT IN (SELECT number FROM blacklist)
 GROUP BY operator ORDER BY operator;
+
+-- name: audience_first
+-- The audience of a campaign with a send count, taken the way planning takes it
+-- (runs.sql plan_messages): rows in list order then line order, the first N recipients and
+-- the filtered rows met before the N-th. One line per (status, operator).
+WITH src AS (
+    SELECT r.number, r.operator,
+           row_number() OVER (ORDER BY p.position, r.line_no) AS seq
+    FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
+                                   generate_subscripts($list_ids, 1) AS position) p
+      ON p.list_id = r.list_id
+), classified AS (
+    SELECT *, CASE
+        WHEN number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN number IN (SELECT number FROM blacklist) THEN 'blacklisted'
+        ELSE 'pending' END AS status
+    FROM src
+), ranked AS (
+    SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+              AS sendable_rank
+    FROM classified
+)
+SELECT status, operator, count(*) AS n FROM ranked
+WHERE sendable_rank - (status = 'pending')::INTEGER < $send_count
+GROUP BY ALL ORDER BY ALL;

@@ -18,6 +18,13 @@ SELECT CASE operator WHEN '' THEN 'invalid' ELSE operator END AS operator, statu
 FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL ORDER BY ALL;
 
+-- name: report_by_operator_status
+-- The figures of one run by operator and status flag, with pages and money (its counters).
+SELECT CASE operator WHEN '' THEN 'invalid' ELSE operator END AS operator, status,
+       sum(messages)::BIGINT AS n, sum(pages)::BIGINT AS pages, sum(cost)::BIGINT AS cost
+FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY ALL ORDER BY ALL;
+
 -- name: report_over_time
 -- Messages handed to the provider per minute (kept by the recording transactions).
 SELECT minute, handed AS n FROM run_minutes
@@ -66,3 +73,35 @@ SELECT rc.campaign_id,
 FROM (SELECT r.*, r.run_no = c.current_run AS cur
       FROM run_counts r JOIN campaigns c ON c.id = r.campaign_id) rc
 GROUP BY rc.campaign_id;
+
+-- name: export_numbers
+-- A run's numbers for an export: numbers as people write them (09…), times as wall-clock
+-- times in $tz to the second.
+SELECT seq,
+       CASE WHEN number IS NULL THEN raw
+            ELSE '0' || substr(CAST(number AS VARCHAR), 3) END AS number,
+       operator, status, provider_id, pages, cost,
+       date_trunc('second', timezone($tz, sent_at)) AS sent_at,
+       date_trunc('second', timezone($tz, status_at)) AS status_at
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status)
+ORDER BY seq;
+
+-- name: campaign_overview
+-- Per campaign and run: what the home page shows (its current run, and all its runs), from
+-- the runs' counters: O(runs), however many messages history holds.
+SELECT campaign_id, run_no,
+       coalesce(sum(messages) FILTER (WHERE status NOT IN ('invalid', 'duplicate',
+           'blacklisted', 'opted_out', 'suppressed', 'capped')), 0)::BIGINT AS planned,
+       coalesce(sum(messages) FILTER (WHERE status NOT IN ('invalid', 'duplicate',
+           'blacklisted', 'opted_out', 'suppressed', 'capped', 'pending')), 0)::BIGINT AS handed,
+       coalesce(sum(messages) FILTER (WHERE status = 'delivered'), 0)::BIGINT AS delivered,
+       coalesce(sum(messages) FILTER (WHERE status IN ('undelivered', 'failed')), 0)::BIGINT
+           AS failed,
+       coalesce(sum(messages) FILTER (WHERE status = 'blocked'), 0)::BIGINT AS blocked,
+       sum(pages)::BIGINT AS pages, sum(cost)::BIGINT AS cost, max(last_at) AS last_activity
+FROM run_counts
+GROUP BY ALL;
+
+-- name: campaign_current_runs
+SELECT id, current_run FROM campaigns;

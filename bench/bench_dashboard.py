@@ -1,0 +1,125 @@
+"""First full render of the dashboard in a real browser:
+``python -m bench.bench_dashboard [--rows N] [--campaigns C] [--repeat R]``.
+
+Seeds a fresh DuckDB file (temp folder) with one campaign whose run holds N messages
+(default 1M) and C-1 small ones (1,000 messages each), serves the dashboard with
+``streamlit run`` and opens it in Debian's Chromium (Playwright), each time in a new browser
+context (a new Streamlit session), timing from navigation to a *full* render: the script
+run finished (Streamlit's status widget gone) and the page's content drawn — the home
+page's campaign cards with their figures; the report's figures, funnel and chart.
+
+Printed: the first (cold: empty caches) and the median of the next R renders, per page, in
+Persian; and the server-side reads behind them (``chapar.reports`` at this size). Goals
+(issue 11): home ≤ 1 s, a 1M campaign's report ≤ 1.5 s, on a quiet machine. Figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_export import seed_sent_run
+from bench.bench_import import use_temp_store
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser.helpers import APP, CHROMIUM, chromium, settle, streamlit  # noqa: E402
+
+
+def full_render(page: Any, url: str, ready: str, count: int) -> float:
+    """Seconds from navigation until the run is done and ``count`` elements match ``ready``."""
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[ready, count],
+        timeout=60_000, polling=20,
+    )  # fmt: skip
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    return time.perf_counter() - start
+
+
+def reads(campaign_id: int) -> dict[str, float]:
+    """Server-side reads the pages make, timed in this process."""
+    from chapar import reports
+
+    out = {}
+    for name, fn in (
+        ("campaign_overview (home)", reports.campaign_overview),
+        ("run_report 1M (report)", lambda: reports.run_report(campaign_id)),
+        ("numbers page of 50 (report)", lambda: reports.numbers(campaign_id, limit=50)),
+    ):
+        start = time.perf_counter()
+        fn()
+        out[name] = time.perf_counter() - start
+    return out
+
+
+def script_runs(log: Path) -> list[float]:
+    """Seconds of each script run the dashboard logged (CHAPAR_DASHBOARD_TIMING)."""
+    return [float(line.split()[-1]) for line in log.read_text(errors="replace").splitlines()
+            if line.startswith("chapar-timing ")]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_dashboard", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--campaigns", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    if not CHROMIUM.exists():
+        sys.exit("Debian's chromium is not installed (apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="chapar-bench-dashboard-") as folder:
+        use_temp_store(Path(folder))
+        start = time.perf_counter()
+        for i in range(args.campaigns - 1):
+            seed_sent_run(1_000, title=f"کمپین کوچک {i + 1}")
+        big = seed_sent_run(args.rows, title="جشنواره بزرگ")
+        print(f"seeded {args.rows:,} + {args.campaigns - 1} × 1,000 messages "
+              f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+        for name, seconds in reads(big).items():
+            print(f"  read {name}: {seconds * 1000:.0f} ms")
+        env = {"CHAPAR_DATA_DIR": folder, "CHAPAR_SEND_INPROCESS": "1",
+               "CHAPAR_DASHBOARD_TIMING": "1"}  # fmt: skip
+        pages = {
+            "home": ("/?lang=fa", '[data-testid="stMetricValue"]', 4 * min(args.campaigns, 20)),
+            "report 1M": (f"/reports?lang=fa&campaign={big}",
+                          '[data-testid="stMetricValue"], [data-testid="chaparFunnel"], '
+                          '.vega-embed canvas, .vega-embed svg', 16),
+        }  # fmt: skip
+        floor = Path(folder) / "floor.py"
+        floor.write_text('import streamlit as st\nst.title("floor")\nst.metric("x", "1")\n')
+        with streamlit(floor, env, Path(folder) / "floor.log") as url:
+            times = []
+            for _ in range(args.repeat + 1):
+                with chromium() as page:
+                    times.append(full_render(page, url, '[data-testid="stMetricValue"]', 1))
+            print(f"{'floor':>10}: an empty Streamlit page with one metric, median "
+                  f"{statistics.median(times[1:]):.2f} s (what this machine's browser and "
+                  "Streamlit cost before any of the dashboard)")  # fmt: skip
+        with streamlit(APP, env, Path(folder) / "streamlit.log") as url:
+            seen = 0
+            for name, (path, ready, count) in pages.items():
+                times = []
+                for _ in range(args.repeat + 1):
+                    with chromium() as page:
+                        times.append(full_render(page, url + path, ready, count))
+                        settle(page)
+                cold, warm = times[0], statistics.median(times[1:])
+                print(f"{name:>10}: first render {cold:.2f} s (cold caches), then median "
+                      f"{warm:.2f} s over {args.repeat} new sessions "
+                      f"(min {min(times[1:]):.2f}, max {max(times[1:]):.2f})")  # fmt: skip
+                runs = script_runs(Path(folder) / "streamlit.log")[seen:]
+                seen += len(runs)
+                print(f"{'':>10}  the script runs on the server: "
+                      + ", ".join(f"{s:.2f}" for s in runs) + " s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
