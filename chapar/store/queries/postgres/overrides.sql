@@ -45,3 +45,12 @@ INSERT INTO blacklist (number, source, campaign_id, added_at)
 SELECT number, 'provider', any_value(campaign_id), now() FROM incoming
 WHERE status = 'blocked' AND number IS NOT NULL GROUP BY number
 ON CONFLICT (number) DO NOTHING;
+
+-- name: ledger_insert
+-- Two transactions that each read the balance and hold from it would both commit under
+-- REPEATABLE READ (write skew: the credit spent twice). A hold first bumps one shared guard
+-- row, so of two holds whose snapshots overlap PostgreSQL refuses the later one
+-- (serialisation failure: chapar.store.Conflict, run it again); other kinds touch no row.
+UPDATE store_guards SET n = n + 1 WHERE name = 'credit' AND $kind = 'hold';
+INSERT INTO ledger (kind, amount, campaign_id, run_no, batch_no, note)
+VALUES ($kind, $amount, $campaign_id, $run_no, $batch_no, $note);
