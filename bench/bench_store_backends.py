@@ -115,6 +115,9 @@ class Target:
     data_path: str = ""  # DuckLake's Parquet folder
 
 
+PG_TUNING = {"ctid_scan": True}
+
+
 def open_db(t: Target) -> duckdb.DuckDBPyConnection:
     if t.backend == "duckdb":
         return duckdb.connect(t.path)
@@ -122,6 +125,8 @@ def open_db(t: Target) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")
     con.execute(f"LOAD '{extension('duckdb_extension_postgres_scanner')}'")
     if t.backend == "pg":
+        if not PG_TUNING["ctid_scan"]:
+            con.execute("SET pg_use_ctid_scan = false")
         con.execute(f"ATTACH '{t.dsn}' AS store (TYPE postgres)")
     else:
         con.execute(f"LOAD '{extension('duckdb_extension_ducklake')}'")
@@ -139,10 +144,15 @@ def run(con: duckdb.DuckDBPyConnection, t: Target, name: str, params: dict[str, 
     """A named query in the backend's dialect; each statement gets the parameters it names."""
     sql = OVERRIDES[t.backend].get(name, BASE[name])
     cur = con
+    mark = time.perf_counter()
     for part in statements(sql):
         used = set(re.findall(r"\$(\w+)", part))
         cur = con.execute(part, {k: v for k, v in (params or {}).items() if k in used})
+    QUERY_TIMES[name] += time.perf_counter() - mark
     return cur
+
+
+QUERY_TIMES: Counter[str] = Counter()  # per writer process: seconds in each named query
 
 
 def one(cur: duckdb.DuckDBPyConnection) -> Any:
@@ -244,9 +254,10 @@ def create_schema(t: Target) -> None:
             con.execute(MIGRATION)
         elif t.backend == "pg":
             # PostgreSQL runs 001 as it is; DuckDB's binder refuses CREATE SEQUENCE there.
-            from chapar.store import _PG_BOOTSTRAP
+            from chapar.store import _PG_BOOTSTRAP, _PG_INDEXES
 
             con.execute("CALL postgres_execute('store', ?)", [_PG_BOOTSTRAP + MIGRATION])
+            con.execute("CALL postgres_execute('store', ?)", [_PG_INDEXES])
         else:
             con.execute(ducklake_schema(MIGRATION))
             con.execute("CREATE TABLE store_guards (name VARCHAR, n BIGINT)")
@@ -302,7 +313,9 @@ def seed(t: Target, campaigns: int, per_campaign: int) -> None:
 # --- one writer ------------------------------------------------------------------------------
 
 
-def writer(t: Target, campaign_id: int, batch_size: int, start_at: float, out: Any) -> None:
+def writer(t: Target, campaign_id: int, batch_size: int, start_at: float, out: Any,
+           tuning: dict[str, bool]) -> None:  # fmt: skip
+    PG_TUNING.update(tuning)  # a spawned process starts from the defaults
     try:
         out.put(_writer(t, campaign_id, batch_size, start_at))
     except BaseException:
@@ -444,6 +457,7 @@ def _writer(t: Target, campaign_id: int, batch_size: int, start_at: float) -> di
     return {"campaign_id": campaign_id, "sent_s": sent_s, "batches": len(batch_nos),
             "times": dict(times), "conflicts": dict(session.conflicts),
             "samples": session.samples,
+            "queries": dict(QUERY_TIMES.most_common(6)),
             "lock_wait_s": session.lock_wait_s}  # fmt: skip
 
 
@@ -568,7 +582,7 @@ def measure(t: Target, writers: int, messages: int, batch_size: int) -> Row:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 3.0 + writers  # after every writer has attached
-    procs = [ctx.Process(target=writer, args=(t, c, batch_size, start_at, out))
+    procs = [ctx.Process(target=writer, args=(t, c, batch_size, start_at, out, PG_TUNING))
              for c in range(1, writers + 1)]  # fmt: skip
     for p in procs:
         p.start()
@@ -618,7 +632,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--writers", default="1,2,4")
     parser.add_argument("--backends", default="duckdb,pg,ducklake")
+    parser.add_argument(
+        "--pg-no-ctid-scan",
+        action="store_true",
+        help="pg: SET pg_use_ctid_scan = false (lets PostgreSQL use indexes)",
+    )
     args = parser.parse_args(argv)
+    PG_TUNING.update(ctid_scan=not args.pg_no_ctid_scan)
     from tests.postgres_fixtures import _Cluster, _free_port, postgres_bin
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -675,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
             for writers in levels:
                 row = measure(target(backend), writers, args.messages, args.batch)
                 print(report(row), flush=True)
+                if writers == 1 and row.results and "queries" in row.results[0]:
+                    top = ", ".join(f"{k} {v:.1f}" for k, v in row.results[0]["queries"].items())
+                    print(f"  slowest queries (s, all batches): {top}")
                 for r in row.results:
                     for kind, text in r.get("samples", {}).items():
                         samples.setdefault(kind, text)
