@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     database: Path | None = Field(
         default=None, description="DuckDB file; defaults to <data_dir>/chapar.duckdb"
     )
+    store: str | None = Field(
+        default=None,
+        description="unset: the DuckDB file; postgresql://user:password@host:port/db: that "
+        "PostgreSQL database, shared by every machine (docs/scale-out.md)",
+    )
     lock_retry_seconds: float = Field(
         default=10.0, description="how long to retry when another process holds the DuckDB file"
     )

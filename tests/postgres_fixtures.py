@@ -205,3 +205,17 @@ def postgres() -> Iterator[Postgres]:
             cluster.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def create_database(pg: Postgres, name: str) -> str:
+    """A new empty database on that cluster; its ``postgresql://`` URL (for CHAPAR_STORE)."""
+    bin_dir = postgres_bin()
+    assert bin_dir is not None
+    subprocess.run(
+        [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", pg.user, name],
+        env={**os.environ, "PGPASSWORD": pg.password},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return f"postgresql://{pg.user}:{pg.password}@127.0.0.1:{pg.port}/{name}"

@@ -1,0 +1,134 @@
+"""CHAPAR_STORE=postgresql://… : the store on PostgreSQL through DuckDB's postgres extension.
+
+A real PostgreSQL (Debian's, started by tests/postgres_fixtures.py; skipped without it), a new
+database per test. The rest of the suite runs on it too with ``CHAPAR_TEST_STORE=pg``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chapar import store
+from chapar.settings import get_settings
+from chapar.store import Conflict, repo
+from chapar.store.queries import _all, q
+from tests.postgres_fixtures import Postgres, create_database
+
+ROOT = Path(__file__).resolve().parent.parent
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def shared_store(postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = create_database(postgres, f"store_test_{os.getpid()}_{next(_numbers)}")
+    monkeypatch.setenv("CHAPAR_STORE", url)
+    get_settings.cache_clear()
+    return url
+
+
+def _versions() -> list[int]:
+    with store.connect() as con:
+        return [r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()]
+
+
+def test_every_dialect_entry_replaces_a_query_that_exists() -> None:
+    base = _all()
+    for dialect in ("postgres",):
+        assert set(_all(dialect)) <= set(base), "a dialect entry names no common query"
+
+
+def test_the_dialect_entry_is_used_only_when_the_store_is_postgresql(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CHAPAR_STORE", raising=False)
+    get_settings.cache_clear()
+    assert "RETURNING" in q("run_renew_lease")
+    monkeypatch.setenv("CHAPAR_STORE", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    assert store.dialect() == "postgres"
+    assert "RETURNING" not in q("run_renew_lease")
+    assert q("campaign_text") == _all()["campaign_text"]
+
+
+def test_the_setting_puts_the_data_in_postgresql_migrated_once_for_all_processes(
+    shared_store: str, tmp_path: Path
+) -> None:
+    repo.topup(5_000, note="first")
+    assert repo.balance() == 5_000
+    assert _versions() == [v for v, _ in store.migrations("postgres")]
+    assert not (tmp_path / "data" / "chapar.duckdb").exists()
+    # Another process (another machine, as far as the store can tell) sees the same rows
+    # and finds the schema migrated.
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from chapar.store import repo; repo.topup(7); print(repo.balance())",
+        ],
+        env={**os.environ, "CHAPAR_STORE": shared_store, "CHAPAR_DATA_DIR": str(tmp_path / "o")},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.strip() == "5007"
+    assert _versions() == [v for v, _ in store.migrations("postgres")]
+
+
+def _hold(con: object, amount: int) -> None:
+    store_con = con  # a cursor of the store
+    store_con.execute(  # type: ignore[attr-defined]
+        q("ledger_insert"),
+        {"kind": "hold", "amount": -amount, "campaign_id": 1, "run_no": 1, "batch_no": 0,
+         "note": "test"},
+    )  # fmt: skip
+
+
+def _balance(con: object) -> int:
+    return int(con.execute(q("balance")).fetchall()[0][0])  # type: ignore[attr-defined]
+
+
+def test_two_holds_of_the_same_credit_cannot_both_commit(shared_store: str) -> None:
+    repo.topup(100, note="credit")
+    first_ctx, second_ctx = store.transaction(), store.transaction()
+    first, second = first_ctx.__enter__(), second_ctx.__enter__()
+    # Both read the balance before either holds (two senders on two machines).
+    assert _balance(first) == 100
+    assert _balance(second) == 100
+    _hold(first, 100)
+    first_ctx.__exit__(None, None, None)  # commits
+    with pytest.raises(Conflict):
+        try:
+            _hold(second, 100)
+        except BaseException as exc:
+            second_ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+    assert repo.balance() == 0
+
+
+def test_a_refused_transaction_runs_again_and_sees_the_other_hold(shared_store: str) -> None:
+    repo.topup(100, note="credit")
+    rival_ctx = store.transaction()
+    rival = rival_ctx.__enter__()
+    _balance(rival)
+    attempts = []
+
+    def hold_what_is_left(con: object) -> int:
+        attempts.append(1)
+        left = _balance(con)
+        if len(attempts) == 1:  # the rival commits its hold after this snapshot
+            _hold(rival, 60)
+            rival_ctx.__exit__(None, None, None)
+        _hold(con, left)
+        return left
+
+    assert store.retrying(hold_what_is_left) == 40
+    assert len(attempts) == 2
+    assert repo.balance() == 0
