@@ -29,8 +29,8 @@ from tests.test_sending import assert_exactly_once, make_campaign, numbers
 pytestmark = pytest.mark.integration
 
 PERSIAN_PAGE = 1_180
-#: A sender whose lease lapses 2 s after its last renewal, one request at a time.
-ONE_AT_A_TIME = {"CHAPAR_LEASE_TTL_S": "2", "CHAPAR_PROVIDER_CONCURRENCY": "1"}
+#: A sender whose lease lapses 3 s after its last renewal, one request at a time.
+ONE_AT_A_TIME = {"CHAPAR_LEASE_TTL_S": "3", "CHAPAR_PROVIDER_CONCURRENCY": "1"}
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_a_process_that_lost_its_lease_writes_nothing(sim, write):
 
 
 def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, write):
-    """TTL 2 s; 0.3 s a request, one at a time: a batch of 6,000 takes ~9 s. The heartbeat
+    """TTL 3 s; 0.3 s a request, one at a time: a batch of 6,000 takes ~9 s. The heartbeat
     keeps the lease, so every rebuild tried meanwhile is refused."""
     cid = make_campaign(write, n=6_000)
     sim.set_faults(latency_ms=300)
@@ -227,7 +227,7 @@ def test_a_frozen_sender_is_taken_over_and_after_it_wakes_sends_and_records_noth
         time.sleep(0.05)
     freeze_between_transactions(sender)
     try:
-        time.sleep(3.0)  # past the TTL: the lease lapses
+        time.sleep(4.0)  # past the TTL: the lease lapses
         sim.set_faults(latency_ms=0)
         code, text = finished(chapar("rebuild", str(cid)))
         assert code == 0, text

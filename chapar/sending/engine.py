@@ -39,7 +39,7 @@ from chapar.sending.heartbeat import Heartbeat, beating
 from chapar.sending.record import record_batch
 from chapar.sending.run import BatchOutcome, RunRef
 from chapar.settings import Settings, get_settings
-from chapar.store import fetch_one, transaction
+from chapar.store import fetch_one, retrying
 from chapar.store.queries import q
 from chapar.store.repo import line_for
 from chapar.window import parse_window
@@ -147,14 +147,22 @@ def send_batches(
     return outcomes
 
 
-@contextmanager
-def _writing(heartbeat: Heartbeat) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction of the engine's: it renews the lease, so the heartbeat waits for it
-    (DuckDB refuses two writes of one row at once in a process) and counts it as a beat."""
+def _write(heartbeat: Heartbeat, body: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """A transaction of the engine's. It renews the lease, so the heartbeat waits for it
+    (DuckDB refuses two writes of one row at once in a process) and counts it as a beat;
+    on a shared store a transaction refused for a concurrent one (``Conflict``) runs again
+    (``body`` is SQL and Polars only: safe to repeat)."""
     started = time.monotonic()
-    with heartbeat.lock, transaction() as con:
-        yield con
+    with heartbeat.lock:
+        result = retrying(body)
     heartbeat.renewed(started)
+    return result
+
+
+def _open(
+    heartbeat: Heartbeat, ref: RunRef, batch_no: int, settings: Settings, line: LinePolicy
+) -> Checkpoint | BatchOutcome:
+    return _write(heartbeat, lambda con: open_batch(con, ref, batch_no, settings, line.window))
 
 
 def _send_queue(
@@ -171,9 +179,8 @@ def _send_queue(
     recorded in a worker thread. Batch *n+1* is committed in flight (transaction 1) before
     any of its requests leaves, and batch *n* is recorded before *n+1* is, so a crash
     anywhere leaves at most two batches in flight — both reconciled by a rebuild."""
-    with _writing(heartbeat) as con:
-        line = line_policy(con, ref, settings)
-        nxt = open_batch(con, ref, queue[0], settings, line.window)
+    line = _write(heartbeat, lambda con: line_policy(con, ref, settings))
+    nxt = _write(heartbeat, lambda con: open_batch(con, ref, queue[0], settings, line.window))
     bucket = bucket or _bucket_for(line)
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
     recording: Future[BatchOutcome] | None = None
@@ -190,10 +197,13 @@ def _send_queue(
         return outcome.stop is None
 
     def record(cp: Checkpoint, delivery: Delivery) -> BatchOutcome:
+        def body(con: duckdb.DuckDBPyConnection) -> str:
+            status = record_batch(con, ref, cp, delivery, settings)
+            crashpoint("recording")
+            return status
+
         try:
-            with _writing(heartbeat) as con:
-                status = record_batch(con, ref, cp, delivery, settings)
-                crashpoint("recording")
+            status = _write(heartbeat, body)
             crashpoint("recorded")
         except BaseException:
             heartbeat.lost = True  # no request of the next batch may leave now
@@ -211,8 +221,7 @@ def _send_queue(
                     on_batch(ref, nxt)
                 if nxt.stop is not None or following is None:
                     return
-                with _writing(heartbeat) as con:
-                    nxt = open_batch(con, ref, following, settings, line.window)
+                nxt = _open(heartbeat, ref, following, settings, line)
                 continue
             crashpoint("prepared")
             delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
@@ -220,8 +229,7 @@ def _send_queue(
             settle()  # the batch before went without a stop, or this one was not opened
             upcoming: Checkpoint | BatchOutcome | None = None
             if delivery.stop is None and following is not None:
-                with _writing(heartbeat) as con:
-                    upcoming = open_batch(con, ref, following, settings, line.window)
+                upcoming = _open(heartbeat, ref, following, settings, line)
             recording = recorder.submit(record, nxt, delivery)
             if delivery.stop is not None or upcoming is None:
                 break
@@ -256,8 +264,8 @@ def _deliver(
                 return out
             out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
             skip = set(out.local_ids) | out.unknown
-            with _writing(heartbeat) as con:
-                rehold(con, ref, cp, set(out.local_ids), out.unknown)
+            found = set(out.local_ids)
+            _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
             if out.unknown:
                 # Some may be at the provider: send nothing more of this batch now.
                 out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
