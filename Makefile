@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test test-quick lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chapar flows tasks dashboards
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same without the slow scale/kill/chaos tests and the browser: for a developer's loop.
+test-quick: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy chapar flows tasks dashboards
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -120,6 +120,7 @@ def test_a_blacklisted_number_is_dropped_from_a_batch_never_handed_out(sim, writ
 
 
 @pytest.mark.parametrize("rate", [0.03, 0.2])
+@pytest.mark.slow
 def test_a_rebuild_makes_progress_when_every_call_fails_now_and_then(sim, write, rate):
     """Faults on *every* call, sends and status lookups alike: the lookups of an in-flight
     batch are kept chunk by chunk and only failed chunks retried."""
@@ -196,6 +197,7 @@ def test_a_process_that_lost_its_lease_writes_nothing(sim, write):
     assert sim.outbox()["receptors"] == {}
 
 
+@pytest.mark.slow
 def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, write):
     """TTL 3 s; 0.3 s a request, one at a time: a batch of 6,000 takes ~9 s. The heartbeat
     keeps the lease, so every rebuild tried meanwhile is refused."""
@@ -216,6 +218,7 @@ def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, wr
     assert_exactly_once(sim, cid)
 
 
+@pytest.mark.slow
 def test_a_frozen_sender_is_taken_over_and_after_it_wakes_sends_and_records_nothing(sim, write):
     cid = make_campaign(write, n=4_000)
     sim.set_faults(latency_ms=200)

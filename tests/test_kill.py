@@ -19,7 +19,7 @@ from chapar.settings import get_settings
 from chapar.store import repo
 from tests.test_sending import assert_exactly_once, make_campaign
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = -9
 

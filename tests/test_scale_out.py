@@ -34,7 +34,7 @@ from tests.postgres_fixtures import Postgres, postgres  # noqa: F401
 from tests.prefect_fixtures import free_port, prefect_env
 from tests.test_sending import assert_exactly_once, numbers
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 SEND = "send-campaign/chapar-send"
 POLLING = ("sync-delivery-status/chapar-sync-status", "sync-schedules/chapar-schedules")
