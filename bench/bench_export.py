@@ -90,6 +90,16 @@ def seed_sent_run(n: int, title: str = "جشنواره پاییز", sender: str 
             "UPDATE campaigns SET current_run = 1, status = 'completed' WHERE id = $cid",
             {"cid": campaign_id},
         )
+        # The run's counters and minutes, as the engine keeps them in its transactions.
+        from chapar.sending.run import refresh_counts
+
+        refresh_counts(con, campaign_id, 1)
+        con.execute(
+            "INSERT INTO run_minutes SELECT campaign_id, run_no, date_trunc('minute', sent_at), "
+            "count(*) FROM messages WHERE campaign_id = $cid AND sent_at IS NOT NULL "
+            "GROUP BY ALL",
+            {"cid": campaign_id},
+        )
     return campaign_id
 
 
