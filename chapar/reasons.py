@@ -31,6 +31,8 @@ class Code(StrEnum):
     INTERRUPTED = "interrupted"
     OUTSIDE_WINDOW = "outside_window"
     LEASE_LOST = "lease_lost"
+    #: no renewal of the lease succeeded for most of its TTL (the store stayed busy)
+    LEASE_IN_DOUBT = "lease_in_doubt"
     ERROR = "error"
     # --- what a Features-menu action needs -----------------------------------------------
     ARCHIVED = "archived"
@@ -121,6 +123,11 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.LEASE_LOST: (
         "فرایند دیگری ارسال این برنامه را در دست گرفت",
         "another process took over this run",
+    ),
+    Code.LEASE_IN_DOUBT: (
+        "تمدید مالکیت ارسال به‌موقع ممکن نشد (پایگاه داده مشغول بود)؛ برای ادامه بازسازی کنید",
+        "the run's lease could not be renewed in time (the store stayed busy); rebuild to "
+        "continue",
     ),
     Code.ERROR: ("خطا: {detail}", "error: {detail}"),
     Code.ARCHIVED: ("بایگانی شده است؛ ابتدا از بایگانی خارج کنید", "archived: unarchive it first"),

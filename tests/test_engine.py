@@ -199,11 +199,11 @@ def test_a_process_that_lost_its_lease_writes_nothing(sim, write):
 
 @pytest.mark.slow
 def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, write):
-    """TTL 3 s; 0.3 s a request, one at a time: a batch of 6,000 takes ~9 s. The heartbeat
+    """TTL 5 s; 0.4 s a request, one at a time: a batch of 6,000 takes ~12 s. The heartbeat
     keeps the lease, so every rebuild tried meanwhile is refused."""
     cid = make_campaign(write, n=6_000)
-    sim.set_faults(latency_ms=300)
-    slow = {**ONE_AT_A_TIME, "CHAPAR_BATCH_SIZE": "6000"}
+    sim.set_faults(latency_ms=400)
+    slow = {**ONE_AT_A_TIME, "CHAPAR_LEASE_TTL_S": "5", "CHAPAR_BATCH_SIZE": "6000"}
     sender = chapar("send", str(cid), **slow)
     refused = 0
     time.sleep(1.0)
@@ -212,7 +212,7 @@ def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, wr
         if sender.poll() is None or code != 0:
             assert code == 1 and ("sending now" in text or "only an unfinished" in text), text
             refused += 1
-        time.sleep(0.5)
+        time.sleep(1.5)
     assert sender.returncode == 0, sender.communicate()
     assert refused >= 2
     assert_exactly_once(sim, cid)

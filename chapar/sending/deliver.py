@@ -206,8 +206,10 @@ async def _send_request(
     attempt = 0
     while req.local_ids and out.stop is None:
         if not await heartbeat.wait_ok():
+            # Lost: the record will find it so and write nothing. In doubt: no request leaves
+            # until the lease is surely ours; the record renews it or finds it lost.
             out.lease_in_doubt = True
-            out.stop_with(Reason(Code.LEASE_LOST))
+            out.stop_with(Reason(Code.LEASE_LOST if heartbeat.lost else Code.LEASE_IN_DOUBT))
             return
         try:
             await bucket.take(len(req.local_ids))

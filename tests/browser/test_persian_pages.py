@@ -42,7 +42,8 @@ SENDER = "30001234"
 ALLOWED = {
     "english", "language",  # the language switch names both languages
     # file formats and encodings, as Persian users write them
-    "csv", "tsv", "txt", "xlsx", "xls", "xlsm", "excel", "gsm", "ucs",
+    "csv", "tsv", "txt", "xlsx", "xls", "xlsm", "xlsb", "ods", "excel", "gsm", "ucs",
+    "utf", "bom", "windows",  # encodings the import preview names
     "people",  # the recipient list's name, as the user typed it
     getpass.getuser().lower(),  # who made the changes (the audit trail)
 }  # fmt: skip

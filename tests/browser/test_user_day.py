@@ -129,7 +129,7 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
         ".some(e => e.value === 'people')",
         arg=fa("lists.name"),
     )
-    page.get_by_role("button", name=fa("lists.do_import"), exact=True).first.click()
+    page.get_by_role("button", name=fa("imp.confirm"), exact=True).first.click()
     settle(page)
     imported = fa("lists.imported", name="people", total=fa_num(NUMBERS + 2),
                   valid=fa_num(NUMBERS), invalid=fa_num(1), duplicates=fa_num(1))  # fmt: skip
