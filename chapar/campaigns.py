@@ -4,7 +4,7 @@ Features-menu action requires. Pure functions; the store applies them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from chapar.errors import InputError, NotAllowed
@@ -98,6 +98,22 @@ def check_send_count(send_count: int | None) -> int | None:
     if send_count is not None and send_count < 1:
         raise InputError("must be a positive whole number, or empty for all", where="send_count")
     return send_count
+
+
+#: A start time this close behind the clock is "now" (the minute being typed), not the past.
+START_GRACE = timedelta(minutes=1)
+
+
+def check_start(start_at: datetime | None, now: datetime | None = None) -> datetime | None:
+    """A start time must not be in the past (None means: when asked)."""
+    if start_at is None:
+        return None
+    now = now or datetime.now(UTC)
+    if start_at.tzinfo is None:
+        raise InputError("a start time needs its time zone", where="start")
+    if start_at < now - START_GRACE:
+        raise InputError(Code.START_IN_PAST, where="start", when=start_at.isoformat(" ", "minutes"))
+    return start_at
 
 
 def check_sender(sender: str) -> str:

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chapar.errors import ChaparError, InputError
+from chapar.reasons import Code
 from chapar.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chapar: SMS campaigns.")
@@ -62,20 +64,19 @@ def parse_count(value: str | None) -> int | None:
         raise InputError(f"{value!r} is not a whole number or 'all'", where="send_count") from None
 
 
-def tell_prefect(campaign_id: int) -> None:
-    """Make Prefect's scheduled flow runs match the campaign (start time moved, cut…)."""
-    from chapar.services import use_prefect
+def tell_scheduler(campaign_id: int) -> None:
+    """Make the scheduler's scheduled sends match the campaign (start time moved, cut…)."""
+    from chapar.scheduling import SchedulerUnavailable, get_scheduler
 
-    if not use_prefect():
+    scheduler = get_scheduler()
+    try:
+        if scheduler.apply(campaign_id):
+            out.print(f"scheduled in {scheduler.name} for {repo_campaign_start(campaign_id)}")
+    except SchedulerUnavailable:
         err.print(
             "[yellow]note:[/] no Prefect server answers, so the schedule is saved only in "
             "the database; `chapar up` schedules it when it starts"
         )
-        return
-    from flows.schedule import apply_schedule
-
-    if apply_schedule(campaign_id):
-        out.print(f"scheduled in Prefect for {repo_campaign_start(campaign_id)}")
 
 
 def repo_campaign_start(campaign_id: int) -> str:
@@ -231,13 +232,22 @@ def credit_show(
     out.print(table)
 
 
-@credit_app.command("topup")
+@credit_app.command(
+    "topup", context_settings={"ignore_unknown_options": True}
+)  # so that `topup -100` reaches us as an amount to refuse, not as an unknown option
 def credit_topup(
-    amount: int, note: Annotated[str | None, typer.Option(help="a note for the ledger")] = None
+    amount_text: Annotated[str, typer.Argument(metavar="AMOUNT", help="Rials, e.g. 1000000")],
+    note: Annotated[str | None, typer.Option(help="a note for the ledger")] = None,
 ) -> None:
-    """Add credit (Rials)."""
+    """Add credit (Rials): a positive whole number, at most the max_topup setting."""
+    from chapar.numbers import to_ascii_digits
     from chapar.store import repo
 
+    cleaned = to_ascii_digits(amount_text).replace(",", "").replace("_", "").strip()
+    try:
+        amount = int(cleaned)
+    except ValueError:
+        raise InputError(Code.NOT_A_NUMBER, where="amount", value=amount_text) from None
     out.print(
         f"[green]topped up[/] {money(amount)}; credit is now {money(repo.topup(amount, note))}"
     )
@@ -309,7 +319,7 @@ def campaign_create(
     )
     out.print(f"[green]created[/] campaign {campaign_id}")
     if start is not None:
-        tell_prefect(campaign_id)
+        tell_scheduler(campaign_id)
 
 
 @campaign_app.command("list")
@@ -385,7 +395,7 @@ def campaign_edit(
     if any(c.field in {"source", "send_count"} for c in done):
         out.print("source and send count apply from the next run")
     if any(c.field == "start_at" for c in done):
-        tell_prefect(campaign_id)
+        tell_scheduler(campaign_id)
 
 
 @campaign_app.command("archive")
@@ -470,8 +480,8 @@ def cut(campaign_id: int) -> None:
     """Cut the schedule: cancel a scheduled campaign, or stop a sending one after its batch."""
     from chapar.sending import cut_schedule
 
-    out.print(f"campaign {campaign_id}: {cut_schedule(campaign_id)}")
-    tell_prefect(campaign_id)
+    out.print(f"campaign {campaign_id}: {cut_schedule(campaign_id).text('en')}")
+    tell_scheduler(campaign_id)
 
 
 @app.command()
@@ -558,5 +568,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except ChaparError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(Text.assemble(("error: ", "bold red"), exc.text("en")), highlight=False)
         sys.exit(1)

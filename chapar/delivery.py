@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from chapar import credit
 from chapar.providers import make_provider
 from chapar.providers.base import Provider
-from chapar.sending import ProviderFactory, refund_blocked, run_async, state_of
+from chapar.sending import ProviderFactory, run_async, state_of
+from chapar.sending.run import refresh_counts
 from chapar.settings import get_settings
 from chapar.store import transaction
 from chapar.store.queries import q
@@ -67,7 +69,9 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
                 con.execute(q("blacklist_from_provider"))
             finally:
                 con.unregister("incoming")
-            result.refunded += refund_blocked(con, None)
+            result.refunded += credit.refund_blocked(con, None)
+            for campaign_id, run_no in changed.select("campaign_id", "run_no").unique().rows():
+                refresh_counts(con, campaign_id, run_no)
         result.updated += changed.height
         result.blocked += int((changed["status"] == "blocked").sum())
     return result

@@ -109,6 +109,14 @@ _REPLACE_FROM: Final = [*_DIGITS, *_DECORATIONS]
 _REPLACE_TO: Final = [*_DIGITS.values(), *([""] * len(_DECORATIONS))]
 
 
+_DIGITS_ONLY: Final = str.maketrans(_DIGITS)
+
+
+def to_ascii_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits as ASCII ones; everything else unchanged."""
+    return text.translate(_DIGITS_ONLY)
+
+
 def normalize(raw: str | int | None) -> int | None:
     """The canonical integer ``989XXXXXXXXX`` of ``raw``, or None if it is not a valid
     Iranian mobile number in an allocated prefix."""

@@ -12,8 +12,9 @@ page more than ``ceil(units / 153)`` says. The empty text is 0 pages (callers re
 Two forms of one rule:
 
 * :func:`count_pages` for one text (the live preview, the pricing of a campaign);
-* :func:`pages_expr` (and :func:`page_counts` on a Series) for a column (reports, dry
-  runs over a million messages): a struct with the fields of :class:`PageCount`. Native
+* :func:`pages_expr` (and :func:`page_counts` on a Series; :func:`count_pages_frame` for
+  just the encoding and pages) for a column (reports, dry runs over a million messages,
+  personalised texts): a struct with the fields of :class:`PageCount`. Native
   Polars does the work; only rows whose page count the straddle rule can change (long
   texts with wide characters, in a narrow band of lengths) are split exactly in Python by
   :func:`count_pages`, and only those rows reach Python.
@@ -221,3 +222,11 @@ def page_counts(texts: pl.Series) -> pl.DataFrame:
         units="units",
         pages=pages,
     )
+
+
+def count_pages_frame(texts: pl.Series) -> pl.DataFrame:
+    """The ``encoding`` and ``pages`` of each text, row for row equal to
+    :func:`count_pages` (null where the text is null): the per-recipient pages of rendered
+    personalised messages. :func:`page_counts` does the work (its units and characters are
+    left out here; call it for those)."""
+    return page_counts(texts).select("encoding", "pages")

@@ -56,6 +56,20 @@ class Code(StrEnum):
     MESSAGE = "message"
     # --- what happened (outcomes shown to the user) --------------------------------------
     STOPPING = "stopping"
+    # --- provider adapters (chapar/providers) --------------------------------------------
+    #: an answer the adapter could not use (unexpected shape, unknown code)
+    PROVIDER_ERROR = "provider_error"
+    #: the provider's adapter cannot read replies (inbound messages)
+    PROVIDER_NO_REPLIES = "provider_no_replies"
+    # --- templates: message variables (chapar/templates.py) ------------------------------
+    TEMPLATE_UNCLOSED_BRACE = "template_unclosed_brace"
+    TEMPLATE_STRAY_BRACE = "template_stray_brace"
+    TEMPLATE_NESTED_BRACE = "template_nested_brace"
+    TEMPLATE_EMPTY_NAME = "template_empty_name"
+    TEMPLATE_UNKNOWN_VARIABLES = "template_unknown_variables"
+    TEMPLATE_NO_COLUMNS = "template_no_columns"
+    TEMPLATE_MISSING_VALUES = "template_missing_values"
+    TEMPLATE_MISSING_VALUE = "template_missing_value"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -148,6 +162,51 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.STOPPING: (
         "پس از دسته در حال ارسال متوقف می‌شود",
         "stopping after the batch in flight",
+    ),
+    # --- provider adapters (chapar/providers) --------------------------------------------
+    Code.PROVIDER_ERROR: (
+        "پاسخ سرویس‌دهنده قابل استفاده نبود (کد {code}): {detail}",
+        "the provider's answer could not be used (code {code}): {detail}",
+    ),
+    Code.PROVIDER_NO_REPLIES: (
+        "پاسخ‌های دریافتی از این سرویس‌دهنده خوانده نمی‌شود: {detail}",
+        "replies cannot be read from this provider: {detail}",
+    ),
+    # --- templates: message variables (chapar/templates.py) ------------------------------
+    Code.TEMPLATE_UNCLOSED_BRACE: (
+        "آکولاد «{{» در نویسه {position} بسته نشده است؛ برای خود آکولاد {{{{ بنویسید",
+        "the {{ at character {position} is never closed; write {{{{ for a literal brace",
+    ),
+    Code.TEMPLATE_STRAY_BRACE: (
+        "آکولاد «}}» در نویسه {position} چیزی را نمی‌بندد؛ برای خود آکولاد }}}} بنویسید",
+        "the }} at character {position} closes nothing; write }}}} for a literal brace",
+    ),
+    Code.TEMPLATE_NESTED_BRACE: (
+        "متغیر آغاز شده در نویسه {position} پیش از بسته شدن آکولاد تازه‌ای باز کرده است",
+        "the variable opened at character {position} opens another {{ before it is closed",
+    ),
+    Code.TEMPLATE_EMPTY_NAME: (
+        "متغیر در نویسه {position} نام ندارد؛ مانند {{نام}} یا {{نام|مشتری گرامی}} بنویسید",
+        "the variable at character {position} has no name; write it as {{name}} or "
+        "{{name|fallback}}",
+    ),
+    Code.TEMPLATE_UNKNOWN_VARIABLES: (
+        "این متغیرها در فایل گیرندگان ستونی ندارند: {names}؛ ستون‌ها: {columns}",
+        "no column of the recipient file is called {names}; the columns are: {columns}",
+    ),
+    Code.TEMPLATE_NO_COLUMNS: (
+        "متن از متغیر {names} استفاده می‌کند اما گیرندگان جز شماره ستونی ندارند",
+        "the message uses {names} but the recipients have no column besides the number",
+    ),
+    Code.TEMPLATE_MISSING_VALUES: (
+        "{count} گیرنده برای {{{name}}} مقداری ندارند (نمونه: سطرهای {lines})؛ یک مقدار "
+        "جایگزین بدهید: {{{name}|…}}",
+        "{count} recipients have no value for {{{name}}} (e.g. lines {lines}); give a "
+        "fallback: {{{name}|…}}",
+    ),
+    Code.TEMPLATE_MISSING_VALUE: (
+        "مقداری برای {{{name}}} داده نشده و جایگزینی ندارد",
+        "no value for {{{name}}}, and it has no fallback",
     ),
 }
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from chapar.campaigns import FILTERED, HANDED, MessageState
 from chapar.errors import InputError, NotFound
+from chapar.reasons import Reason
 from chapar.settings import get_settings
 from chapar.store import connect, fetch_one
 from chapar.store.queries import q
@@ -28,7 +29,7 @@ class RunReport:
     campaign_id: int
     run_no: int
     status: str
-    reason: str | None
+    reason: Reason | None
     counts: dict[str, int]
     pages: int
     cost: int
@@ -36,6 +37,7 @@ class RunReport:
     over_time: list[tuple[datetime, int]] = field(default_factory=list)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    kind: str = "send"
 
     def n(self, state: str) -> int:
         return self.counts.get(state, 0)
@@ -97,7 +99,7 @@ def run_report(campaign_id: int, run_no: int | None = None) -> RunReport:
         campaign_id,
         run_no,
         status=run[2],
-        reason=run[3],
+        reason=Reason.stored(run[3], run[13]),
         counts=counts,
         pages=pages,
         cost=cost,
@@ -105,6 +107,7 @@ def run_report(campaign_id: int, run_no: int | None = None) -> RunReport:
         over_time=over_time,
         started_at=run[5],
         finished_at=run[6],
+        kind=run[14] or "send",
     )
 
 
@@ -204,3 +207,18 @@ def campaign_summaries() -> dict[int, dict[str, Any]]:
     with connect() as con:
         frame = con.sql(q("campaign_summaries")).pl()
     return {row["campaign_id"]: row for row in frame.iter_rows(named=True)}
+
+
+def recount(campaign_id: int, run_no: int) -> dict[str, tuple[int, int, int]]:
+    """A run's figures by status counted from its messages, as (n, pages, cost): what the
+    counters must always equal."""
+    key = {"campaign_id": campaign_id, "run_no": run_no}
+    with connect() as con:
+        return {s: (n, p, c) for s, n, p, c in con.execute(q("report_recount"), key).fetchall()}
+
+
+def counters(campaign_id: int, run_no: int) -> dict[str, tuple[int, int, int]]:
+    """A run's counters as the engine keeps them, as (n, pages, cost) by status."""
+    key = {"campaign_id": campaign_id, "run_no": run_no}
+    with connect() as con:
+        return {s: (n, p, c) for s, n, p, c in con.execute(q("report_counts"), key).fetchall()}

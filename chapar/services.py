@@ -1,10 +1,21 @@
 """`chapar up`: everything on one machine — a Prefect server (SQLite under data/), the
 served deployments, the provider simulator and the dashboard — started, watched and stopped
 together. Child processes only: this module imports neither Prefect nor Streamlit.
+
+Nothing outlives `chapar up`, however it ends:
+
+- Ctrl-C or SIGTERM: every service's process group gets SIGTERM at once, SIGKILL after
+  :data:`STOP_GRACE_S`.
+- SIGKILL (no chance to clean up): on Linux each service asked the kernel for SIGTERM when
+  its parent dies (``prctl(PR_SET_PDEATHSIG)``, set between fork and exec); and a watchdog
+  process holds the read end of a pipe from `chapar up` — when `chapar up` dies, for any
+  reason, the pipe closes and the watchdog signals every service's process group (which
+  also reaches what a service itself started), SIGKILL after the grace, then exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -21,6 +32,103 @@ from chapar.errors import ChaparError
 from chapar.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 120.0
+#: seconds between SIGTERM and SIGKILL when stopping every service at once
+STOP_GRACE_S = 2.5
+_PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+#: loaded in the parent: the child, between fork and exec, only calls it
+_PRCTL = _libc_prctl()
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when ``parent_pid`` dies (Linux;
+    None elsewhere). The kernel ties this to the *thread* that forks: start services from
+    a thread that lives as long as they should (the main thread)."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    term = int(signal.SIGTERM)  # plain ints: the child does as little as possible
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, term, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), term)
+
+    return preexec
+
+
+#: The watchdog (``python -c``): reads process-group ids, one a line, from stdin; at EOF —
+#: `chapar up` stopped or died — signals each group still there, then SIGKILL after a grace.
+_WATCHDOG = """
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    if line.strip():
+        groups.add(int(line))
+grace = float(sys.argv[1])
+def alive(group):
+    try:
+        os.killpg(group, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for group in [g for g in groups if alive(g)]:
+        try:
+            os.killpg(group, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(g) for g in groups):
+        time.sleep(0.05)
+"""
+
+
+class Watchdog:
+    """Stops the services' process groups when the process that started it ends."""
+
+    def __init__(self, grace_s: float = STOP_GRACE_S) -> None:
+        # Not in the services' session, and no PDEATHSIG: it must outlive its parent.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(grace_s)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def watch(self, group: int) -> None:
+        self._say(str(group))
+
+    def close(self) -> None:
+        """Normal end: the services are stopped; the watchdog checks and exits."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(2 * STOP_GRACE_S + 2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 class PortInUse(ChaparError):
@@ -97,15 +205,19 @@ class Service:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str], logs: Path, cwd: Path) -> None:
-        log = open(logs / f"{self.name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(
-            self.argv,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            start_new_session=True,
-        )
+        """Start in its own session (its own process group: Ctrl-C in the terminal reaches
+        only `chapar up`, which stops the services in order), and on Linux with SIGTERM
+        promised to it when this process dies."""
+        with open(logs / f"{self.name}.log", "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=die_with_parent(os.getpid()),
+            )
 
     def wait_ready(self, logs: Path) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -136,6 +248,25 @@ class Service:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+def stop_all(services: list[Service], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM to every service's process group at once, SIGKILL to what is left after
+    ``grace_s``: stopping takes the slowest service's time, not the sum."""
+    running = [s for s in services if s.proc is not None and s.proc.poll() is None]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for service in running:
+            assert service.proc is not None
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(service.proc.pid, sig)
+        deadline = time.monotonic() + grace_s
+        for service in running:
+            assert service.proc is not None
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.proc.wait(max(0.0, deadline - time.monotonic()))
+        running = [s for s in running if s.proc is not None and s.proc.poll() is None]
+        if not running:
+            return
 
 
 def plan_services(settings: Settings) -> list[Service]:
@@ -227,18 +358,22 @@ def up(
     cwd = Path(__file__).resolve().parent.parent
     serve = Service("flows", [sys.executable, "-m", "flows.serve"], 0, "", "")
     started: list[Service] = []
-    stopping = False
+    watchdog = Watchdog()
+
+    def start(service: Service) -> None:
+        service.start(env, logs, cwd)
+        started.append(service)
+        assert service.proc is not None
+        watchdog.watch(service.proc.pid)  # its process group: the session leader's pid
 
     def on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        raise KeyboardInterrupt  # leaves whatever waits (a start-up, the watch loop)
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         for service in services:
             say(f"starting {service.name} …")
-            service.start(env, logs, cwd)
-            started.append(service)
+            start(service)
             service.wait_ready(logs)
         if seed is not None:
             note = seed()
@@ -248,8 +383,7 @@ def up(
             "starting the flows (deployments: chapar-send, chapar-sync-status, "
             "chapar-import-list) …"
         )
-        serve.start(env, logs, cwd)
-        started.append(serve)
+        start(serve)
         say("")
         for service in services:
             say(f"  {service.name:15} {service.url}")
@@ -257,7 +391,7 @@ def up(
         say(f"  {'logs':15} {logs.resolve()}")
         say("\nChapar is up. Press Ctrl-C to stop.")
         deadline = None if stop_after is None else time.monotonic() + stop_after
-        while not stopping and (deadline is None or time.monotonic() < deadline):
+        while deadline is None or time.monotonic() < deadline:
             for service in started:
                 assert service.proc is not None
                 if service.proc.poll() is not None:
@@ -269,8 +403,14 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        say("stopping …")
-        for service in reversed(started):
-            service.stop()
-        say("stopped.")
+        # A second Ctrl-C or SIGTERM must not cut the stopping short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            say("stopping …")
+            stop_all(started)
+            watchdog.close()
+            say("stopped.")
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, previous)

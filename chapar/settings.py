@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(default=4, ge=1, description="most pages one message may take")
     page_prices: dict[str, dict[str, int]] = Field(default_factory=lambda: DEFAULT_PAGE_PRICES)
     currency: str = "Rial"
+    max_topup: int = Field(
+        default=10**13, ge=1, description="the largest single top-up, in the currency"
+    )
 
     # --- sending -------------------------------------------------------------------------
     batch_size: int = Field(
@@ -54,10 +57,17 @@ class Settings(BaseSettings):
     )
     provider_timeout_s: float = 10.0
     provider_retries: int = Field(default=6, ge=0, description="retries of a failed call")
+    reconcile_patience_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="how long a rebuild keeps retrying the status lookups of a batch whose "
+        "fate is unknown before it stops (what it learnt is kept)",
+    )
     lease_ttl_s: float = Field(
         default=300.0,
-        description="a sending run's lease lapses after this unless renewed (every batch); on "
-        "the same host a dead process lapses it at once",
+        description="a sending run's lease lapses after this unless renewed (a heartbeat "
+        "renews it every third of it while requests are out); on the same host a dead process "
+        "lapses it at once",
     )
     send_window: str = Field(default="08:00-21:00", description="daily window for advertising")
     timezone: str = "Asia/Tehran"
@@ -72,6 +82,12 @@ class Settings(BaseSettings):
     simulator_port: int = 8765
     simulator_credit: int = 10_000_000_000
     simulator_delivery_delay_s: float = 2.0
+
+    # --- orchestration -------------------------------------------------------------------
+    scheduler: Literal["prefect", "inprocess"] = Field(
+        default="prefect",
+        description="who starts and schedules sends: Prefect's deployments, or this process",
+    )
 
     # --- services ------------------------------------------------------------------------
     prefect_port: int = 4200

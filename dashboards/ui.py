@@ -15,6 +15,7 @@ from chapar.campaigns import Campaign, CampaignStatus
 from chapar.errors import ChaparError, InputError
 from chapar.pages import PageCount, count_pages
 from chapar.pricing import check_message
+from chapar.reasons import Code, Reason
 from chapar.settings import get_settings
 from chapar.store import repo
 from dashboards import data, i18n
@@ -281,7 +282,7 @@ def table(frame: pl.DataFrame, **kwargs: Any) -> None:
 
 def can_archive(c: Campaign) -> rules.ActionCheck:
     if c.is_sending:
-        return rules.ActionCheck(False, "it is sending now")
+        return rules.ActionCheck(False, Reason(Code.SENDING_NOW))
     return rules.ActionCheck(True)
 
 

@@ -21,18 +21,17 @@ from prefect.artifacts import (
 )
 
 from chapar import reports, sending
-from chapar.campaigns import RunStatus
 from chapar.lease import new_owner
-from flows.schedule import schedule_run
+from chapar.scheduling import get_scheduler
 from flows.secrets import load_api_key
-from tasks.sending import batch_groups, begin_run, finish_run, send_batches
+from tasks.sending import begin_run, send_batches
 
 
 def _summary(campaign_id: int, run_no: int) -> str:
     rep = reports.run_report(campaign_id, run_no)
     lines = [f"# Campaign {campaign_id}, run {run_no}: {rep.status}", ""]
     if rep.reason:
-        lines += [f"Stopped: **{rep.reason}**", ""]
+        lines += [f"Stopped: **{rep.reason.text('en')}** — {rep.reason.text('fa')}", ""]
     lines += ["| figure | value |", "|---|---|"]
     lines += [f"| {k} | {v:,} |" for k, v in rep.figures().items()]
     return "\n".join(lines)
@@ -63,7 +62,8 @@ def send_campaign(
     campaign_id: int, mode: str = "start", not_before: str | None = None
 ) -> dict[str, object]:
     """Send a campaign: ``mode`` is start, rebuild, reset or resume; a scheduled run passes
-    its time as ``not_before`` (ISO 8601)."""
+    its time as ``not_before`` (ISO 8601). The loop is the engine's own (``sending.drive``);
+    this flow hands it the task that sends a group of batches."""
     logger = get_run_logger()
     if not_before is not None and not is_current_schedule(campaign_id):
         logger.warning("campaign %s: this scheduled run was replaced; nothing to do", campaign_id)
@@ -76,28 +76,21 @@ def send_campaign(
     artifact: UUID = create_progress_artifact(  # type: ignore[assignment]
         0.0, key=key, description=f"campaign {campaign_id}"
     )
-    status, reason, resume_at = RunStatus.COMPLETED, None, None
-    try:
-        for group in batch_groups(ref):
-            outcomes = send_batches(ref, group)
-            done, planned = sending.progress(ref)
-            update_progress_artifact(artifact, 100.0 * done / max(planned, 1))
-            if outcomes and outcomes[-1].stop_reason:
-                status, reason, resume_at = sending.stop_of(outcomes[-1])
-                break
-    except BaseException as exc:
-        finish_run(ref, RunStatus.UNFINISHED.value, f"error: {exc}")
-        raise
-    finish_run(ref, status.value, reason, resume_at.isoformat() if resume_at else None)
-    if resume_at is not None:
-        schedule_run(campaign_id, "resume", resume_at)
-        logger.info("outside the sending window; continues at %s", resume_at)
+
+    def show_progress(r: sending.RunRef) -> None:
+        done, planned = sending.progress(r)
+        update_progress_artifact(artifact, 100.0 * done / max(planned, 1))
+
+    result = sending.drive(ref, send_batches, on_progress=show_progress, actor="prefect")
+    if result.resume_at is not None:
+        get_scheduler().schedule(campaign_id, "resume", result.resume_at)
+        logger.info("outside the sending window; continues at %s", result.resume_at)
     create_markdown_artifact(
         _summary(campaign_id, ref.run_no), key=f"campaign-{campaign_id}-run-{ref.run_no}-summary"
     )
     return {
         "campaign_id": campaign_id,
         "run_no": ref.run_no,
-        "status": status.value,
-        "reason": reason,
+        "status": result.status.value,
+        "reason": result.reason.code.value if result.reason else None,
     }

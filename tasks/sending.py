@@ -8,10 +8,23 @@ task caches a result: the truth of progress is in DuckDB, and a re-run asks Duck
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 
 from chapar import delivery, sending
-from chapar.campaigns import RunStatus
+
+
+def _not_lease_lost(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a failed group unless this process lost the run's lease: then nothing more may
+    be sent or written by it."""
+    try:
+        state.result()
+    except sending.LeaseLost:
+        return False
+    except BaseException:
+        return True
+    return True
 
 
 @task(name="begin-run", retries=2, retry_delay_seconds=1)
@@ -19,30 +32,16 @@ def begin_run(campaign_id: int, mode: str, owner: str) -> sending.RunRef:
     return sending.begin_run(campaign_id, sending.Mode(mode), owner=owner, actor="prefect")
 
 
-@task(name="batch-groups")
-def batch_groups(ref: sending.RunRef) -> list[list[int]]:
-    return sending.batch_groups(ref)
-
-
 # A retry is safe at any point: an in-flight batch is reconciled before anything is re-sent.
-@task(name="send-batches", task_run_name="batches-{batch_nos[0]}", retries=3, retry_delay_seconds=2)
+@task(
+    name="send-batches",
+    task_run_name="batches-{batch_nos[0]}",
+    retries=3,
+    retry_delay_seconds=2,
+    retry_condition_fn=_not_lease_lost,
+)
 def send_batches(ref: sending.RunRef, batch_nos: list[int]) -> list[sending.BatchOutcome]:
     return sending.send_batches(ref, batch_nos)
-
-
-@task(name="finish-run")
-def finish_run(
-    ref: sending.RunRef, status: str, reason: str | None = None, resume_at: str | None = None
-) -> None:
-    from datetime import datetime
-
-    sending.finish_run(
-        ref,
-        RunStatus(status),
-        reason,
-        datetime.fromisoformat(resume_at) if resume_at else None,
-        actor="prefect",
-    )
 
 
 @task(name="sync-statuses", retries=2, retry_delay_seconds=5)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chapar.campaigns import CampaignStatus
+from chapar.reasons import Code, Reason
 from chapar.settings import get_settings
 from chapar.store import repo
 from tests.test_sending import assert_exactly_once, make_campaign
@@ -77,7 +78,10 @@ def test_kill_9_at_every_point_of_a_batch_then_rebuild_sends_each_number_once(
     # transaction, just after it; the first through Prefect, the others alternately.
     assert finish(flow_process(env, cid, "start", crash_at="prepared:2")) == KILLED
     campaign = repo.get_campaign(cid)
-    assert (campaign.status, campaign.status_reason) == (CampaignStatus.UNFINISHED, "interrupted")
+    assert (campaign.status, campaign.status_reason) == (
+        CampaignStatus.UNFINISHED,
+        Reason(Code.INTERRUPTED),
+    )
     assert finish(cli_process(env, "rebuild", str(cid), crash_at="requested:2")) == KILLED
     assert finish(flow_process(env, cid, "rebuild", crash_at="recording:1")) == KILLED
     assert finish(cli_process(env, "rebuild", str(cid), crash_at="recorded:1")) == KILLED

@@ -13,6 +13,7 @@ from chapar.pages import (
     PAGES_DTYPE,
     PageCount,
     count_pages,
+    count_pages_frame,
     max_chars_hint,
     page_counts,
     pages_expr,
@@ -211,3 +212,97 @@ def test_count_pages_follows_the_one_character_at_a_time_rule(text: str) -> None
 @given(st.lists(st.one_of(mixed_texts, near_boundaries(), st.none()), max_size=40))
 def test_vectorised_pages_equal_count_pages(texts: list[str | None]) -> None:
     assert vectorised(texts) == [None if t is None else count_pages(t) for t in texts]
+
+
+# --- count_pages_frame: the per-recipient form, exact at every page boundary ----------------
+
+#: (narrow character, wide characters, single-page limit, per-page limit)
+ENCODINGS = [
+    ("a", ["€", "{", "\\", "\f"], 160, 153),  # GSM-7: extension characters are 2 septets
+    ("س", ["😀", "\U0010ffff", "👍🏽"], 70, 67),  # UCS-2: astral characters are 2 units
+]
+
+
+def boundary_texts() -> list[str]:
+    """Texts of every length next to every page boundary up to 6 pages (the single-page
+    limit, then each multiple of the per-page limit), plain and with one or two wide
+    characters placed on, just before and just after each boundary."""
+    texts: list[str] = []
+    for narrow, wides, single, per_page in ENCODINGS:
+        boundaries = [single] + [per_page * k for k in range(1, 7)]
+        for units in {b + d for b in boundaries for d in range(-2, 3)}:
+            texts.append(narrow * units)
+            for wide in wides:
+                width = len(wide.encode("utf-16-le")) // 2 if narrow == "س" else 2
+                for at in {b + d for b in boundaries for d in range(-2, 2) if 0 <= b + d < units}:
+                    if at + width > units:
+                        continue
+                    texts.append(narrow * at + wide + narrow * (units - at - width))
+                    second = at + per_page
+                    if second + 2 * width <= units:  # a second wide character a page later
+                        texts.append(
+                            narrow * at + wide + narrow * (second - at - width) + wide
+                            + narrow * (units - second - 2 * width)
+                        )  # fmt: skip
+    return texts
+
+
+def frame_rows(texts: list[str | None]) -> list[tuple[str, int] | None]:
+    frame = count_pages_frame(pl.Series(texts, dtype=pl.String))
+    assert frame.columns == ["encoding", "pages"]
+    return [None if r[0] is None else r for r in frame.iter_rows()]
+
+
+def scalar_rows(texts: list[str | None]) -> list[tuple[str, int] | None]:
+    return [None if t is None else (count_pages(t).encoding, count_pages(t).pages) for t in texts]
+
+
+def test_count_pages_frame_equals_count_pages_at_every_page_boundary() -> None:
+    texts = boundary_texts()
+    assert len(texts) > 2000
+    rows = frame_rows(list(texts))
+    assert rows == scalar_rows(list(texts))
+    assert rows == [(oracle(t).encoding, oracle(t).pages) for t in texts]
+    # the boundaries are really crossed: from 1 page up to 7
+    assert {row[1] for row in rows if row} == set(range(1, 8))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a" * 160, ("gsm7", 1)),
+        ("a" * 161, ("gsm7", 2)),
+        ("a" * 153 * 3, ("gsm7", 3)),
+        ("a" * (153 * 3 + 1), ("gsm7", 4)),
+        ("a" * 152 + "€" + "a" * 153, ("gsm7", 3)),
+        ("س" * 70, ("ucs2", 1)),
+        ("س" * 71, ("ucs2", 2)),
+        ("س" * 67 * 4, ("ucs2", 4)),
+        ("س" * (67 * 4 + 1), ("ucs2", 5)),
+        ("س" * 66 + "😀" + "س" * 66, ("ucs2", 3)),
+        ("a" * 69 + "😀", ("ucs2", 2)),  # one emoji makes a Latin text UCS-2: 71 units
+        (None, None),
+    ],
+)
+def test_count_pages_frame_hand_checked(text: str | None, expected: tuple[str, int]) -> None:
+    assert frame_rows([text]) == [expected]
+
+
+@st.composite
+def at_a_boundary(draw: st.DrawFn) -> str:
+    """A text whose length sits on a page boundary (±2), with wide characters drawn from
+    both tables scattered through it — often on a boundary too."""
+    narrow, wides, single, per_page = draw(st.sampled_from(ENCODINGS))
+    units = draw(st.sampled_from([single, *(per_page * k for k in range(1, 6))]))
+    units += draw(st.integers(-2, 2))
+    chars = [narrow] * units
+    for _ in range(draw(st.integers(0, 4))):
+        chars[draw(st.integers(0, units - 1))] = draw(st.sampled_from(wides))
+    return "".join(chars)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(at_a_boundary(), near_boundaries(), mixed_texts, st.none()),
+                max_size=30))  # fmt: skip
+def test_count_pages_frame_equals_count_pages(texts: list[str | None]) -> None:
+    assert frame_rows(texts) == scalar_rows(texts)

@@ -244,7 +244,7 @@ def test_a_retry_later_answer_is_a_transient_error_and_nothing_was_accepted(
     messages = batch(10)
     with pytest.raises(TransientError) as caught:
         using(simulator, lambda p: p.send(messages))
-    assert caught.value.code == status
+    assert caught.value.provider_code == status
     assert simulator.outbox()["total_accepted"] == 0
     simulator.clear_faults()
     assert using(simulator, lambda p: p.status_by_local_ids([m.local_id for m in messages])) == []
@@ -255,7 +255,7 @@ def test_insufficient_credit_refuses_the_whole_request(simulator: SimulatorProce
     simulator.set_credit(1180 * 5)
     with pytest.raises(InsufficientCredit) as caught:
         using(simulator, lambda p: p.send(batch(6)))
-    assert caught.value.code == 418
+    assert caught.value.provider_code == 418
     assert simulator.outbox()["total_accepted"] == 0
     assert len(using(simulator, lambda p: p.send(batch(5)))) == 5
     assert simulator.state()["credit"] == 0
@@ -281,14 +281,14 @@ def test_an_invalid_number_is_rejected_input(simulator: SimulatorProcess):
     bad = [OutgoingMessage(next(_ids), "98912123", "10004346", "hi")]
     with pytest.raises(RejectedInput) as caught:
         using(simulator, lambda p: p.send(bad))
-    assert caught.value.code == 411
+    assert caught.value.provider_code == 411
 
 
 def test_an_empty_or_too_long_text_is_rejected_input(simulator: SimulatorProcess):
     for text in ("", "س" * 269):  # Kavenegar takes at most 4 pages (268 Persian characters)
         with pytest.raises(RejectedInput) as caught:
             using(simulator, lambda p, t=text: p.send(batch(1, t)))
-        assert caught.value.code == 413
+        assert caught.value.provider_code == 413
 
 
 def test_more_than_200_messages_are_refused_before_any_request(simulator: SimulatorProcess):
@@ -325,7 +325,7 @@ def test_a_5xx_is_an_unknown_outcome_and_reconcile_tells_it_was_not_accepted(
     messages = batch(20)
     with pytest.raises(UnknownOutcome) as caught:
         using(simulator, lambda p: p.send(messages))
-    assert caught.value.code == status
+    assert caught.value.provider_code == status
     simulator.clear_faults()
     found = using(simulator, lambda p: p.status_by_local_ids([m.local_id for m in messages]))
     assert found == []
@@ -438,3 +438,144 @@ def test_the_api_key_appears_in_no_error_text_repr_or_log_line(
     assert "HTTP Request" in caplog.text  # httpx did log the URLs…
     assert KEY not in text  # …with the key masked
     assert "/***/" in caplog.text
+
+
+# --- one text for all: sms/send, and columns ---------------------------------------------------
+
+
+def columns(n: int) -> tuple[list[int], list[str]]:
+    """n fresh local ids and numbers, as columns."""
+    return [next(_ids) for _ in range(n)], [f"98912{next(_numbers):07d}" for _ in range(n)]
+
+
+def test_one_text_for_all_goes_by_sms_send_and_is_charged_found_and_counted_as_sendarray(
+    simulator: SimulatorProcess,
+):
+    simulator.set_faults(delivery_delay_s=60)
+    local_ids, receptors = columns(200)
+
+    async def work(p: KavenegarProvider) -> tuple[int, list[Any], list[Any], int]:
+        before = await p.credit()
+        results = await p.send_columns(local_ids, receptors, "10004346", PERSIAN)
+        found = await p.status_by_local_ids(local_ids)
+        return before, results, found, await p.credit()
+
+    before, results, found, after = using(simulator, work)
+    assert [r.local_id for r in results] == local_ids
+    assert [r.receptor for r in results] == receptors
+    assert before - after == 200 * 1180
+    assert {r.local_id: r.message_id for r in found} == {r.local_id: r.message_id for r in results}
+    requests = simulator.state()["requests"]
+    assert requests.get("sms/send.json") == 1 and "sms/sendarray.json" not in requests
+    line = simulator.receptor(receptors[7])
+    assert line == {"accepted": 1, "submissions": 1, "local_ids": [str(local_ids[7])]}
+
+
+def test_a_text_per_recipient_goes_by_sendarray_and_each_is_priced_on_its_own(
+    simulator: SimulatorProcess,
+):
+    simulator.set_faults(delivery_delay_s=60)
+    local_ids, receptors = columns(2)
+    texts = [LATIN, PERSIAN * 2]  # 1 GSM-7 page; 2 UCS-2 pages
+
+    async def work(p: KavenegarProvider) -> int:
+        before = await p.credit()
+        await p.send_columns(local_ids, receptors, "10004346", texts)
+        return before - await p.credit()
+
+    assert using(simulator, work) == 2560 + 2 * 1180
+    assert simulator.state()["requests"].get("sms/sendarray.json") == 1
+
+
+def test_sms_send_repeated_with_the_same_local_ids_is_not_charged_again(
+    simulator: SimulatorProcess,
+):
+    local_ids, receptors = columns(20)
+    first = using(simulator, lambda p: p.send_columns(local_ids, receptors, "10004346", PERSIAN))
+    again = using(simulator, lambda p: p.send_columns(local_ids, receptors, "10004346", PERSIAN))
+    assert [r.message_id for r in again] == [r.message_id for r in first]
+    outbox = simulator.outbox()
+    assert (outbox["total_accepted"], outbox["total_submissions"]) == (20, 40)
+
+
+@pytest.mark.parametrize("fault", ["timeout_rate", "drop_rate"])
+def test_a_lost_sms_send_answer_is_an_unknown_outcome_and_reconcile_finds_every_message(
+    simulator: SimulatorProcess, fault: str
+):
+    simulator.set_faults(**{fault: 1.0})
+    local_ids, receptors = columns(100)
+    with pytest.raises(UnknownOutcome) as caught:
+        using(
+            simulator,
+            lambda p: p.send_columns(local_ids, receptors, "10004346", PERSIAN),
+            timeout=0.5,
+        )
+    assert KEY not in str(caught.value) and KEY not in caught.value.text("fa")
+    simulator.clear_faults()
+    found = using(simulator, lambda p: p.status_by_local_ids(local_ids))
+    assert sorted(r.local_id for r in found) == sorted(local_ids)
+
+
+def test_an_sms_send_the_credit_cannot_cover_accepts_nothing(simulator: SimulatorProcess):
+    simulator.set_credit(1180 * 10 - 1)
+    local_ids, receptors = columns(10)
+    with pytest.raises(InsufficientCredit) as caught:
+        using(simulator, lambda p: p.send_columns(local_ids, receptors, "10004346", PERSIAN))
+    assert caught.value.code == "provider_credit" and caught.value.provider_code == 418
+    assert simulator.outbox()["total_accepted"] == 0
+
+
+def test_the_kavenegar_adapter_reconciles_by_local_id(simulator: SimulatorProcess):
+    assert KavenegarProvider.reconciles_by_local_id is True
+    provider = make_provider(Settings(provider="simulator", simulator_port=simulator.port))
+    assert provider.reconciles_by_local_id is True
+    asyncio.run(provider.aclose())
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+def test_an_injected_reply_is_received_once_and_a_repeated_read_returns_nothing_new(
+    simulator: SimulatorProcess,
+):
+    simulator.set_faults(reply_rate=0.0)
+    messages = batch(1)
+    using(simulator, lambda p: p.send(messages))
+    injected = simulator.inject("0" + messages[0].receptor[2:], "لغو ۱۱")  # to the line that sent
+    simulator.inject("09350000001", "stop", receptor="30001234")  # another line's reply
+
+    async def work(p: KavenegarProvider) -> tuple[list[Any], list[Any]]:
+        return await p.receive("10004346"), await p.receive("10004346")
+
+    first, second = using(simulator, work)
+    assert second == []
+    (reply,) = first
+    assert reply.message_id == str(injected["messageid"])
+    assert (reply.sender, reply.receptor) == (messages[0].receptor, "10004346")
+    assert reply.text == "لغو ۱۱"
+    assert reply.received_at.tzinfo is not None
+    assert abs(reply.received_at.timestamp() - time.time()) < 60
+    assert [r["read"] for r in simulator.inbox()] == [True, False]
+
+
+def test_more_than_100_unread_replies_are_read_in_pages_by_one_receive(
+    simulator: SimulatorProcess,
+):
+    simulator.set_faults(reply_rate=0.0)
+    for i in range(230):
+        simulator.inject(f"0912{i:07d}", "11", receptor="10004346")
+    replies = using(simulator, lambda p: p.receive("10004346"))
+    assert len(replies) == len({r.message_id for r in replies}) == 230
+    assert simulator.state()["requests"]["sms/receive.json"] == 3
+
+
+def test_numbers_reply_by_themselves_after_the_reply_delay(simulator: SimulatorProcess):
+    simulator.set_faults(reply_rate=1.0, reply_delay_s=0.3)
+    messages = batch(40)
+    using(simulator, lambda p: p.send(messages))
+    assert using(simulator, lambda p: p.receive("10004346")) == []  # not yet
+    time.sleep(0.4)
+    replies = using(simulator, lambda p: p.receive("10004346"))
+    delivered = {m.receptor for m in messages if outcome_for(m.receptor) == 10}
+    assert {r.sender for r in replies} == delivered
+    assert all(r.text for r in replies)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -221,3 +222,100 @@ def test_a_failed_connection_is_a_transient_error():
 
     with pytest.raises(TransientError):
         call(handler, lambda p: p.send(messages()))
+
+
+# --- columns, reconciling, replies -------------------------------------------------------------
+
+
+def test_send_columns_with_one_text_goes_by_bulk_and_with_a_text_each_by_like_to_like():
+    seen: list[tuple[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content)))
+        return ok({"packId": "p", "messageIds": [7, 8], "cost": 2.0})
+
+    mobiles = ["989120000001", "989120000002"]
+    one = call(handler, lambda p: p.send_columns([1, 2], mobiles, "30007732", "سلام"))
+    each = call(handler, lambda p: p.send_columns([1, 2], mobiles, "30007732", ["علی", "مریم"]))
+    assert seen[0] == (
+        "/v1/send/bulk",
+        {"lineNumber": 30007732, "messageText": "سلام", "mobiles": mobiles, "sendDateTime": None},
+    )
+    assert seen[1][0] == "/v1/send/likeToLike"
+    assert seen[1][1]["messageTexts"] == ["علی", "مریم"]
+    assert [(r.local_id, r.receptor, r.message_id) for r in one] == [
+        (1, mobiles[0], "7"),
+        (2, mobiles[1], "8"),
+    ]
+    assert [r.message_id for r in each] == ["7", "8"]
+
+
+def test_send_columns_refuses_what_does_not_line_up_before_any_request():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request expected")
+
+    with pytest.raises(RejectedInput):
+        call(handler, lambda p: p.send_columns([1], ["989120000001"] * 2, "30007732", "x"))
+    with pytest.raises(RejectedInput):
+        call(handler, lambda p: p.send_columns([1, 2], ["989120000001"] * 2, "3000", ["x"]))
+    with pytest.raises(RejectedInput) as caught:
+        call(handler, lambda p: p.send_columns(list(range(101)), ["9"] * 101, "3000", "x"))
+    assert caught.value.provider_code == 105
+
+
+def test_smsir_says_it_cannot_reconcile_by_local_id():
+    assert SmsIrProvider.reconciles_by_local_id is False
+    error = ReconcileUnsupported("smsir: no local ids")
+    assert error.provider_code is None
+
+
+def test_receive_reads_the_latest_replies_of_every_line_page_after_page():
+    pages = [100, 3]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        n, start = pages.pop(0), 1000 * (2 - len(pages))
+        return ok(
+            [
+                {
+                    "receiveReturnId": start + i,
+                    "messageText": "لغو ۱۱",
+                    "number": 30007732 if start + i != 1000 else 30009999,
+                    "mobile": 9121234567,
+                    "receivedDateTime": 1_767_225_600,
+                }
+                for i in range(n)
+            ]
+        )
+
+    replies = call(handler, lambda p: p.receive("30007732"))
+    assert [(r.method, r.url.path, r.url.params["count"]) for r in seen] == [
+        ("GET", "/v1/receive/latest", "100")
+    ] * 2
+    assert len(replies) == 103
+    first = replies[0]
+    assert (first.message_id, first.sender, first.receptor, first.text) == (
+        "1000",
+        "989121234567",
+        "30009999",  # another line's reply is kept, with its line: SMS.ir reads once
+        "لغو ۱۱",
+    )
+    assert first.received_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert {r.receptor for r in replies[1:]} == {"30007732"}
+
+
+def test_no_replies_and_replies_of_an_unexpected_shape():
+    assert call(lambda r: ok([]), lambda p: p.receive("30007732")) == []
+    assert call(lambda r: ok(None), lambda p: p.receive("30007732")) == []
+    with pytest.raises(ProviderError, match="unexpected shape"):
+        call(lambda r: ok([{"messageText": "x"}]), lambda p: p.receive("30007732"))
+
+
+def test_an_error_reason_never_shows_the_key():
+    with pytest.raises(ProviderError) as caught:
+        call(lambda r: refused(101), lambda p: p.send(messages()))
+    error = caught.value
+    assert error.code == "provider_refused" and error.provider_code == 101
+    for text in (str(error), error.text("en"), error.text("fa"), str(error.reason.details)):
+        assert KEY not in text

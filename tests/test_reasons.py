@@ -25,7 +25,7 @@ def test_an_unknown_stored_code_reads_as_its_text():
 
 def test_errors_carry_a_code_and_say_where():
     exc = InputError(Code.TOPUP_NOT_POSITIVE, where="amount", amount=-100)
-    assert exc.code is Code.TOPUP_NOT_POSITIVE
+    assert exc.reason.code is Code.TOPUP_NOT_POSITIVE
     assert str(exc) == "amount: a top-up must be a positive whole number of Rials; got -100"
     assert exc.text("fa").startswith("amount: مبلغ")
     assert NotAllowed("free text").text("fa") == "free text"

@@ -15,10 +15,8 @@ from chapar import reports
 from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.delivery import sync_statuses
 from chapar.errors import Busy, InputError, NotAllowed
+from chapar.reasons import Code, Reason
 from chapar.sending import (
-    INSUFFICIENT_CREDIT,
-    PROVIDER_CREDIT,
-    SCHEDULE_CUT,
     Mode,
     begin_run,
     cut_schedule,
@@ -27,6 +25,10 @@ from chapar.sending import (
 )
 from chapar.settings import get_settings
 from chapar.store import repo
+from tests.invariants import assert_counters_match, assert_money_holds
+
+INSUFFICIENT_CREDIT = Reason(Code.INSUFFICIENT_CREDIT)
+SCHEDULE_CUT = Reason(Code.SCHEDULE_CUT)
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +77,8 @@ def assert_exactly_once(sim, campaign_id: int, runs: int = 1) -> None:  # type: 
         if (v["accepted"], v["submissions"]) != (expected[n], expected[n])
     }
     assert not wrong, f"numbers not sent exactly once a run: {dict(list(wrong.items())[:5])}"
+    assert_money_holds(sim)
+    assert_counters_match(campaign_id)
 
 
 def test_a_campaign_sends_every_planned_number_exactly_once(sim, write):
@@ -131,7 +135,8 @@ def test_the_providers_insufficient_credit_answer_stops_the_run_too(sim, write):
     cid = make_campaign(write)
     sim.set_faults(credit_stop_after=1_100)
     first = send_run(cid, Mode.START)
-    assert (first.status, first.reason) == (RunStatus.UNFINISHED, PROVIDER_CREDIT)
+    assert first.reason is not None
+    assert (first.status, first.reason.code) == (RunStatus.UNFINISHED, Code.PROVIDER_CREDIT)
     sim.set_faults(credit_stop_after=None)
     assert send_run(cid, Mode.REBUILD).status is RunStatus.COMPLETED
     assert_exactly_once(sim, cid)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chapar.simulator import Simulator, SimulatorConfig, normalise, outcome_for
+from chapar.simulator.engine import replies_to, reply_text
 from chapar.simulator.pages import GSM7, UCS2, count_pages
 
 
@@ -374,3 +375,127 @@ def test_the_command_line_refuses_an_impossible_fault():
     with pytest.raises(SystemExit) as caught:
         main(["--port", "0", "--error-rate", "2"])
     assert caught.value.code == 2
+
+
+# --- sms/send ----------------------------------------------------------------------------------
+
+
+def sms_send(sim: Simulator, receptors: list[str], text: str = "hi", **extra: str) -> Any:
+    params = {"receptor": ",".join(receptors), "sender": "10004346", "message": text, **extra}
+    reply = sim.api("key", "sms/send.json", params)
+    return reply.status, json.loads(reply.body)["entries"]
+
+
+def test_sms_send_prices_dedups_and_faults_like_sendarray():
+    sim, _ = make(credit=10_000)
+    status, entries = sms_send(sim, numbers(3), "سلام", localid="1,2,3")
+    assert status == 200 and sim.credit == 10_000 - 3 * 1180
+    status, again = sms_send(sim, numbers(3), "سلام", localid="1,2,3")
+    assert [e["messageid"] for e in again] == [e["messageid"] for e in entries]
+    assert sim.credit == 10_000 - 3 * 1180
+    more_ids = ",".join(map(str, range(10, 19)))
+    assert sms_send(sim, numbers(9, 10), "سلام", localid=more_ids)[0] == 418
+    assert sms_send(sim, numbers(2), localid="1")[0] == 419
+    assert sms_send(sim, numbers(201))[0] == 414
+    sim.set_faults({"error_rate": 1.0})
+    assert sms_send(sim, numbers(1, 50))[0] == 503
+    assert sim.total_accepted == 3 and sim.total_submissions == 6
+
+
+def test_sms_send_local_ids_are_found_by_statuslocalmessageid():
+    sim, _ = make()
+    _, entries = sms_send(sim, numbers(2), localid="71,72")
+    reply = sim.api("key", "sms/statuslocalmessageid.json", {"localid": "72,73"})
+    found = json.loads(reply.body)["entries"]
+    assert [(e["localid"], e["messageid"]) for e in found] == [
+        ("72", entries[1]["messageid"]),
+        ("73", 0),
+    ]
+
+
+# --- the inbox ---------------------------------------------------------------------------------
+
+
+def receive(sim: Simulator, line: str = "10004346", isread: str = "0") -> list[dict[str, Any]]:
+    reply = sim.api("key", "sms/receive.json", {"linenumber": line, "isread": isread})
+    assert reply.status == 200, reply.body
+    return list(json.loads(reply.body)["entries"])
+
+
+def test_a_reply_is_read_once_with_a_stable_id_and_can_be_read_again_as_read():
+    sim, _ = make(reply_rate=0.0)
+    injected = sim.inject("+989121234567", "لغو ۱۱", "10004346")
+    (entry,) = receive(sim)
+    assert entry == {
+        "messageid": injected["messageid"],
+        "message": "لغو ۱۱",
+        "sender": "09121234567",
+        "receptor": "10004346",
+        "date": entry["date"],
+    }
+    assert receive(sim) == []
+    assert [e["messageid"] for e in receive(sim, isread="1")] == [injected["messageid"]]
+
+
+def test_a_reply_goes_by_default_to_the_line_that_last_messaged_the_number():
+    sim, _ = make(reply_rate=0.0)
+    sim.api(
+        "key",
+        "sms/send.json",
+        {"receptor": "989121234567", "sender": "30001234", "message": "hi"},
+    )
+    assert sim.inject("09121234567", "12")["receptor"] == "30001234"
+    assert sim.inject("09351234567", "12")["receptor"] == "10008663"  # never messaged
+    assert receive(sim, "10004346") == []
+    assert [e["message"] for e in receive(sim, "30001234")] == ["12"]
+
+
+@pytest.mark.parametrize(
+    ("sender", "text", "receptor"),
+    [("12345", "hi", None), ("09121234567", "", None), ("09121234567", "hi", "line!")],
+)
+def test_an_impossible_reply_is_refused(sender: str, text: str, receptor: str | None):
+    sim, _ = make()
+    with pytest.raises(ValueError):
+        sim.inject(sender, text, receptor)
+    assert sim.inbox() == []
+
+
+def test_receive_needs_a_line_and_answers_at_most_100():
+    sim, _ = make(reply_rate=0.0)
+    assert sim.api("key", "sms/receive.json", {}).status == 400
+    for i in range(150):
+        sim.inject(f"0912{i:07d}", "11", "10004346")
+    assert len(receive(sim)) == 100
+    assert len(receive(sim)) == 50
+
+
+def test_generated_replies_come_from_the_same_numbers_after_the_delay_and_only_if_delivered():
+    sim, clock = make(reply_rate=0.2, reply_delay_s=5)
+    sent = numbers(500)
+    for start in range(0, 500, 100):
+        sms_send(sim, sent[start : start + 100])
+    clock.now += 4
+    assert receive(sim) == []
+    clock.now += 1
+    replies = receive(sim)
+    expected = {n for n in sent if replies_to(n, 0.2) and outcome_for(n) == 10}
+    assert {"98" + r["sender"][1:] for r in replies} == expected
+    assert 50 < len(expected) < 130  # ≈ 20 % of the ≈ 85 % delivered
+    assert all(r["message"] == reply_text("98" + r["sender"][1:]) for r in replies)
+    assert {r["message"] for r in replies} >= {"11", "۱۱", "لغو ۱۱", "stop", "12", "ممنون"}
+    assert receive(sim) == []
+
+
+def test_sending_does_not_touch_the_inbox_until_it_is_read():
+    sim, _ = make(reply_rate=1.0, reply_delay_s=0)
+    sms_send(sim, numbers(100))
+    assert sim._inbox == []  # the hot path adds nothing
+    assert len(sim.inbox()) == sum(outcome_for(n) == 10 for n in numbers(100))
+
+
+def test_reset_empties_the_inbox():
+    sim, _ = make()
+    sim.inject("09121234567", "11")
+    sim.reset()
+    assert sim.inbox() == [] and sim.state()["inbox"] == {"replies": 0, "unread": 0}

@@ -173,3 +173,42 @@ def test_the_fast_form_decoder_agrees_with_the_exact_decoding_on_raw_garbage(raw
 
 def test_form_fields_split_on_ampersands_and_the_first_equals_sign():
     assert parse_form(b"a=1&b=x%3Dy&&c=&d") == {"a": "1", "b": "x=y", "c": "", "d": ""}
+
+
+# --- the inbox control endpoint ----------------------------------------------------------------
+
+
+def test_replies_injected_over_http_are_read_by_sms_receive(simulator: SimulatorProcess):
+    root = simulator.root_url
+    injected = httpx.post(
+        f"{root}/_simulator/inbox",
+        json=[
+            {"sender": "09121234567", "text": "لغو ۱۱", "receptor": "10004346"},
+            {"sender": "989351234567", "text": "12", "receptor": "10004346"},
+        ],
+    )
+    assert injected.status_code == 200
+    ids = [r["messageid"] for r in injected.json()]
+    raw = exchange(
+        simulator.port,
+        post("/v1/key/sms/receive.json", {"linenumber": "10004346", "isread": "0"}),
+        post("/v1/key/sms/receive.json", {"linenumber": "10004346", "isread": "0"}),
+    )
+    first, second = bodies(raw)
+    assert [e["messageid"] for e in first["entries"]] == ids
+    assert [e["message"] for e in first["entries"]] == ["لغو ۱۱", "12"]
+    assert second["entries"] == []
+    assert [r["read"] for r in httpx.get(f"{root}/_simulator/inbox").json()] == [True, True]
+
+
+def test_a_bad_reply_is_refused_with_400_and_none_of_its_batch_is_added(
+    simulator: SimulatorProcess,
+):
+    for body in (
+        {"sender": "09121234567"},
+        [{"sender": "09121234567", "text": "11"}, {"sender": "123", "text": "11"}],
+        {"sender": "09121234567", "text": "11", "colour": "red"},
+    ):
+        response = httpx.post(f"{simulator.root_url}/_simulator/inbox", json=body)
+        assert response.status_code == 400
+    assert simulator.inbox() == []

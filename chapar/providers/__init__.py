@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chapar.providers.base import (
     AuthError,
+    InboundMessage,
     InsufficientCredit,
     MessageStatus,
     OutgoingMessage,
@@ -12,6 +13,7 @@ from chapar.providers.base import (
     ProviderError,
     ReconcileUnsupported,
     RejectedInput,
+    RepliesUnsupported,
     SendResult,
     StatusReport,
     TransientError,
@@ -23,6 +25,7 @@ from chapar.settings import Settings, get_settings
 
 __all__ = [
     "AuthError",
+    "InboundMessage",
     "InsufficientCredit",
     "KavenegarProvider",
     "MessageStatus",
@@ -31,6 +34,7 @@ __all__ = [
     "ProviderError",
     "ReconcileUnsupported",
     "RejectedInput",
+    "RepliesUnsupported",
     "SendResult",
     "SmsIrProvider",
     "StatusReport",

@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from chapar.numbers import normalize
 from chapar.providers._http import HttpAdapter
 from chapar.providers.base import (
     AuthError,
+    InboundMessage,
     InsufficientCredit,
     MessageStatus,
     OutgoingMessage,
@@ -48,6 +51,10 @@ DELIVERY_MAP: dict[int | None, MessageStatus] = {
 
 OK = 1
 NOT_FOUND = 111
+#: ``receive/latest`` answers at most this many replies a call
+RECEIVE_PAGE = 100
+#: pages read by one :meth:`SmsIrProvider.receive`
+RECEIVE_MAX_PAGES = 50
 _REJECTED = frozenset({101, 103, 104, 105, 106, 109, 110, 115, 117, 118})
 _AUTH = frozenset({10, 11, 12, 13, 14})
 _TRANSIENT = frozenset({20})
@@ -75,6 +82,8 @@ class SmsIrProvider(HttpAdapter):
     is None): SMS.ir returns one cost for the whole pack."""
 
     max_per_send = 100
+    #: no client-side ids: an unknown outcome cannot be settled by local id
+    reconciles_by_local_id = False
 
     def __init__(
         self,
@@ -134,24 +143,48 @@ class SmsIrProvider(HttpAdapter):
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         if not messages:
             return []
-        if len(messages) > self.max_per_send:
-            raise RejectedInput(
-                f"{self.name}: {len(messages)} messages in one send, at most {self.max_per_send}",
-                code=105,
-            )
         senders = {m.sender for m in messages}
         if len(senders) != 1:
             raise RejectedInput(f"{self.name}: one send carries one line, got {len(senders)}")
-        sender = senders.pop()
+        return await self.send_columns(
+            [m.local_id for m in messages],
+            [m.receptor for m in messages],
+            senders.pop(),
+            [m.text for m in messages],
+        )
+
+    async def send_columns(
+        self,
+        local_ids: Sequence[int],
+        receptors: Sequence[str],
+        sender: str,
+        texts: Sequence[str] | str,
+    ) -> list[SendResult]:
+        """One request from columns: ``send/bulk`` for one text (a ``str``, or equal texts),
+        ``send/likeToLike`` for a text per recipient. Local ids stay on this side only."""
+        count = len(receptors)
+        if len(local_ids) != count or (not isinstance(texts, str) and len(texts) != count):
+            raise RejectedInput(
+                f"{self.name}: {len(local_ids)} local ids, {count} receptors and "
+                f"{1 if isinstance(texts, str) else len(texts)} texts do not line up",
+                code=110,
+            )
+        if not count:
+            return []
+        if count > self.max_per_send:
+            raise RejectedInput(
+                f"{self.name}: {count} messages in one send, at most {self.max_per_send}",
+                code=105,
+            )
         if not sender.isdigit():
             raise RejectedInput(f"{self.name}: line number {sender!r} is not numeric", code=101)
-        mobiles = [m.receptor for m in messages]
-        texts = {m.text for m in messages}
-        if len(texts) == 1:
+        mobiles = list(receptors)
+        same = texts if isinstance(texts, str) else texts[0]
+        if isinstance(texts, str) or all(text == same for text in texts):
             path = "send/bulk"
             body: dict[str, Any] = {
                 "lineNumber": int(sender),
-                "messageText": texts.pop(),
+                "messageText": same,
                 "mobiles": mobiles,
                 "sendDateTime": None,
             }
@@ -159,7 +192,7 @@ class SmsIrProvider(HttpAdapter):
             path = "send/likeToLike"
             body = {
                 "lineNumber": int(sender),
-                "messageTexts": [m.text for m in messages],
+                "messageTexts": list(texts),
                 "mobiles": mobiles,
                 "sendDateTime": None,
             }
@@ -168,21 +201,46 @@ class SmsIrProvider(HttpAdapter):
             ids = [str(i) for i in data["messageIds"]]
         except (KeyError, TypeError):
             ids = []
-        if len(ids) != len(messages):
+        if len(ids) != count:
             raise UnknownOutcome(
-                f"{self.name} POST {path}: {len(ids)} message ids for {len(messages)} "
+                f"{self.name} POST {path}: {len(ids)} message ids for {count} "
                 "messages; the request may have been accepted"
             )
         return [
-            SendResult(m.local_id, m.receptor, message_id, MessageStatus.SENT, None)
-            for m, message_id in zip(messages, ids, strict=True)
+            SendResult(local_id, mobile, message_id, MessageStatus.SENT, None)
+            for local_id, mobile, message_id in zip(local_ids, mobiles, ids, strict=True)
         ]
+
+    async def receive(self, line: str) -> list[InboundMessage]:
+        """Unread replies by ``GET receive/latest`` (at most 100 a call, read-once: SMS.ir
+        marks what it returns as read), page after page while a page comes back full, at
+        most :data:`RECEIVE_MAX_PAGES` pages.
+
+        SMS.ir answers for **every line of the account** and cannot be asked for one line;
+        since what it returned is never returned again, replies to other lines are returned
+        too, each with its ``receptor`` (the line), rather than dropped: ``line`` only fills
+        a reply whose line SMS.ir left out."""
+        path = f"receive/latest?count={RECEIVE_PAGE}"
+        replies: dict[str, InboundMessage] = {}
+        for _ in range(RECEIVE_MAX_PAGES):
+            data = await self._call("GET", path)
+            try:
+                page = [_inbound(d, line) for d in data or ()]
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise ProviderError(
+                    f"{self.name} GET receive/latest: entries of an unexpected shape"
+                ) from None
+            fresh = [r for r in page if r.message_id not in replies]
+            replies.update((r.message_id, r) for r in fresh)
+            if len(page) < RECEIVE_PAGE or not fresh:
+                break
+        return list(replies.values())
 
     async def _one_status(self, message_id: str) -> StatusReport:
         try:
             data = await self._call("GET", f"send/{message_id}")
         except ProviderError as exc:
-            if exc.code == NOT_FOUND:
+            if exc.provider_code == NOT_FOUND:
                 return StatusReport(message_id, MessageStatus.UNKNOWN)
             raise
         return StatusReport(message_id, _delivery(data, f"GET send/{message_id}"))
@@ -225,6 +283,21 @@ class SmsIrProvider(HttpAdapter):
             return int(float(data))
         except (TypeError, ValueError):
             raise ProviderError(f"{self.name} GET credit: not a number") from None
+
+
+def _inbound(entry: Any, line: str) -> InboundMessage:
+    """One ``receive/latest`` item: ``receiveReturnId``, ``messageText``, ``number`` (our
+    line), ``mobile`` (the sender), ``receivedDateTime`` (Unix time)."""
+    raw_mobile = str(entry["mobile"])
+    number = normalize(raw_mobile)
+    our_line = entry.get("number")
+    return InboundMessage(
+        message_id=str(entry["receiveReturnId"]),
+        sender=str(number) if number is not None else raw_mobile,
+        receptor=str(our_line) if our_line not in (None, "", 0) else line,
+        text=str(entry.get("messageText") or ""),
+        received_at=datetime.fromtimestamp(int(float(entry["receivedDateTime"])), UTC),
+    )
 
 
 def _delivery(data: Any, where: str) -> MessageStatus:

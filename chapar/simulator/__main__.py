@@ -58,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="send",
         help="which calls faults hit: the send methods only, or every call",
     )
+    p.add_argument(
+        "--reply-rate",
+        type=float,
+        default=0.01,
+        help="share of numbers that reply to each message delivered to them (default 0.01)",
+    )
+    p.add_argument(
+        "--reply-delay-s",
+        type=float,
+        default=3.0,
+        help="seconds from a message's acceptance to its generated reply (default 3)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
     p.add_argument("--api-key", default=None, help="accept only this key (default: any)")
     return p
@@ -86,6 +98,8 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "fault_scope": args.fault_scope,
         "seed": args.seed,
+        "reply_rate": args.reply_rate,
+        "reply_delay_s": args.reply_delay_s,
         "api_key": args.api_key,
         "price_ucs2": prices.get("ucs2", {}).get("default", 1_180),
         "price_gsm7": prices.get("gsm7", {}).get("default", 2_560),

@@ -17,6 +17,17 @@ Semantics worth knowing (tests rely on them):
   accepts and closes the connection. ``fault_scope`` "send" (default) limits faults to the
   send methods, so reconciliation calls see a healthy provider; "all" faults every call.
 - ``date`` (scheduled sending) and ``type`` are accepted and ignored: everything goes at once.
+- ``sms/send`` (one text, comma-separated ``receptor`` and ``localid``) and ``sms/sendarray``
+  (JSON arrays) share one acceptance path: the same validation, faults, credit and outbox.
+- Inbox: replies arrive by ``POST /_simulator/inbox`` (:meth:`Simulator.inject`) or are
+  generated: a share ``reply_rate`` (default 1 %) of the numbers — chosen by a hash of the
+  number, so always the same ones — answer each message delivered to them, ``reply_delay_s``
+  after it was accepted, with a text also chosen by the number ("11", "۱۱", "لغو ۱۱", "stop",
+  "12", "ممنون", …; :data:`REPLY_TEXTS`). They are made lazily when the inbox is read, so
+  sending costs nothing more. ``sms/receive`` with ``isread=0`` returns up to 100 unread
+  replies to ``linenumber``, oldest first, and marks them read: a repeated read returns
+  nothing new (``isread=1`` reads the already-read ones again). A reply's ``messageid`` never
+  changes, so a consumer can de-duplicate on it.
 """
 
 from __future__ import annotations
@@ -79,6 +90,26 @@ _NORMAL_LIST = re.compile(r"989\d{9}(?:,989\d{9})*")
 _NUMBER = re.compile(r"(?:\+98|0098|98|0)?(9\d{9})")
 _SENDER = re.compile(r"\+?\d{3,20}")
 SEND_METHODS = frozenset({"sms/send.json", "sms/sendarray.json"})
+MAX_RECEIVE = 100
+FIRST_REPLY_ID = 900_000_001
+#: what generated replies say (opt-out, opt-in, and the replies that are neither), picked
+#: by a hash of the replying number
+REPLY_TEXTS = (
+    "11",
+    "۱۱",
+    "١١",
+    "لغو",
+    "لغو ۱۱",
+    "لغو11",
+    "لغو\u200c۱۱",
+    "stop",
+    "STOP",
+    "12",
+    "۱۲",
+    "ممنون",
+    "سلام، قیمتش چنده؟",
+    "خاموش",
+)
 
 #: The names settable at run time (POST /_simulator/faults), as in the CLI flags.
 FAULT_NAMES = (
@@ -91,6 +122,8 @@ FAULT_NAMES = (
     "delivery_delay_s",
     "fault_scope",
     "seed",
+    "reply_rate",
+    "reply_delay_s",
 )
 
 
@@ -118,6 +151,10 @@ class SimulatorConfig:
     #: longest a "timeout" request is held before the connection is closed unanswered
     hold_s: float = 3600.0
     default_sender: str = "10008663"
+    #: share of numbers that reply to each message delivered to them (by a hash of the number)
+    reply_rate: float = 0.01
+    #: seconds from a message's acceptance to its generated reply
+    reply_delay_s: float = 3.0
 
     def __post_init__(self) -> None:
         self.check()
@@ -137,6 +174,10 @@ class SimulatorConfig:
             raise ValueError("latency_ms and delivery_delay_s must not be negative")
         if self.credit_stop_after is not None and self.credit_stop_after < 0:
             raise ValueError("credit_stop_after must not be negative")
+        if not 0.0 <= self.reply_rate <= 1.0:
+            raise ValueError(f"reply_rate must be between 0 and 1, got {self.reply_rate}")
+        if self.reply_delay_s < 0:
+            raise ValueError("reply_delay_s must not be negative")
 
     def faults(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FAULT_NAMES}
@@ -183,6 +224,39 @@ class Batch:
     local_ids: list[str | None]
     accepted_at: float
     date: int
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A reply in the inbox: from ``sender`` (a mobile, 98…) to our line ``receptor``."""
+
+    message_id: int
+    sender: str
+    receptor: str
+    text: str
+    #: Unix time it was received, as ``sms/receive`` reports it
+    date: int
+    read: bool = False
+
+    def entry(self) -> dict[str, Any]:
+        """As ``sms/receive`` writes it; the sender in the national form (0912…)."""
+        return {
+            "messageid": self.message_id,
+            "message": self.text,
+            "sender": "0" + self.sender[2:],
+            "receptor": self.receptor,
+            "date": self.date,
+        }
+
+
+def replies_to(number: str, rate: float) -> bool:
+    """Whether ``number`` (normalised) answers the messages delivered to it: the same
+    numbers for the same rate, independent of the outcome hash."""
+    return zlib.crc32(b"reply:" + number.encode()) % 10_000 < round(rate * 10_000)
+
+
+def reply_text(number: str) -> str:
+    return REPLY_TEXTS[zlib.crc32(b"text:" + number.encode()) % len(REPLY_TEXTS)]
 
 
 @dataclass(slots=True)
@@ -294,6 +368,9 @@ class Simulator:
         self.requests: dict[str, int] = {}
         self.faults_injected: dict[str, int] = {"error": 0, "timeout": 0, "drop": 0}
         self._started = time.time()
+        self._inbox: list[Inbound] = []
+        self._next_reply_id = FIRST_REPLY_ID
+        self._replies_scanned = 0  # batches already looked at for generated replies
 
     # --- control (the /_simulator endpoints) ---------------------------------------------
 
@@ -327,6 +404,8 @@ class Simulator:
         self._submitted.clear()
         self._refunds.clear()
         self.total_accepted = self.total_submissions = 0
+        self._inbox.clear()
+        self._replies_scanned = 0
 
     def outbox(self, number: str | None = None) -> dict[str, Any]:
         """What each number received, counted here rather than on the hot path."""
@@ -368,7 +447,63 @@ class Simulator:
             "faults_injected": dict(self.faults_injected),
             "cpu_s": time.process_time(),
             "uptime_s": round(time.time() - self._started, 3),
+            "inbox": {"replies": len(self._inbox), "unread": sum(not r.read for r in self._inbox)},
         }
+
+    # --- the inbox -----------------------------------------------------------------------
+
+    def check_reply(self, sender: Any, text: Any, receptor: Any = None) -> tuple[str, str]:
+        """The normalised sender and the line of a reply to inject; ValueError if it is not
+        one."""
+        number = normalise(str(sender))
+        if number is None:
+            raise ValueError(f"sender {sender!r} is not a mobile number")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("text must be a non-empty string")
+        line = str(receptor).strip() if receptor not in (None, "") else self._last_line(number)
+        if not _SENDER.fullmatch(line):
+            raise ValueError(f"receptor {receptor!r} is not a line number")
+        return number, line
+
+    def inject(self, sender: Any, text: str, receptor: Any = None) -> dict[str, Any]:
+        """A reply from ``sender`` to ``receptor`` (default: the line that last messaged
+        ``sender``, else the account's line), received now."""
+        number, line = self.check_reply(sender, text, receptor)
+        self._generate_replies()  # keep the inbox in arrival order
+        reply = Inbound(self._next_reply_id, number, line, text, int(time.time()))
+        self._next_reply_id += 1
+        self._inbox.append(reply)
+        return {**reply.entry(), "read": reply.read}
+
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every reply so far, read or not (for tests and the curious)."""
+        self._generate_replies()
+        return [{**r.entry(), "read": r.read} for r in self._inbox]
+
+    def _last_line(self, number: str) -> str:
+        for batch in reversed(self._batches):
+            if number in batch.numbers:
+                return batch.senders[batch.numbers.index(number)]
+        return self.config.default_sender
+
+    def _generate_replies(self) -> None:
+        """Materialise the generated replies whose time has come, batch by batch in
+        acceptance order (the clock only moves forward, so the first batch not yet due ends
+        the scan). Each reply gets its id once, here, and keeps it."""
+        cfg, now, batches = self.config, self._clock(), self._batches
+        while self._replies_scanned < len(batches):
+            batch = batches[self._replies_scanned]
+            if cfg.reply_rate > 0:
+                if now - batch.accepted_at < cfg.reply_delay_s:
+                    return
+                date = batch.date + round(cfg.reply_delay_s)
+                for number, sender in zip(batch.numbers, batch.senders, strict=True):
+                    if replies_to(number, cfg.reply_rate) and outcome_for(number) == 10:
+                        self._inbox.append(
+                            Inbound(self._next_reply_id, number, sender, reply_text(number), date)
+                        )
+                        self._next_reply_id += 1
+            self._replies_scanned += 1
 
     # --- the Kavenegar API ---------------------------------------------------------------
 
@@ -648,6 +783,25 @@ class Simulator:
             )
         return self._reply(f"[{','.join(parts)}]", fault)
 
+    def _receive(self, params: Mapping[str, str], faultable: bool) -> Reply:
+        """``sms/receive``: up to 100 replies to ``linenumber``, oldest first; ``isread=0``
+        (the default) reads unread ones and marks them read, ``isread=1`` the read ones."""
+        line = params.get("linenumber", "").strip()
+        if not line:
+            raise ApiError(400)
+        if not _SENDER.fullmatch(line):
+            raise ApiError(412)
+        want_read = params.get("isread", "0").strip() == "1"
+        fault = self._draw() if faultable else None
+        if fault == "error":
+            return self._error_reply()
+        self._generate_replies()
+        page = [r for r in self._inbox if r.receptor == line and r.read == want_read]
+        page = page[:MAX_RECEIVE]
+        for reply in page:
+            reply.read = True  # even if the answer is then lost: read-once, as providers are
+        return self._reply(_dumps([r.entry() for r in page]), fault)
+
     def _info(self, params: Mapping[str, str], faultable: bool) -> Reply:
         fault = self._draw() if faultable else None
         if fault == "error":
@@ -661,5 +815,6 @@ class Simulator:
         "sms/sendarray.json": _sendarray,
         "sms/status.json": _status,
         "sms/statuslocalmessageid.json": _status_local,
+        "sms/receive.json": _receive,
         "account/info.json": _info,
     }

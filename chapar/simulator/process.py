@@ -45,12 +45,16 @@ class SimulatorProcess:
         port: int = 0,
         credit: int = 10**12,
         delivery_delay_s: float = 0.5,
+        reply_rate: float = 0.01,
+        reply_delay_s: float = 3.0,
         args: tuple[str, ...] = (),
         ready_timeout_s: float = 15.0,
     ) -> None:
         self.host = host
         self.credit = credit
         self.delivery_delay_s = delivery_delay_s
+        self.reply_rate = reply_rate
+        self.reply_delay_s = reply_delay_s
         self._argv = [
             sys.executable,
             "-m",
@@ -63,6 +67,10 @@ class SimulatorProcess:
             str(credit),
             "--delivery-delay-s",
             str(delivery_delay_s),
+            "--reply-rate",
+            str(reply_rate),
+            "--reply-delay-s",
+            str(reply_delay_s),
             *args,
         ]
         self._ready_timeout_s = ready_timeout_s
@@ -176,13 +184,31 @@ class SimulatorProcess:
         return dict(self._call("POST", "faults", faults))
 
     def clear_faults(self) -> None:
-        self.set_faults(**NO_FAULTS, delivery_delay_s=self.delivery_delay_s)
+        self.set_faults(
+            **NO_FAULTS,
+            delivery_delay_s=self.delivery_delay_s,
+            reply_rate=self.reply_rate,
+            reply_delay_s=self.reply_delay_s,
+        )
 
     def set_credit(self, credit: int) -> None:
         self._call("POST", "credit", {"credit": credit})
 
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every reply in the simulator's inbox, read or not (``read`` says which)."""
+        return list(self._call("GET", "inbox"))
+
+    def inject(self, sender: str, text: str, receptor: str | None = None) -> dict[str, Any]:
+        """A reply from ``sender`` to our line ``receptor`` (default: the line that last
+        messaged it), as ``sms/receive`` will return it."""
+        reply = {"sender": sender, "text": text}
+        if receptor is not None:
+            reply["receptor"] = receptor
+        return dict(self._call("POST", "inbox", reply)[0])
+
     def reset(self) -> None:
-        """Empty outbox, no faults, the starting credit and delivery delay."""
+        """Empty outbox and inbox, no faults, the starting credit, delivery delay and reply
+        settings."""
         self._call("POST", "reset")
         self.clear_faults()
         self.set_credit(self.credit)

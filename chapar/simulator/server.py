@@ -7,7 +7,11 @@ chunked bodies, ``Expect: 100-continue``, GET query strings and form-encoded POS
 
 Routes: ``/v1/{apikey}/{scope}/{method}.json`` (Kavenegar) and the control endpoints
 ``GET /_simulator/state``, ``GET /_simulator/outbox[?receptor=…]``,
-``GET|POST /_simulator/faults``, ``POST /_simulator/credit``, ``POST /_simulator/reset``.
+``GET|POST /_simulator/faults``, ``POST /_simulator/credit``, ``POST /_simulator/reset``,
+``GET /_simulator/inbox`` (every reply, with ``read``) and ``POST /_simulator/inbox`` (inject
+replies: ``{"sender": "09121234567", "text": "لغو ۱۱", "receptor": "10004346"}`` or a list of
+them; ``receptor`` defaults to the line that last messaged the sender; answers the replies as
+``sms/receive`` will show them).
 """
 
 from __future__ import annotations
@@ -154,6 +158,21 @@ def _dechunk(buf: bytearray, start: int) -> tuple[bytes, int] | None:
         if len(body) > MAX_BODY:
             raise _BadRequest(413)
         pos += size + 2
+
+
+def _inject(sim: Simulator, body: Any) -> list[dict[str, Any]]:
+    """``POST /_simulator/inbox``: one reply object or a list of them, all or none."""
+    items = body if isinstance(body, list) else [body]
+    for item in items:
+        if not isinstance(item, dict) or not {"sender", "text"} <= item.keys():
+            raise ValueError('each reply needs "sender" and "text" (and may name "receptor")')
+        unknown = set(item) - {"sender", "text", "receptor"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    # Check every item before adding any (inject validates, so a dry pass is a copy).
+    for item in items:
+        sim.check_reply(item["sender"], item["text"], item.get("receptor"))
+    return [sim.inject(item["sender"], item["text"], item.get("receptor")) for item in items]
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -309,6 +328,10 @@ class HttpProtocol(asyncio.Protocol):
             elif name == "credit" and request.method == "POST":
                 sim.set_credit(int(request.json()["credit"]))
                 result = {"credit": sim.credit}
+            elif name == "inbox" and request.method == "GET":
+                result = sim.inbox()
+            elif name == "inbox" and request.method == "POST":
+                result = _inject(sim, request.json())
             elif name == "reset" and request.method == "POST":
                 sim.reset()
                 result = {"ok": True}

@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeVar, cast
 import duckdb
 
 from chapar.errors import Busy
+from chapar.reasons import Code
 from chapar.settings import get_settings
 
 Dialect = Literal["duckdb", "postgres"]
@@ -77,8 +78,7 @@ def _open(path: Path, deadline_s: float) -> duckdb.DuckDBPyConnection:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 if _is_lock_conflict(exc):
                     raise Busy(
-                        f"the database {path} stayed locked by another process "
-                        f"for {deadline_s:.0f} s"
+                        Code.DATABASE_LOCKED, where=str(path), seconds=round(deadline_s)
                     ) from exc
                 raise
             time.sleep(pause * (0.5 + random.random()))

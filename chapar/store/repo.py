@@ -21,6 +21,7 @@ from chapar.errors import InputError, NotAllowed, NotFound
 from chapar.imports import classify, read_numbers
 from chapar.numbers import normalize
 from chapar.pricing import Quote, check_message, quote
+from chapar.reasons import Code, Reason
 from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
 
@@ -210,21 +211,11 @@ class LedgerEntry:
 
 def topup(amount: int, note: str | None = None) -> int:
     """Add credit; returns the new balance."""
-    if amount <= 0:
-        raise InputError("a top-up must be a positive whole number of Rials", where="amount")
+    from chapar import credit
+
+    credit.check_topup(amount)
     with transaction() as con:
-        con.execute(
-            q("ledger_insert"),
-            {
-                "kind": "topup",
-                "amount": amount,
-                "campaign_id": None,
-                "run_no": None,
-                "batch_no": None,
-                "note": note,
-            },
-        )
-        return int(_scalar(con, "balance", {}))
+        return credit.topup(con, amount, note)
 
 
 def balance() -> int:
@@ -287,6 +278,7 @@ def _campaign(row: dict[str, Any], now: datetime) -> Campaign:
     owner = row.pop("lease_owner")
     from chapar.lease import lease_is_live  # the lease rules live beside the sender
 
+    row["status_reason"] = Reason.stored(row["status_reason"], row.pop("status_details"))
     row["status"] = CampaignStatus(row["status"])
     row["source"] = tuple(row["source"])
     row["lease_live"] = lease_is_live(owner, expires, now)
@@ -297,7 +289,7 @@ def _campaign(row: dict[str, Any], now: datetime) -> Campaign:
             **{
                 **campaign.__dict__,
                 "status": CampaignStatus.UNFINISHED,
-                "status_reason": "interrupted",
+                "status_reason": Reason(Code.INTERRUPTED),
             }
         )
     return campaign
@@ -373,6 +365,7 @@ def create_campaign(
     title = rules.check_title(title)
     sender = rules.check_sender(sender)
     rules.check_send_count(send_count)
+    rules.check_start(start_at)
     check_message(message)
     status = CampaignStatus.SCHEDULED if start_at else CampaignStatus.DRAFT
     with transaction() as con:
@@ -426,6 +419,8 @@ def edit_campaign(
                 check_message(value)
             elif field == "send_count":
                 value = rules.check_send_count(value)
+            elif field == "start_at" and value != campaign.start_at:
+                value = rules.check_start(value)
             elif field == "source":
                 value = tuple(value)
                 if value != campaign.source:
@@ -444,7 +439,7 @@ def edit_campaign(
             if status is not campaign.status:
                 con.execute(
                     q("campaign_set_status"),
-                    {"id": campaign_id, "status": status.value, "reason": None},
+                    {"id": campaign_id, "status": status.value, "reason": None, "details": None},
                 )
                 record_audit(
                     con, actor, campaign_id, "status", "status", campaign.status.value, status.value
@@ -460,7 +455,7 @@ def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> 
         if campaign.archived == archived:
             return False
         if archived and campaign.is_sending:
-            raise NotAllowed(f"campaign {campaign_id} is sending; archive it after it stops")
+            raise NotAllowed(Code.SENDING_NOW)
         con.execute(q("campaign_set_archived"), {"id": campaign_id, "archived": archived})
         record_audit(
             con,

@@ -13,7 +13,7 @@ DELETE FROM campaign_lists WHERE campaign_id = $campaign_id;
 -- The campaign rows with their source list names and whether a live lease holds the
 -- current run (a lapsed lease means the sending process died).
 SELECT c.id, c.title, c.message, c.sender, c.send_count, c.start_at, c.status,
-       c.status_reason, c.archived, c.reset_count, c.current_run, c.created_at, c.updated_at,
+       c.status_reason, c.status_details, c.archived, c.reset_count, c.current_run, c.created_at, c.updated_at,
        coalesce((SELECT list(l.name ORDER BY cl.position) FROM campaign_lists cl
                  JOIN lists l ON l.id = cl.list_id WHERE cl.campaign_id = c.id), []) AS source,
        r.lease_owner, r.lease_expires
@@ -28,7 +28,8 @@ UPDATE campaigns SET title = $title, message = $message, send_count = $send_coun
 WHERE id = $id;
 
 -- name: campaign_set_status
-UPDATE campaigns SET status = $status, status_reason = $reason, updated_at = now()
+UPDATE campaigns SET status = $status, status_reason = $reason, status_details = $details,
+    updated_at = now()
 WHERE id = $id;
 
 -- name: campaign_set_archived

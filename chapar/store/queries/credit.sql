@@ -9,3 +9,38 @@ VALUES ($kind, $amount, $campaign_id, $run_no, $batch_no, $note);
 SELECT id, recorded_at AS "at", kind, amount, campaign_id, run_no, batch_no, note
 FROM ledger WHERE kind <> 'released'  -- a settled hold is a zero row: noise to a reader
 ORDER BY id DESC LIMIT $limit;
+
+-- name: holds_release
+-- A hold reserves a batch's credit while its requests are out, so two campaigns sending at
+-- once cannot spend the same Rials. It ends as a zero 'released' row beside the charge.
+UPDATE ledger SET kind = 'released', note = 'held ' || (-amount)::VARCHAR, amount = 0
+WHERE kind = 'hold' AND campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: holds_of_batch
+SELECT coalesce(-sum(amount), 0)::BIGINT FROM ledger
+WHERE kind = 'hold' AND campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: refunds_due
+-- Messages the provider blocked or cancelled are refunded once.
+SELECT campaign_id, run_no, coalesce(sum(cost), 0)::BIGINT AS amount, count(*) AS n
+FROM messages
+WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
+  AND ($campaign_id IS NULL OR campaign_id = $campaign_id)
+GROUP BY campaign_id, run_no;
+
+-- name: refunds_mark
+UPDATE messages SET refunded = true
+WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
+  AND ($campaign_id IS NULL OR campaign_id = $campaign_id);
+
+-- name: money_check
+-- The money invariant's two sides: what the ledger charged (net of refunds and holds), and
+-- what the messages the provider accepted cost (net of refunded ones).
+SELECT
+    (SELECT coalesce(-sum(amount) FILTER (WHERE kind = 'charge'), 0)
+          - coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
+     FROM ledger)::BIGINT AS charged,
+    (SELECT coalesce(sum(cost) FILTER (WHERE NOT refunded), 0) FROM messages
+     WHERE status NOT IN ('invalid', 'duplicate', 'blacklisted', 'pending'))::BIGINT AS accepted,
+    (SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = 'hold')::BIGINT AS held,
+    (SELECT coalesce(sum(amount), 0) FROM ledger)::BIGINT AS balance;

@@ -1,20 +1,27 @@
 -- name: report_counts
--- The figures of one run, by the status flag.
+-- The figures of one run, by the status flag: the run's counters, kept by the engine.
+SELECT status, sum(messages)::BIGINT AS n, sum(pages)::BIGINT AS pages,
+       sum(cost)::BIGINT AS cost
+FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY status;
+
+-- name: report_recount
+-- The same figures counted from the messages themselves (to check the counters).
 SELECT status, count(*) AS n, coalesce(sum(pages), 0)::BIGINT AS pages,
        coalesce(sum(cost) FILTER (WHERE NOT refunded), 0)::BIGINT AS cost
 FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY status;
 
 -- name: report_by_operator
-SELECT coalesce(operator, 'invalid') AS operator, status, count(*) AS n
-FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+SELECT CASE operator WHEN '' THEN 'invalid' ELSE operator END AS operator, status,
+       sum(messages)::BIGINT AS n
+FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL ORDER BY ALL;
 
 -- name: report_over_time
--- Messages handed to the provider per minute.
-SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
-FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no AND sent_at IS NOT NULL
-GROUP BY ALL ORDER BY minute;
+-- Messages handed to the provider per minute (kept by the recording transactions).
+SELECT minute, handed AS n FROM run_minutes
+WHERE campaign_id = $campaign_id AND run_no = $run_no ORDER BY minute;
 
 -- name: report_numbers
 -- One page of the run's numbers, optionally filtered by the status flag.
@@ -40,12 +47,22 @@ WHERE campaign_id = $campaign_id AND status IN ('blacklisted', 'blocked')
 ORDER BY run_no, seq LIMIT $limit OFFSET $offset;
 
 -- name: campaign_summaries
--- One line per campaign for the home page: progress of its current run, pages, money.
-SELECT m.campaign_id,
-       count(*) FILTER (WHERE m.batch_no IS NOT NULL) AS planned,
-       count(*) FILTER (WHERE m.batch_no IS NOT NULL AND m.status <> 'pending') AS handed,
-       coalesce(sum(m.pages), 0)::BIGINT AS pages,
-       coalesce(sum(m.cost) FILTER (WHERE NOT m.refunded), 0)::BIGINT AS cost,
-       max(m.status_at) AS last_activity
-FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND c.current_run = m.run_no
-GROUP BY m.campaign_id;
+-- One line per campaign for the home page, from the runs' counters (O(runs), not
+-- O(messages)): its current run's progress, pages and money, and totals over all runs.
+SELECT rc.campaign_id,
+       sum(rc.messages) FILTER (WHERE cur AND rc.status NOT IN ('invalid', 'duplicate',
+           'blacklisted'))::BIGINT AS planned,
+       sum(rc.messages) FILTER (WHERE cur AND rc.status NOT IN ('invalid', 'duplicate',
+           'blacklisted', 'pending'))::BIGINT AS handed,
+       sum(rc.messages) FILTER (WHERE cur AND rc.status = 'delivered')::BIGINT AS delivered,
+       coalesce(sum(rc.pages) FILTER (WHERE cur), 0)::BIGINT AS pages,
+       coalesce(sum(rc.cost) FILTER (WHERE cur), 0)::BIGINT AS cost,
+       max(rc.last_at) FILTER (WHERE cur) AS last_activity,
+       sum(rc.messages) FILTER (WHERE rc.status NOT IN ('invalid', 'duplicate', 'blacklisted',
+           'pending'))::BIGINT AS handed_all_runs,
+       sum(rc.messages) FILTER (WHERE rc.status = 'delivered')::BIGINT AS delivered_all_runs,
+       coalesce(sum(rc.pages), 0)::BIGINT AS pages_all_runs,
+       coalesce(sum(rc.cost), 0)::BIGINT AS cost_all_runs
+FROM (SELECT r.*, r.run_no = c.current_run AS cur
+      FROM run_counts r JOIN campaigns c ON c.id = r.campaign_id) rc
+GROUP BY rc.campaign_id;

@@ -1,14 +1,16 @@
 -- name: run_get
 SELECT campaign_id, run_no, status, reason, planned_at, started_at, finished_at, planned,
-       batches, lease_owner, lease_expires, stop_requested, resume_at
+       batches, lease_owner, lease_expires, stop_requested, resume_at, reason_details, kind
 FROM runs WHERE campaign_id = $campaign_id AND run_no = $run_no;
 
 -- name: runs_for
-SELECT run_no, status, reason, planned_at, started_at, finished_at, planned, batches
+SELECT run_no, kind, status, reason, reason_details, planned_at, started_at, finished_at,
+       planned, batches
 FROM runs WHERE campaign_id = $campaign_id ORDER BY run_no;
 
 -- name: run_insert
-INSERT INTO runs (campaign_id, run_no, status) VALUES ($campaign_id, $run_no, 'planned');
+INSERT INTO runs (campaign_id, run_no, status, kind)
+VALUES ($campaign_id, $run_no, 'planned', $kind);
 
 -- name: plan_messages
 -- Freeze a run's audience: every row of the source lists in list order, then line order.
@@ -62,7 +64,7 @@ UPDATE campaigns SET current_run = $run_no, reset_count = reset_count + $reset, 
 WHERE id = $campaign_id;
 
 -- name: run_take_lease
-UPDATE runs SET status = 'sending', reason = NULL, lease_owner = $owner,
+UPDATE runs SET status = 'sending', reason = NULL, reason_details = NULL, lease_owner = $owner,
     lease_expires = now() + to_seconds($ttl), stop_requested = false, resume_at = NULL,
     started_at = coalesce(started_at, now())
 WHERE campaign_id = $campaign_id AND run_no = $run_no;
@@ -74,10 +76,13 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
 RETURNING stop_requested;
 
 -- name: run_finish
-UPDATE runs SET status = $status, reason = $reason, lease_owner = NULL, lease_expires = NULL,
+-- Only the lease's owner finishes a run; no row back means this process lost it.
+UPDATE runs SET status = $status, reason = $reason, reason_details = $details,
+    lease_owner = NULL, lease_expires = NULL,
     finished_at = CASE WHEN $status IN ('completed', 'cancelled') THEN now() END,
     resume_at = $resume_at
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner;
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
+RETURNING run_no;
 
 -- name: run_request_stop
 UPDATE runs SET stop_requested = true WHERE campaign_id = $campaign_id AND run_no = $run_no;
@@ -88,26 +93,36 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND status <> 'done'
 ORDER BY batch_no;
 
 -- name: batch_begin
--- Committed before any request: from here on the provider may hold some of this batch.
-UPDATE batches SET status = 'in_flight', attempts = attempts + 1, started_at = now()
+-- Committed before any request: from here on the provider may hold some of this batch,
+-- sent with this text at these prices, whatever is edited later.
+UPDATE batches SET status = 'in_flight', attempts = attempts + 1, started_at = now(),
+    text = $text, pages = $pages, encoding = $encoding, prices = $prices
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 
 -- name: batch_status
-SELECT status FROM batches
+SELECT status, text, pages, encoding, prices FROM batches
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 
 -- name: batch_pending_messages
-SELECT seq, local_id, number, operator FROM messages
+SELECT seq, local_id, number, operator, text, pages, cost FROM messages
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
   AND status = 'pending'
 ORDER BY seq;
 
 -- name: batch_drop_blacklisted
 -- A number blacklisted after planning (imported, or reported blocked by another campaign)
--- is not sent either.
+-- is not sent either — but only from a batch never handed out: an in-flight batch may be
+-- partly at the provider, and what the provider has is sent and charged.
 UPDATE messages SET status = 'blacklisted', status_at = now()
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
   AND status = 'pending' AND number IN (SELECT number FROM blacklist);
+
+-- name: messages_freeze
+-- Personalised texts: each message's own text, pages and cost, frozen with its batch.
+UPDATE messages SET text = i.text, pages = i.pages, cost = i.cost
+FROM incoming i
+WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
+  AND messages.batch_no = $batch_no AND messages.seq = i.seq AND messages.status = 'pending';
 
 -- name: messages_record
 UPDATE messages SET status = i.status, provider_id = i.provider_id, pages = i.pages,
@@ -127,19 +142,6 @@ UPDATE batches SET
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
 RETURNING status;
 
--- name: refunds_due
--- Messages the provider blocked or cancelled are refunded once.
-SELECT campaign_id, run_no, coalesce(sum(cost), 0)::BIGINT AS amount, count(*) AS n
-FROM messages
-WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
-  AND ($campaign_id IS NULL OR campaign_id = $campaign_id)
-GROUP BY campaign_id, run_no;
-
--- name: refunds_mark
-UPDATE messages SET refunded = true
-WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
-  AND ($campaign_id IS NULL OR campaign_id = $campaign_id);
-
 -- name: progress
 SELECT count(*) FILTER (WHERE batch_no IS NOT NULL) AS planned,
        count(*) FILTER (WHERE batch_no IS NOT NULL AND status <> 'pending') AS done
@@ -157,14 +159,32 @@ FROM incoming i
 WHERE messages.campaign_id = i.campaign_id AND messages.run_no = i.run_no
   AND messages.seq = i.seq AND messages.status = 'sent';
 
--- name: holds_release
--- A hold reserves a batch's credit while its requests are out, so two campaigns sending at
--- once cannot spend the same Rials. It ends as a zero 'released' row beside the charge.
-UPDATE ledger SET kind = 'released', note = 'held ' || (-amount)::VARCHAR, amount = 0
-WHERE kind = 'hold' AND campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
-
 -- name: campaign_text
 SELECT message, sender FROM campaigns WHERE id = $campaign_id;
+
+-- name: batch_unbegin
+-- A batch marked in flight whose requests never left (the run stopped first): back to
+-- pending, its frozen text forgotten, so a later attempt sends the text of its own time.
+UPDATE batches SET status = 'pending', text = NULL, pages = NULL, encoding = NULL,
+    prices = NULL
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+  AND status = 'in_flight';
+
+-- name: run_counts_clear
+-- A run's figures by status flag are recounted inside the transaction that changed them.
+DELETE FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no;
+
+-- name: run_counts_insert
+INSERT INTO run_counts
+SELECT campaign_id, run_no, status, coalesce(operator, ''), count(*), coalesce(sum(pages), 0),
+       coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
+       coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
+FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY ALL;
+
+-- name: run_minutes_add
+INSERT INTO run_minutes VALUES ($campaign_id, $run_no, date_trunc('minute', now()), $handed)
+ON CONFLICT (campaign_id, run_no, minute) DO UPDATE SET handed = handed + excluded.handed;
 
 -- name: blacklist_from_provider
 -- Numbers the provider reported as blocked join the telecom blacklist.
@@ -181,5 +201,5 @@ SELECT planned, batches FROM runs WHERE campaign_id = $campaign_id AND run_no = 
 
 -- name: run_cut_waiting
 -- Cutting a run that waits for its sending window leaves it unfinished (rebuildable).
-UPDATE runs SET status = 'unfinished', reason = $reason, resume_at = NULL
+UPDATE runs SET status = 'unfinished', reason = $reason, reason_details = NULL, resume_at = NULL
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND status = 'waiting';

@@ -1,0 +1,176 @@
+"""Open a batch: transaction 1, committed before any request leaves.
+
+A fresh batch freezes here what it is sent with — each message's text, pages and cost —
+holds its credit and is marked ``in_flight``. A batch found already in flight (its sender
+died, or its outcome was unknown) keeps what it froze then: its messages may be at the
+provider, and what the provider has is charged at those figures, whatever was edited since.
+Its credit is settled after reconciliation (:func:`rehold`), when it is known what the
+provider already has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from chapar import credit
+from chapar.pages import count_pages
+from chapar.pricing import page_price
+from chapar.reasons import Code, Reason
+from chapar.sending.run import BatchOutcome, LeaseLost, RunRef, refresh_counts
+from chapar.settings import Settings, get_settings
+from chapar.store import fetch_one
+from chapar.store.queries import q
+from chapar.window import next_opening
+
+
+@dataclass
+class Checkpoint:
+    """A batch in flight: what transaction 1 committed, as columns (no object a message)."""
+
+    batch_no: int
+    was_in_flight: bool
+    local_ids: list[int]
+    numbers: list[int]
+    receptors: list[str]
+    sender: str
+    text: str  # the batch's text; per-message ``texts`` override it when personalised
+    texts: list[str] | None
+    pages: list[int]
+    costs: list[int]
+    #: how many messages (a prefix) the held credit covers; None until reconciled
+    affordable: int | None
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return {"batch_no": self.batch_no}
+
+
+def _renew(con: duckdb.DuckDBPyConnection, ref: RunRef, settings: Settings) -> bool:
+    """Renew the lease (LeaseLost if it is no longer ours); True if a stop was requested."""
+    row = fetch_one(
+        con.execute(
+            q("run_renew_lease"), {**ref.key, "owner": ref.owner, "ttl": settings.lease_ttl_s}
+        )
+    )
+    if row is None:
+        raise LeaseLost(ref.campaign_id, ref.run_no)
+    return bool(row[0])
+
+
+def open_batch(
+    con: duckdb.DuckDBPyConnection,
+    ref: RunRef,
+    batch_no: int,
+    settings: Settings,
+    window: Any,
+) -> Checkpoint | BatchOutcome:
+    """Transaction 1 of a batch (the caller's transaction)."""
+    if _renew(con, ref, settings):
+        return BatchOutcome(batch_no, status="pending", stop=Reason(Code.SCHEDULE_CUT))
+    opening = next_opening(datetime.now(UTC), window, settings.timezone)
+    if opening is not None:
+        return BatchOutcome(
+            batch_no, status="pending", stop=Reason(Code.OUTSIDE_WINDOW), resume_at=opening
+        )
+    key = {**ref.key, "batch_no": batch_no}
+    row = fetch_one(con.execute(q("batch_status"), key))
+    if row is None or row[0] == "done":
+        return BatchOutcome(batch_no)
+    status, frozen_text, frozen_pages, _encoding, frozen_prices = row
+    was_in_flight = status == "in_flight"
+    if not was_in_flight:
+        con.execute(q("batch_drop_blacklisted"), key)
+        credit.release(con, key)  # any hold on a pending batch is a dead sender's
+    pending = con.sql(q("batch_pending_messages"), params=key).pl()
+    message, sender = fetch_one(
+        con.execute(q("campaign_text"), {"campaign_id": ref.campaign_id})
+    ) or ("", "")
+    if pending.is_empty():
+        con.execute(q("batch_end"), {**key, "unresolved": False})
+        refresh_counts(con, ref.campaign_id, ref.run_no)
+        return BatchOutcome(batch_no)
+    if was_in_flight and frozen_text is not None:
+        text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
+    else:
+        text, pages, prices = _freeze(message, pending, settings)
+    costs = _costs(pending, prices)
+    cp = Checkpoint(
+        batch_no=batch_no,
+        was_in_flight=was_in_flight,
+        local_ids=pending["local_id"].to_list(),
+        numbers=pending["number"].to_list(),
+        receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
+        sender=sender,
+        text=text,
+        texts=None,
+        pages=[pages] * pending.height,
+        costs=costs.to_list(),
+        affordable=None,
+    )
+    if not was_in_flight:
+        available = credit.balance(con)
+        cp.affordable = int((costs.cum_sum() <= available).sum())
+        if cp.affordable == 0:
+            refresh_counts(con, ref.campaign_id, ref.run_no)
+            return BatchOutcome(batch_no, status="pending", stop=Reason(Code.INSUFFICIENT_CREDIT))
+        credit.hold(con, key, int(costs.head(cp.affordable).sum()))
+    con.execute(
+        q("batch_begin"),
+        {
+            **key,
+            "text": text,
+            "pages": pages,
+            "encoding": count_pages(text).encoding,
+            "prices": json.dumps(prices),
+        },
+    )
+    if not was_in_flight:
+        refresh_counts(con, ref.campaign_id, ref.run_no)
+    return cp
+
+
+def _freeze(
+    message: str, pending: pl.DataFrame, settings: Settings
+) -> tuple[str, int, dict[str, int]]:
+    """The text this batch goes out with, its pages, and a message's price by operator."""
+    count = count_pages(message)
+    operators = pending["operator"].unique().to_list()
+    prices = {op: count.pages * page_price(count.encoding, op, settings) for op in operators}
+    return message, count.pages, prices
+
+
+def _costs(pending: pl.DataFrame, prices: dict[str, int]) -> pl.Series:
+    default = max(prices.values(), default=0)
+    return pending["operator"].replace_strict(prices, default=default, return_dtype=pl.Int64)
+
+
+def rehold(
+    con: duckdb.DuckDBPyConnection,
+    ref: RunRef,
+    cp: Checkpoint,
+    found: set[int],
+    unknown: set[int],
+) -> None:
+    """After reconciling an in-flight batch: hold what the provider already has (``found``,
+    charged at record), what it may have (``unknown``), and as many of the rest as the
+    balance covers. Sets ``cp.affordable`` over the messages still to send."""
+    key = {**ref.key, "batch_no": cp.batch_no}
+    _renew(con, ref, get_settings())
+    available = credit.balance(con) + credit.held(con, key)
+    must = sum(c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in found | unknown)
+    rest = [c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid not in found | unknown]
+    room, affordable = available - must, 0
+    for cost in rest:
+        if cost > room:
+            break
+        room -= cost
+        affordable += 1
+    credit.release(con, key)
+    credit.hold(con, key, must + sum(rest[:affordable]))
+    cp.affordable = affordable
