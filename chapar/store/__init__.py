@@ -63,8 +63,13 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
 
 
 def _is_serialisation_failure(exc: duckdb.Error) -> bool:
+    """PostgreSQL refused this transaction because a concurrent one came first: it changed
+    the same row, or committed the same key (two starts of one campaign insert one run)."""
     text = str(exc).lower()
-    return "could not serialize" in text or "deadlock detected" in text
+    return any(
+        mark in text
+        for mark in ("could not serialize", "deadlock detected", "duplicate key value violates")
+    )
 
 
 def _open(path: Path, deadline_s: float) -> duckdb.DuckDBPyConnection:
