@@ -39,7 +39,7 @@ from chapar.sending.heartbeat import Heartbeat, beating
 from chapar.sending.record import record_batch
 from chapar.sending.run import BatchOutcome, RunRef
 from chapar.settings import Settings, get_settings
-from chapar.store import fetch_one, transaction
+from chapar.store import fetch_one, retrying
 from chapar.store.queries import q
 from chapar.store.repo import line_for
 from chapar.window import parse_window
@@ -147,14 +147,16 @@ def send_batches(
     return outcomes
 
 
-@contextmanager
-def _writing(heartbeat: Heartbeat) -> Iterator[duckdb.DuckDBPyConnection]:
+def _write(heartbeat: Heartbeat, body: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """A transaction of the engine's: it renews the lease, so the heartbeat waits for it
-    (DuckDB refuses two writes of one row at once in a process) and counts it as a beat."""
+    (DuckDB refuses two writes of one row at once in a process) and counts it as a beat.
+    On the shared store a transaction refused by a concurrent one (two senders holding
+    credit at once) runs again whole: each body here is SQL only (``store.retrying``)."""
     started = time.monotonic()
-    with heartbeat.lock, transaction() as con:
-        yield con
+    with heartbeat.lock:
+        result = retrying(body)
     heartbeat.renewed(started)
+    return result
 
 
 def _send_queue(
@@ -171,9 +173,16 @@ def _send_queue(
     recorded in a worker thread. Batch *n+1* is committed in flight (transaction 1) before
     any of its requests leaves, and batch *n* is recorded before *n+1* is, so a crash
     anywhere leaves at most two batches in flight — both reconciled by a rebuild."""
-    with _writing(heartbeat) as con:
-        line = line_policy(con, ref, settings)
-        nxt = open_batch(con, ref, queue[0], settings, line.window)
+
+    def first(con: duckdb.DuckDBPyConnection) -> tuple[LinePolicy, Checkpoint | BatchOutcome]:
+        policy = line_policy(con, ref, settings)
+        return policy, open_batch(con, ref, queue[0], settings, policy.window)
+
+    line, nxt = _write(heartbeat, first)
+
+    def opening(batch_no: int) -> Callable[[duckdb.DuckDBPyConnection], Checkpoint | BatchOutcome]:
+        return lambda con: open_batch(con, ref, batch_no, settings, line.window)
+
     bucket = bucket or _bucket_for(line)
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
     recording: Future[BatchOutcome] | None = None
@@ -191,9 +200,13 @@ def _send_queue(
 
     def record(cp: Checkpoint, delivery: Delivery) -> BatchOutcome:
         try:
-            with _writing(heartbeat) as con:
+
+            def recording_body(con: duckdb.DuckDBPyConnection) -> str:
                 status = record_batch(con, ref, cp, delivery, settings)
                 crashpoint("recording")
+                return status
+
+            status = _write(heartbeat, recording_body)
             crashpoint("recorded")
         except BaseException:
             heartbeat.lost = True  # no request of the next batch may leave now
@@ -211,8 +224,7 @@ def _send_queue(
                     on_batch(ref, nxt)
                 if nxt.stop is not None or following is None:
                     return
-                with _writing(heartbeat) as con:
-                    nxt = open_batch(con, ref, following, settings, line.window)
+                nxt = _write(heartbeat, opening(following))
                 continue
             crashpoint("prepared")
             delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
@@ -220,8 +232,7 @@ def _send_queue(
             settle()  # the batch before went without a stop, or this one was not opened
             upcoming: Checkpoint | BatchOutcome | None = None
             if delivery.stop is None and following is not None:
-                with _writing(heartbeat) as con:
-                    upcoming = open_batch(con, ref, following, settings, line.window)
+                upcoming = _write(heartbeat, opening(following))
             recording = recorder.submit(record, nxt, delivery)
             if delivery.stop is not None or upcoming is None:
                 break
@@ -256,8 +267,8 @@ def _deliver(
                 return out
             out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
             skip = set(out.local_ids) | out.unknown
-            with _writing(heartbeat) as con:
-                rehold(con, ref, cp, set(out.local_ids), out.unknown)
+            found = set(out.local_ids)
+            _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
             if out.unknown:
                 # Some may be at the provider: send nothing more of this batch now.
                 out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
