@@ -52,10 +52,14 @@ def store_is_shared() -> bool:
     return bool(get_settings().store)
 
 
-def lease_is_live(owner: str | None, expires: datetime | None, now: datetime) -> bool:
+def lease_is_live(
+    owner: str | None, expires: datetime | None, now: datetime, shared: bool | None = None
+) -> bool:
+    """Whether the lease still keeps others out; ``shared`` (default: the current setting)
+    says whether the store is shared, i.e. whether this host's pids prove anything."""
     if owner is None or expires is None or expires <= now:
         return False
-    if store_is_shared():
+    if store_is_shared() if shared is None else shared:
         return True
     host, _, rest = owner.partition(":")
     pid = rest.split(":", 1)[0]
