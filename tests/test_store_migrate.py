@@ -19,10 +19,10 @@ import duckdb
 import pytest
 
 from chapar import reports, store
-from chapar.campaigns import CampaignStatus
-from chapar.errors import InputError, NotFound
+from chapar.campaigns import CampaignStatus, RunStatus
+from chapar.errors import Busy, InputError, NotFound
 from chapar.reasons import Code
-from chapar.sending import Mode, send_run
+from chapar.sending import Mode, begin_run, finish_run, send_run
 from chapar.settings import get_settings
 from chapar.store import repo
 from chapar.store.migrate import migrate
@@ -208,3 +208,17 @@ def test_a_file_behind_this_version_is_refused_and_left_as_it_was(
         migrate(empty_database, old)
     assert behind.value.code is Code.STORE_SOURCE_VERSION
     assert fingerprint(old) == untouched
+
+
+def test_a_run_whose_sender_is_alive_refuses_the_move(
+    on_the_file: Any, empty_database: str, write: Any
+) -> None:
+    repo.import_list("people", write("people.txt", "\n".join(numbers(10))))
+    repo.topup(10**6)
+    cid = repo.create_campaign("Sending", "سلام", "30001234", ["people"])
+    ref = begin_run(cid, Mode.START)  # this very process holds the lease: alive
+    with pytest.raises(Busy) as alive:
+        migrate(empty_database)
+    assert alive.value.code is Code.BUSY
+    assert finish_run(ref, RunStatus.UNFINISHED)
+    assert migrate(empty_database).lapsed == []  # finished: no lease left to lapse

@@ -26,6 +26,7 @@ The file must be at this Chapar's schema version: an older file is upgraded by r
 from __future__ import annotations
 
 import re
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,14 +119,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _attach_read_only(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Attach the file READ_ONLY, waiting (as the store does) while another process has it
+    open for a moment; Busy if it stays locked."""
     literal = str(path).replace("'", "''")
-    try:
-        con.execute(f"ATTACH '{literal}' AS source (READ_ONLY)")
-    except duckdb.Error as exc:
-        if "lock" in str(exc).lower():
-            seconds = round(get_settings().lock_retry_seconds)
-            raise Busy(Code.DATABASE_LOCKED, where=str(path), seconds=seconds) from exc
-        raise
+    seconds = get_settings().lock_retry_seconds
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            con.execute(f"ATTACH '{literal}' AS source (READ_ONLY)")
+            return
+        except duckdb.Error as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise Busy(Code.DATABASE_LOCKED, where=str(path), seconds=round(seconds)) from exc
+            time.sleep(0.05)
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
