@@ -13,7 +13,9 @@ on the other worker is refused (Busy) while the lease is live; a SIGKILLed worke
 refused to the survivor until its lease lapses — a pid means nothing across machines — and
 is then rebuilt with 0 duplicates, 0 missing and the money invariant; ``chapar report``
 reads while both send, without lock errors; random SIGKILLs of either worker, each followed
-by rebuilds on the survivor, end with both campaigns complete and exactly once.
+by rebuilds on the survivor, end with both campaigns complete and exactly once. And the
+same sends through Prefect: tests/test_scale_out.py's two workers of a process work pool,
+with the shared store.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ from chapar.sending import Mode, begin_run
 from chapar.settings import get_settings
 from chapar.store import repo
 from tests.postgres_fixtures import Postgres, create_database
-from tests.test_scale_out import CampaignOutbox
+from tests.test_scale_out import CampaignOutbox, Cluster, cluster  # noqa: F401 - a fixture
+from tests.test_scale_out import (
+    test_two_workers_on_postgres_send_two_campaigns_at_once_and_nothing_twice as prefect_sends,
+)
 from tests.test_sending import assert_exactly_once, numbers
 
 pytestmark = pytest.mark.integration
@@ -315,3 +320,27 @@ def test_random_kills_of_either_worker_and_rebuilds_on_the_survivor_end_exactly_
     assert set(simulator.outbox()["receptors"]) == everyone
     for cid, receptors in campaigns.items():
         assert_exactly_once(CampaignOutbox(simulator, receptors), cid)
+
+
+@pytest.fixture
+def store_for_prefect(postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The shared store in this process's environment before the Prefect cluster starts:
+    its workers, and the flow runs they start, inherit it."""
+    store = create_database(postgres, f"prefect_{os.getpid()}_{next(_databases)}")
+    monkeypatch.setenv("CHAPAR_STORE", store)
+    get_settings.cache_clear()
+    return store
+
+
+def test_two_prefect_workers_send_two_campaigns_through_the_shared_store(
+    store_for_prefect: str,
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    simulator: Any,
+    write: Any,
+    chapar_home: Path,
+) -> None:
+    """The Prefect scale-out scenario (two campaigns at once, the first started twice: one
+    run sends it, the other is refused by its lease; both exactly once) on the shared store."""
+    prefect_sends(cluster, simulator, write)
+    assert not list(chapar_home.rglob("*.duckdb"))
+    assert not list(Path(cluster.logs).parent.rglob("*.duckdb"))
