@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  1 worker, {label:22} {rate(n, t.seconds)}", flush=True)
             ratio = figures["embedded DuckDB file"] / figures["PostgreSQL"]
             verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
-            print(f"  PostgreSQL / embedded: {ratio:.2f} (goal ≥ {GOAL_RATIO}: {verdict})\n")
+            print(f"  PostgreSQL / embedded: {ratio:.3f} (goal ≥ {GOAL_RATIO}: {verdict})\n")
 
             # 2. PostgreSQL: two campaigns of N/2, one worker after the other vs two at once
             for workers in (1, 2):
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{rate(sent, figures[workers])}  [each: {each}]", flush=True)  # fmt: skip
             speedup = figures[1] / figures[2]
             verdict = "met" if speedup >= GOAL_SPEEDUP else "NOT met"
-            print(f"  two workers / one: {speedup:.2f}× (goal ≥ {GOAL_SPEEDUP}×: {verdict})")
+            print(f"  two workers / one: {speedup:.3f}× (goal ≥ {GOAL_SPEEDUP}×: {verdict})")
             print(f"\nload average {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
     finally:
         cluster.stop()
