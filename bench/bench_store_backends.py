@@ -120,7 +120,9 @@ PG_TUNING = {"ctid_scan": True}
 
 def open_db(t: Target) -> duckdb.DuckDBPyConnection:
     if t.backend == "duckdb":
-        return duckdb.connect(t.path)
+        con = duckdb.connect(t.path)
+        con.execute("SET enable_progress_bar = false")
+        return con
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute(f"LOAD '{extension('duckdb_extension_postgres_scanner')}'")
@@ -254,10 +256,9 @@ def create_schema(t: Target) -> None:
             con.execute(MIGRATION)
         elif t.backend == "pg":
             # PostgreSQL runs 001 as it is; DuckDB's binder refuses CREATE SEQUENCE there.
-            from chapar.store import _PG_BOOTSTRAP, _PG_INDEXES
+            from chapar.store import _PG_BOOTSTRAP
 
             con.execute("CALL postgres_execute('store', ?)", [_PG_BOOTSTRAP + MIGRATION])
-            con.execute("CALL postgres_execute('store', ?)", [_PG_INDEXES])
         else:
             con.execute(ducklake_schema(MIGRATION))
             con.execute("CREATE TABLE store_guards (name VARCHAR, n BIGINT)")

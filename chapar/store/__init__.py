@@ -133,12 +133,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations
 CREATE TABLE IF NOT EXISTS store_guards (name VARCHAR PRIMARY KEY, n BIGINT NOT NULL);
 INSERT INTO store_guards VALUES ('credit', 0) ON CONFLICT (name) DO NOTHING;
 """
-#: PostgreSQL itself refuses a message planned twice (DuckDB's schema has no key there, for
-#: import speed). Physical design, not schema: made (if missing) after the migrations. (The
-#: extension reads by ctid ranges, so no index speeds its scans: measured, none did.)
-_PG_INDEXES = """
-CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (campaign_id, run_no, seq);
-"""
 _STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?\n")
 _PARAM = re.compile(r"\$(\w+)")
 
@@ -225,8 +219,6 @@ class _Postgres:
                 if version not in self._applied():
                     raise
             self.db.execute("CALL pg_clear_cache()")
-        with suppress(duckdb.Error):  # a process racing us made it first
-            self.db.execute("CALL postgres_execute('store', ?)", [_PG_INDEXES])
 
     def _applied(self) -> set[int]:
         rows = self.db.execute(
