@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from chapar import reports
 from chapar.campaigns import CampaignStatus
 from chapar.errors import Busy
 from chapar.sending import Mode, begin_run
@@ -197,7 +198,7 @@ def test_two_workers_send_two_campaigns_at_once_refuse_a_duplicate_and_reports_r
     repo.topup(10**10)
     a, a_receptors = make_campaign(write, "list-a", 0)
     b, b_receptors = make_campaign(write, "list-b", 1_000_000)
-    simulator.set_faults(latency_ms=1_000)  # 15 requests one at a time: ≥ 15 s a campaign
+    simulator.set_faults(latency_ms=1_500)  # 15 requests one at a time: ≥ 22 s a campaign
 
     sending_a, sending_b = w1.chapar("send", str(a)), w2.chapar("send", str(b))
     wait_until(
@@ -207,7 +208,9 @@ def test_two_workers_send_two_campaigns_at_once_refuse_a_duplicate_and_reports_r
     assert repo.get_campaign(a).is_sending and repo.get_campaign(b).is_sending
     assert sending_a.running() and sending_b.running()  # at once, one on each worker
 
-    # A duplicate start of either campaign on the other worker meets the live lease.
+    # The operator's first reports leave with the duplicate starts on the other workers,
+    # which meet the live leases.
+    reads = [machines.operator.chapar("report", str(cid)) for cid in (a, b)]
     duplicates = [w2.chapar("send", str(a)), w1.chapar("rebuild", str(b))]
     for duplicate in duplicates:
         assert_refused(*duplicate.finish())
@@ -215,12 +218,16 @@ def test_two_workers_send_two_campaigns_at_once_refuse_a_duplicate_and_reports_r
 
     # The operator reads while both send: reports, and the home page's summaries.
     seen_sending = 0
-    while sending_a.running() or sending_b.running():
-        for cid in (a, b):
-            code, text = machines.operator.run("report", str(cid))
+    while True:
+        for job in reads:
+            code, text = job.finish()
             assert code == 0, text[-2000:]
             assert "error:" not in text and "Traceback" not in text, text[-2000:]
             seen_sending += "run 1: sending" in text
+        assert {a, b} <= set(reports.campaign_summaries())
+        if not (sending_a.running() or sending_b.running()):
+            break
+        reads = [machines.operator.chapar("report", str(cid)) for cid in (a, b)]
     assert seen_sending >= 1  # a report read a campaign in the middle of its send
 
     assert sending_a.finish()[0] == 0, sending_a.log.read_text()[-2000:]
