@@ -93,6 +93,14 @@ class Code(StrEnum):
     PREFECT_NO_DEPLOYMENT = "prefect_no_deployment"
     PREFECT_REFUSED = "prefect_refused"
     SEND_FAILED = "send_failed"
+    # --- moving an installation to the shared store (chapar/store/migrate.py) ------------
+    STORE_URL_NOT_POSTGRES = "store_url_not_postgres"
+    STORE_NO_SOURCE = "store_no_source"
+    STORE_SOURCE_VERSION = "store_source_version"
+    STORE_TARGET_UNREACHABLE = "store_target_unreachable"
+    STORE_TARGET_NOT_EMPTY = "store_target_not_empty"
+    STORE_SCHEMA_DIFFERS = "store_schema_differs"
+    STORE_COPY_MISMATCH = "store_copy_mismatch"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -308,6 +316,40 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "Prefect did not accept the send: {detail}",
     ),
     Code.SEND_FAILED: ("ارسال خطا داد: {detail}", "the send failed: {detail}"),
+    # --- moving an installation to the shared store (chapar/store/migrate.py) ------------
+    Code.STORE_URL_NOT_POSTGRES: (
+        "مقصد باید نشانی postgresql://کاربر:گذرواژه@میزبان:درگاه/پایگاه باشد، نه {url}",
+        "the target must be a postgresql://user:password@host:port/db URL, not {url}",
+    ),
+    Code.STORE_NO_SOURCE: (
+        "در {path} فایل DuckDB ای برای انتقال نیست",
+        "there is no DuckDB file at {path} to move",
+    ),
+    Code.STORE_SOURCE_VERSION: (
+        "نسخه طرح داده فایل {path} {found} است و این نسخه چاپار {expected}؛ یک بار فرمانی از "
+        "چاپار را روی همان فایل اجرا کنید (به‌روز می‌شود) و دوباره منتقل کنید",
+        "the file {path} is at schema version {found} and this Chapar at {expected}: run any "
+        "chapar command on that file once (it upgrades it), then migrate again",
+    ),
+    Code.STORE_TARGET_UNREACHABLE: (
+        "پایگاه مقصد {url} باز نشد: {detail}",
+        "cannot open the target database {url}: {detail}",
+    ),
+    Code.STORE_TARGET_NOT_EMPTY: (
+        "پایگاه مقصد خالی نیست (جدول {table}: {rows} سطر)؛ به پایگاهی خالی منتقل کنید",
+        "the target already holds data (table {table}: {rows} rows): migrate into an empty "
+        "database",
+    ),
+    Code.STORE_SCHEMA_DIFFERS: (
+        "جدول {table} در فایل و در مقصد یکسان نیست: {detail}",
+        "table {table} differs between the file and the target: {detail}",
+    ),
+    Code.STORE_COPY_MISMATCH: (
+        "پس از رونوشت، {table} یکسان نیست ({what}: فایل {source}، مقصد {target})؛ "
+        "چیزی در مقصد نگه داشته نشد",
+        "after the copy {table} differs ({what}: file {source}, target {target}); nothing "
+        "was kept in the target",
+    ),
 }
 
 

@@ -54,30 +54,3 @@ ON CONFLICT (number) DO NOTHING;
 UPDATE store_guards SET n = n + 1 WHERE name = 'credit' AND $kind = 'hold';
 INSERT INTO ledger (kind, amount, campaign_id, run_no, batch_no, note)
 VALUES ($kind, $amount, $campaign_id, $run_no, $batch_no, $note);
-
--- The home page's and a run report's aggregates run inside PostgreSQL (postgres_query), so
--- only the figures cross the wire, not every message of the run. The parameters are
--- integers, spliced in as text (postgres_query takes no parameters of its own).
-
--- name: campaign_summaries
-SELECT * FROM postgres_query('store', 'SELECT m.campaign_id,
-       count(*) FILTER (WHERE m.batch_no IS NOT NULL) AS planned,
-       count(*) FILTER (WHERE m.batch_no IS NOT NULL AND m.status <> ''pending'') AS handed,
-       coalesce(sum(m.pages), 0)::BIGINT AS pages,
-       coalesce(sum(m.cost) FILTER (WHERE NOT m.refunded), 0)::BIGINT AS cost,
-       max(m.status_at) AS last_activity
-FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND c.current_run = m.run_no
-GROUP BY m.campaign_id');
-
--- name: report_counts
-SELECT * FROM postgres_query('store', 'SELECT status, count(*) AS n,
-       coalesce(sum(pages), 0)::BIGINT AS pages,
-       coalesce(sum(cost) FILTER (WHERE NOT refunded), 0)::BIGINT AS cost
-FROM messages WHERE campaign_id = ' || CAST($campaign_id AS INTEGER) || ' AND run_no = '
-    || CAST($run_no AS INTEGER) || ' GROUP BY status');
-
--- name: report_by_operator
-SELECT * FROM postgres_query('store', 'SELECT coalesce(operator, ''invalid'') AS operator,
-       status, count(*) AS n
-FROM messages WHERE campaign_id = ' || CAST($campaign_id AS INTEGER) || ' AND run_no = '
-    || CAST($run_no AS INTEGER) || ' GROUP BY 1, 2 ORDER BY 1, 2');
