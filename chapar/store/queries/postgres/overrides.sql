@@ -35,9 +35,9 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 SELECT status FROM batches
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 
--- name: blacklist_insert
+-- name: blacklist_insert_staged
 INSERT INTO blacklist (number, source, campaign_id, added_at)
-SELECT DISTINCT number, $source, $campaign_id, now() FROM incoming WHERE number IS NOT NULL
+SELECT DISTINCT number, $source, NULL, now() FROM staging_rows WHERE number IS NOT NULL
 ON CONFLICT (number) DO NOTHING;
 
 -- name: blacklist_from_provider
