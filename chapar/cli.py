@@ -169,6 +169,79 @@ def blacklist_check(number: str) -> None:
         )
 
 
+# --- suppression ledger -----------------------------------------------------------------------
+
+optout_app = typer.Typer(
+    help="The suppression ledger: blacklist, provider blocks, opt-outs and opt-ins.",
+    no_args_is_help=True,
+)
+app.add_typer(optout_app, name="optout")
+
+
+@optout_app.command("list")
+def optout_list(
+    number: Annotated[str | None, typer.Option(help="only this number")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+) -> None:
+    """The ledger's rows, newest first, and its size by kind."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    sizes = suppressions.counts()
+    out.print(", ".join(f"{k}: {v:,}" for k, v in sizes.items()) or "the ledger is empty")
+    table = Table("#", "number", "kind", "scope", "source", "campaign", "when")
+    for row in suppressions.suppressions(number, kind, limit):
+        table.add_row(
+            str(row.id),
+            format_number(row.number),
+            row.kind,
+            row.scope,
+            row.source or "",
+            str(row.campaign_id or ""),
+            f"{row.recorded_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@optout_app.command("add")
+def optout_add(
+    number: str,
+    line: Annotated[str | None, typer.Option(help="only on this sender line")] = None,
+    kind: Annotated[str, typer.Option(help="opted_out, manual or opted_in")] = "opted_out",
+    source: Annotated[str | None, typer.Option(help="where it came from")] = None,
+) -> None:
+    """Add a row by hand: opt a number out (or back in) on a line or everywhere."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    row = suppressions.add_suppression(number, kind, line=line, source=source)
+    out.print(f"[green]added[/] {format_number(row.number)}: {row.kind}, {row.scope}")
+
+
+@optout_app.command("check")
+def optout_check(
+    number: str,
+    line: Annotated[str | None, typer.Option(help="the sender line to check on")] = None,
+) -> None:
+    """Would a campaign (on a line) reach this number? And the number's history."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    canonical, status = suppressions.effective(number, line)
+    where = f"on line {line}" if line else "everywhere"
+    if status is None:
+        out.print(f"{format_number(canonical)} is [green]not suppressed[/] {where}")
+    else:
+        out.print(f"{format_number(canonical)} is [red]{status}[/] {where}")
+    for row in suppressions.suppressions(canonical, limit=20):
+        out.print(
+            f"  {row.recorded_at:%Y-%m-%d %H:%M} {row.kind} ({row.scope}) "
+            f"from {row.source or '?'}"
+            + (f", campaign {row.campaign_id}" if row.campaign_id else "")
+        )
+
+
 # --- sender lines ------------------------------------------------------------------------------
 
 line_app = typer.Typer(help="Sender lines: sending window and rate.", no_args_is_help=True)
@@ -476,6 +549,18 @@ def reset(
 
 
 @app.command()
+def resend(
+    campaign_id: int,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Resend to the undelivered: a new run of the latest run's undelivered and failed
+    numbers (never blocked, blacklisted, opted-out or capped ones); the reset count stays."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Send campaign {campaign_id} again to its undelivered numbers?", abort=True)
+    _send(campaign_id, "resend")
+
+
+@app.command()
 def cut(campaign_id: int) -> None:
     """Cut the schedule: cancel a scheduled campaign, or stop a sending one after its batch."""
     from chapar.sending import cut_schedule
@@ -496,7 +581,7 @@ def report(
     from chapar import reports
 
     rep = reports.run_report(campaign_id, run)
-    head = f"campaign {campaign_id}, run {rep.run_no}: {rep.status}"
+    head = f"campaign {campaign_id}, run {rep.run_no} ({rep.kind}): {rep.status}"
     out.print(head + (f" ({rep.reason})" if rep.reason else ""))
     table = Table("figure", "value")
     for name, value in rep.figures().items():

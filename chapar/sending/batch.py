@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from chapar import credit
+from chapar.footer import with_footer
 from chapar.numbers import format_number
 from chapar.pages import count_pages
 from chapar.pricing import page_price
@@ -85,13 +86,13 @@ def open_batch(
         return BatchOutcome(batch_no)
     status, frozen_text, frozen_pages, _encoding, frozen_prices = row
     was_in_flight = status == "in_flight"
+    message, sender, footer = fetch_one(
+        con.execute(q("campaign_text_footer"), {"campaign_id": ref.campaign_id})
+    ) or ("", "", None)
     if not was_in_flight:
-        con.execute(q("batch_drop_blacklisted"), key)
+        con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender})
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
     pending = con.sql(q("batch_pending_messages"), params=key).pl()
-    message, sender = fetch_one(
-        con.execute(q("campaign_text"), {"campaign_id": ref.campaign_id})
-    ) or ("", "")
     if pending.is_empty():
         con.execute(q("batch_end"), {**key, "unresolved": False})
         refresh_counts(con, ref.campaign_id, ref.run_no)
@@ -99,7 +100,7 @@ def open_batch(
     if was_in_flight and frozen_text is not None:
         text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
     else:
-        text, pages, prices = _freeze(message, pending, settings)
+        text, pages, prices = _freeze(with_footer(message, footer), pending, settings)
     costs = _costs(pending, prices)
     cp = Checkpoint(
         batch_no=batch_no,
@@ -139,7 +140,8 @@ def open_batch(
 def _freeze(
     message: str, pending: pl.DataFrame, settings: Settings
 ) -> tuple[str, int, dict[str, int]]:
-    """The text this batch goes out with, its pages, and a message's price by operator."""
+    """The text this batch goes out with (the line's opt-out footer already on it), its
+    pages, and a message's price by operator."""
     count = count_pages(message)
     operators = pending["operator"].unique().to_list()
     prices = {op: count.pages * page_price(count.encoding, op, settings) for op in operators}

@@ -25,7 +25,7 @@ from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
 from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
-from chapar.store.repo import default_actor, get_campaign, line_for, record_audit
+from chapar.store.repo import Line, default_actor, get_campaign, line_for, record_audit
 
 
 class Mode(StrEnum):
@@ -33,6 +33,7 @@ class Mode(StrEnum):
     REBUILD = "rebuild"  # continue an unfinished run
     RESET = "reset"  # reset counter +1, plan a new run of everyone, send it
     RESUME = "resume"  # continue a run that waited for its sending window
+    RESEND = "resend"  # a new run of the latest run's undelivered and failed numbers
 
 
 class LeaseLost(Busy):
@@ -93,11 +94,32 @@ def _can_resume(c: rules.Campaign) -> rules.ActionCheck:
     return rules.ActionCheck(False, Reason(Code.NOTHING_TO_RESUME))
 
 
+def _can_resend_now(c: rules.Campaign) -> rules.ActionCheck:
+    with connect() as con:
+        return _can_resend(con, c)
+
+
+def _can_resend(con: duckdb.DuckDBPyConnection, c: rules.Campaign) -> rules.ActionCheck:
+    n = (
+        _one(con, "resendable", {"campaign_id": c.id, "run_no": c.current_run})
+        if c.current_run
+        else 0
+    )
+    return rules.can_resend(c, int(n or 0))
+
+
+def can_resend(campaign_id: int) -> rules.ActionCheck:
+    """Whether ``chapar resend`` would be allowed now (for the CLI and the dashboard)."""
+    with connect() as con:
+        return _can_resend(con, get_campaign(campaign_id, con))
+
+
 _CHECKS: dict[Mode, Callable[[rules.Campaign], rules.ActionCheck]] = {
     Mode.START: rules.can_send,
     Mode.REBUILD: rules.can_rebuild,
     Mode.RESET: rules.can_reset,
     Mode.RESUME: _can_resume,
+    Mode.RESEND: _can_resend_now,
 }
 
 
@@ -115,15 +137,24 @@ def begin_run(
             lease = _one(con, "run_lease", {"campaign_id": campaign_id, "run_no": run_no})
             if lease and lease_is_live(lease[0], lease[1], datetime.now(UTC)):
                 raise Busy(Code.BUSY, campaign=campaign_id, run=run_no)
-        check = _CHECKS[mode](campaign)
+        check = _can_resend(con, campaign) if mode is Mode.RESEND else _CHECKS[mode](campaign)
         if not check.allowed:
             raise NotAllowed(check.reason or Reason(Code.NOT_UNFINISHED))
-        if mode in (Mode.START, Mode.RESET):
+        if mode in (Mode.START, Mode.RESET, Mode.RESEND):
             run_no = campaign.current_run + 1
             line = line_for(con, campaign.sender)
             rate = line.rate_per_minute or settings.rate_per_minute
-            kind = "send" if mode is Mode.START else "reset"
-            plan(con, campaign_id, run_no, campaign.send_count, batch_size(settings, rate), kind)
+            kind = {Mode.START: "send", Mode.RESET: "reset", Mode.RESEND: "resend"}[mode]
+            plan(
+                con,
+                campaign_id,
+                run_no,
+                campaign.send_count,
+                batch_size(settings, rate),
+                kind,
+                sender=campaign.sender,
+                cap=cap_for(line, settings),
+            )
             con.execute(
                 q("campaign_new_run"),
                 {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
@@ -161,6 +192,16 @@ def batch_size(settings: Settings, rate_per_minute: int | None) -> int:
     return max(settings.request_size, min(settings.batch_size, by_rate))
 
 
+def cap_for(line: Line, settings: Settings) -> tuple[int, int] | None:
+    """The frequency cap on a line: (messages, days), or None. The line's own cap wins
+    (0 messages: no cap on this line); else the settings'."""
+    if line.cap_messages is not None:
+        return None if line.cap_messages == 0 else (line.cap_messages, line.cap_days or 1)
+    if settings.cap_messages is None:
+        return None
+    return settings.cap_messages, settings.cap_days
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     campaign_id: int,
@@ -168,12 +209,29 @@ def plan(
     send_count: int | None,
     size: int,
     kind: str = "send",
+    sender: str | None = None,
+    cap: tuple[int, int] | None = None,
 ) -> None:
     """Freeze a run's audience: one message row per recipient, batched; filtered rows kept
-    with their status and never batched."""
+    with their status and never batched. A resend's audience is the previous run's
+    undelivered and failed numbers; the suppression ledger (on ``sender``'s line) and the
+    frequency cap (``cap``: messages, Tehran days) filter either."""
+    from chapar.frequency import window_start
+
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), {**params, "kind": kind})
-    con.execute(q("plan_messages"), {**params, "batch_size": size, "send_count": send_count})
+    filters = {
+        "sender": sender,
+        "cap_n": cap[0] if cap else None,
+        "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
+    }
+    if kind == "resend":
+        con.execute(q("plan_resend"), {**params, **filters, "batch_size": size})
+    else:
+        con.execute(
+            q("plan_messages"),
+            {**params, **filters, "batch_size": size, "send_count": send_count},
+        )
     con.execute(q("plan_batches"), params)
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)

@@ -160,6 +160,7 @@ def import_blacklist(path: Path, column: str | None = None) -> BlacklistImport:
         before = _scalar(con, "blacklist_count", {})
         con.register("incoming", df.select("number"))
         try:
+            con.execute(q("blacklist_ledger_insert"), {"source": path.name})
             con.execute(q("blacklist_insert"), {"source": "import", "campaign_id": None})
         finally:
             con.unregister("incoming")
@@ -240,33 +241,72 @@ class Audience:
     invalid: int
     duplicates: int
     blacklisted: int
+    opted_out: int = 0  # opted out of the line, or suppressed by hand
+    capped: int = 0  # at the frequency cap
+    footer: str | None = None  # the line's opt-out footer, added to the text
 
 
-def audience(list_names: list[str] | tuple[str, ...]) -> Audience:
+def audience(list_names: list[str] | tuple[str, ...], sender: str | None = None) -> Audience:
+    """The audience of these lists; on ``sender``'s line, its opt-outs, frequency cap and
+    footer apply too (without a line only the ledger's 'everywhere' rows do)."""
+    from chapar.frequency import window_start
+    from chapar.sending.run import cap_for
+    from chapar.settings import get_settings
+
     if not list_names:
         return Audience({}, 0, 0, 0)
     with connect() as con:
         ids = _list_ids(con, list_names)
-        counts = _rows(con, "audience_price", {"list_ids": ids})[0]
-        by_op = {
-            r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})
-        }
-    return Audience(by_op, counts["invalid"], counts["duplicates"], counts["blacklisted"])
+        line = line_for(con, sender) if sender else None
+        cap = cap_for(line, get_settings()) if line else None
+        rows = _rows(
+            con,
+            "audience_price",
+            {
+                "list_ids": ids,
+                "sender": sender,
+                "cap_n": cap[0] if cap else None,
+                "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
+            },
+        )
+    by_status: dict[str, int] = {}
+    by_op: dict[str, int] = {}
+    for r in rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
+        if r["status"] == "pending":
+            by_op[r["operator"]] = r["n"]
+    return Audience(
+        by_op,
+        by_status.get("invalid", 0),
+        by_status.get("duplicate", 0),
+        by_status.get("blacklisted", 0),
+        by_status.get("opted_out", 0) + by_status.get("suppressed", 0),
+        by_status.get("capped", 0),
+        line.footer if line else None,
+    )
 
 
-def price(message: str, list_names: list[str] | tuple[str, ...] = ()) -> Quote:
-    """Price a message over recipient lists (the dry run): nothing is written."""
+def price(
+    message: str, list_names: list[str] | tuple[str, ...] = (), sender: str | None = None
+) -> Quote:
+    """Price a message over recipient lists (the dry run): nothing is written. On a line
+    with an opt-out footer, the footer is part of the text priced."""
     check_message(message)
-    return price_for(message, audience(list_names))
+    return price_for(message, audience(list_names, sender))
 
 
 def price_for(message: str, who: Audience) -> Quote:
+    from chapar.footer import with_footer
+
     return quote(
-        message,
+        with_footer(message, who.footer),
         who.by_operator,
         invalid=who.invalid,
         duplicates=who.duplicates,
         blacklisted=who.blacklisted,
+        opted_out=who.opted_out,
+        capped=who.capped,
+        footer=who.footer,
     )
 
 
@@ -503,14 +543,32 @@ def scheduled_flow_run(campaign_id: int) -> str | None:
 
 @dataclass(frozen=True)
 class Line:
-    """A sender line's sending window and rate; None means the settings' default."""
+    """A sender line's sending window and rate (None: the settings' default), its opt-out
+    footer (None: none) and its own frequency cap (None: the settings'; 0 messages: none)."""
 
     sender: str
     send_window: str | None
     rate_per_minute: int | None
+    footer: str | None = None
+    cap_messages: int | None = None
+    cap_days: int | None = None
 
 
-def set_line(sender: str, send_window: str | None, rate_per_minute: int | None) -> Line:
+#: "Leave this as it is" for :func:`set_line`'s footer and cap.
+KEEP: Any = object()
+
+
+def set_line(
+    sender: str,
+    send_window: str | None,
+    rate_per_minute: int | None,
+    *,
+    footer: str | None = KEEP,
+    cap: tuple[int, int] | None = KEEP,
+) -> Line:
+    """Set a line's window and rate (None: the default); its footer and cap only when given
+    (``footer`` None removes it; ``cap`` None goes back to the settings', (0, 1) is no cap
+    on this line)."""
     from chapar.window import parse_window
 
     sender = rules.check_sender(sender)
@@ -523,10 +581,32 @@ def set_line(sender: str, send_window: str | None, rate_per_minute: int | None) 
             ) from None
     if rate_per_minute is not None and rate_per_minute < 1:
         raise InputError("must be a positive number of messages a minute", where="rate")
-    line = Line(sender, send_window, rate_per_minute)
+    if footer is not KEEP and footer is not None:
+        footer = footer.strip() or None
+    if cap is not KEEP and cap is not None:
+        n, days = cap
+        if n < 0 or days < 1 or (n == 0 and days != 1):
+            raise InputError(Code.BAD_CAP, where="cap")
     with transaction() as con:
+        old = line_for(con, sender)
+        line = Line(
+            sender,
+            send_window,
+            rate_per_minute,
+            old.footer if footer is KEEP else footer,
+            old.cap_messages if cap is KEEP else (None if cap is None else cap[0]),
+            old.cap_days if cap is KEEP else (None if cap is None else cap[1]),
+        )
         con.execute(
-            q("line_put"), {"sender": sender, "send_window": send_window, "rate": rate_per_minute}
+            q("line_put"),
+            {
+                "sender": sender,
+                "send_window": send_window,
+                "rate": rate_per_minute,
+                "footer": line.footer,
+                "cap_messages": line.cap_messages,
+                "cap_days": line.cap_days,
+            },
         )
     return line
 

@@ -40,7 +40,10 @@ SELECT
     (SELECT coalesce(-sum(amount) FILTER (WHERE kind = 'charge'), 0)
           - coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
      FROM ledger)::BIGINT AS charged,
-    (SELECT coalesce(sum(cost) FILTER (WHERE NOT refunded), 0) FROM messages
-     WHERE status NOT IN ('invalid', 'duplicate', 'blacklisted', 'pending'))::BIGINT AS accepted,
+    ((SELECT coalesce(sum(cost) FILTER (WHERE NOT refunded), 0) FROM messages
+      WHERE status NOT IN ('invalid', 'duplicate', 'blacklisted', 'opted_out', 'suppressed',
+                           'capped', 'pending'))
+     -- test sends the provider accepted are charged too (never a run)
+     + (SELECT coalesce(sum(cost), 0) FROM test_sends WHERE status = 'sent'))::BIGINT AS accepted,
     (SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = 'hold')::BIGINT AS held,
     (SELECT coalesce(sum(amount), 0) FROM ledger)::BIGINT AS balance;

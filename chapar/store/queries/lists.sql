@@ -26,6 +26,13 @@ INSERT INTO recipients (list_id, line_no, number, operator, raw)
 SELECT $list_id, line_no, number, operator, CASE WHEN number IS NULL THEN raw END
 FROM incoming ORDER BY line_no;
 
+-- name: blacklist_ledger_insert
+-- An imported blacklist's new numbers join the suppression ledger (run before
+-- blacklist_insert; a number already blacklisted adds no row).
+INSERT INTO suppressions (number, kind, scope, source)
+SELECT DISTINCT number, 'telecom_blacklist', 'everywhere', $source FROM incoming
+WHERE number IS NOT NULL AND number NOT IN (SELECT number FROM blacklist);
+
 -- name: blacklist_insert
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
@@ -39,32 +46,43 @@ SELECT count(*) FROM blacklist;
 SELECT number, source, campaign_id, added_at FROM blacklist WHERE number = $number;
 
 -- name: audience_price
--- What a campaign over these lists would send: valid, first occurrence across the lists
--- in order, not blacklisted; and how many each filter removed.
+-- What a campaign over these lists on line $sender would send: valid, first occurrence
+-- across the lists in order, not barred by the suppression ledger nor the frequency cap;
+-- and how many each filter removed.
 WITH src AS (
     SELECT r.number, r.operator,
            row_number() OVER (PARTITION BY r.number ORDER BY p.position, r.line_no) AS nth
     FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
                                    generate_subscripts($list_ids, 1) AS position) p
       ON p.list_id = r.list_id
+), capped AS (
+    SELECT number FROM messages
+    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n
+), classified AS (
+    SELECT src.*, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN nth > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped c ON c.number = src.number
 )
-SELECT
-    count(*) FILTER (WHERE number IS NULL)                            AS invalid,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth > 1)            AS duplicates,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
-                     AND number IN (SELECT number FROM blacklist))     AS blacklisted,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
-                     AND number NOT IN (SELECT number FROM blacklist)) AS recipients
-FROM src;
+SELECT status, operator, count(*) AS n FROM classified GROUP BY ALL ORDER BY ALL;
 
--- name: audience_by_operator
-WITH src AS (
-    SELECT r.number, r.operator,
-           row_number() OVER (PARTITION BY r.number ORDER BY p.position, r.line_no) AS nth
-    FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
-                                   generate_subscripts($list_ids, 1) AS position) p
-      ON p.list_id = r.list_id
-)
-SELECT operator, count(*) AS n FROM src
-WHERE number IS NOT NULL AND nth = 1 AND number NOT IN (SELECT number FROM blacklist)
-GROUP BY operator ORDER BY operator;
+-- name: suppression_insert
+INSERT INTO suppressions (number, kind, scope, source, campaign_id)
+VALUES ($number, $kind, $scope, $source, $campaign_id)
+RETURNING id, number, kind, scope, source, campaign_id, recorded_at;
+
+-- name: suppressions_list
+SELECT id, number, kind, scope, source, campaign_id, recorded_at FROM suppressions
+WHERE ($number IS NULL OR number = $number) AND ($kind IS NULL OR kind = $kind)
+ORDER BY recorded_at DESC, id DESC LIMIT $limit;
+
+-- name: suppressions_by_kind
+SELECT kind, count(*) FROM suppressions GROUP BY kind ORDER BY kind;
+
+-- name: suppression_effective
+SELECT status FROM suppressed_on($line) WHERE number = $number;

@@ -14,22 +14,32 @@ VALUES ($campaign_id, $run_no, 'planned', $kind);
 
 -- name: plan_messages
 -- Freeze a run's audience: every row of the source lists in list order, then line order.
--- The first occurrence of a valid number is a recipient unless it is blacklisted; later
--- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
--- takes the first N recipients and the filtered rows met before the N-th.
+-- The first occurrence of a valid number is a recipient unless the suppression ledger
+-- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or the
+-- frequency cap does ($cap_n messages since $cap_since: capped); later occurrences are
+-- duplicates; invalid rows stay as 'invalid'. With a send count, the run takes the first N
+-- recipients and the filtered rows met before the N-th.
 INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
 WITH src AS (
     SELECT r.number, r.raw, r.operator,
            row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
     FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
     WHERE cl.campaign_id = $campaign_id
+), barred AS (
+    SELECT number, status FROM suppressed_on($sender)
+), capped AS (
+    SELECT number FROM messages
+    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n
 ), classified AS (
-    SELECT *, CASE
-        WHEN number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY number ORDER BY seq) > 1 THEN 'duplicate'
-        WHEN number IN (SELECT number FROM blacklist) THEN 'blacklisted'
+    SELECT src.*, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
         ELSE 'pending' END AS status
-    FROM src
+    FROM src LEFT JOIN barred b ON b.number = src.number
+             LEFT JOIN capped c ON c.number = src.number
 ), ranked AS (
     SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
               AS sendable_rank
@@ -44,6 +54,46 @@ FROM ranked
 -- sendable_rank minus itself = recipients strictly before this row
 WHERE $send_count IS NULL OR sendable_rank - (status = 'pending')::INTEGER < $send_count
 ORDER BY seq;
+
+-- name: plan_resend
+-- A resend's audience: the previous run's undelivered and failed numbers, in its order,
+-- filtered again by the suppression ledger and the frequency cap (kept with their status,
+-- never batched). Blocked, blacklisted and every other status are not resent.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
+WITH src AS (
+    SELECT number, raw, operator, row_number() OVER (ORDER BY seq) AS seq
+    FROM messages
+    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
+      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
+), barred AS (
+    SELECT number, status FROM suppressed_on($sender)
+), capped AS (
+    SELECT number FROM messages
+    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n
+), classified AS (
+    SELECT src.*, CASE
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN barred b ON b.number = src.number
+             LEFT JOIN capped c ON c.number = src.number
+), ranked AS (
+    SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+              AS sendable_rank
+    FROM classified
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
+       number, raw, operator,
+       CASE WHEN status = 'pending' THEN (sendable_rank - 1) // $batch_size END,
+       status
+FROM ranked ORDER BY seq;
+
+-- name: resendable
+-- How many of a run's messages a resend would take up again.
+SELECT count(*) FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND status IN ('undelivered', 'failed');
 
 -- name: plan_batches
 INSERT INTO batches (campaign_id, run_no, batch_no, status, size)
@@ -110,12 +160,15 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
 ORDER BY seq;
 
 -- name: batch_drop_blacklisted
--- A number blacklisted after planning (imported, or reported blocked by another campaign)
--- is not sent either — but only from a batch never handed out: an in-flight batch may be
--- partly at the provider, and what the provider has is sent and charged.
-UPDATE messages SET status = 'blacklisted', status_at = now()
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
-  AND status = 'pending' AND number IN (SELECT number FROM blacklist);
+-- A number barred after planning (blacklist imported, reported blocked by another campaign,
+-- opted out by reply or by hand) is not sent either — but only from a batch never handed
+-- out: an in-flight batch may be partly at the provider, and what the provider has is sent
+-- and charged.
+UPDATE messages SET status = b.status, status_at = now()
+FROM suppressed_on($sender) b
+WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
+  AND messages.batch_no = $batch_no AND messages.status = 'pending'
+  AND messages.number = b.number;
 
 -- name: messages_freeze
 -- Personalised texts: each message's own text, pages and cost, frozen with its batch.
@@ -162,6 +215,11 @@ WHERE messages.campaign_id = i.campaign_id AND messages.run_no = i.run_no
 -- name: campaign_text
 SELECT message, sender FROM campaigns WHERE id = $campaign_id;
 
+-- name: campaign_text_footer
+-- What a batch is frozen from: the message, its line and the line's opt-out footer.
+SELECT c.message, c.sender, l.footer
+FROM campaigns c LEFT JOIN lines l ON l.sender = c.sender WHERE c.id = $campaign_id;
+
 -- name: batch_unbegin
 -- A batch marked in flight whose requests never left (the run stopped first): back to
 -- pending, its frozen text forgotten, so a later attempt sends the text of its own time.
@@ -182,8 +240,18 @@ SELECT campaign_id, run_no, status, count(*), coalesce(sum(pages), 0),
 FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL;
 
+-- name: suppress_from_provider
+-- Numbers the provider reported as blocked join the suppression ledger once (a number
+-- already blacklisted adds no row); run before blacklist_from_provider.
+INSERT INTO suppressions (number, kind, scope, source, campaign_id)
+SELECT number, 'provider_blocked', 'everywhere', 'provider', any_value(campaign_id)
+FROM incoming
+WHERE status = 'blocked' AND number IS NOT NULL
+  AND number NOT IN (SELECT number FROM blacklist)
+GROUP BY number;
+
 -- name: blacklist_from_provider
--- Numbers the provider reported as blocked join the telecom blacklist.
+-- ... and the telecom blacklist, planning's index of them.
 INSERT INTO blacklist (number, source, campaign_id)
 SELECT number, 'provider', any_value(campaign_id) FROM incoming
 WHERE status = 'blocked' AND number IS NOT NULL GROUP BY number
