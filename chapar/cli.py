@@ -560,6 +560,25 @@ def resend(
     _send(campaign_id, "resend")
 
 
+@app.command("test-send")
+def test_send(
+    campaign_id: int,
+    number: Annotated[list[str], typer.Argument(help="1 to 5 mobile numbers")],
+    value: Annotated[
+        list[str] | None, typer.Option("--value", help="a variable's value: name=value")
+    ] = None,
+) -> None:
+    """Send the campaign's text to 1-5 of your own numbers now: charged, never a run."""
+    from chapar import testsend
+
+    result = testsend.test_send(campaign_id, number, testsend.parse_values(value or []))
+    out.print(f"text ({result.pages} page(s)):\n{result.text}")
+    for receptor, status in result.sent.items():
+        colour = "green" if status == "sent" else "red"
+        out.print(f"  {receptor}: [{colour}]{status}[/]")
+    out.print(f"charged {money(result.cost)}")
+
+
 @app.command()
 def cut(campaign_id: int) -> None:
     """Cut the schedule: cancel a scheduled campaign, or stop a sending one after its batch."""

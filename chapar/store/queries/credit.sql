@@ -47,3 +47,15 @@ SELECT
      + (SELECT coalesce(sum(cost), 0) FROM test_sends WHERE status = 'sent'))::BIGINT AS accepted,
     (SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = 'hold')::BIGINT AS held,
     (SELECT coalesce(sum(amount), 0) FROM ledger)::BIGINT AS balance;
+
+-- name: test_send_insert
+INSERT INTO test_sends (campaign_id, number, operator, text, pages, cost, status, actor)
+VALUES ($campaign_id, $number, $operator, $text, $pages, $cost, 'pending', $actor)
+RETURNING id;
+
+-- name: test_send_done
+UPDATE test_sends SET status = $status, provider_id = $provider_id WHERE id = $id;
+
+-- name: test_sends_for
+SELECT id, number, text, pages, cost, status, provider_id, actor, sent_at FROM test_sends
+WHERE campaign_id = $campaign_id ORDER BY id DESC;
