@@ -242,6 +242,51 @@ def optout_check(
         )
 
 
+# --- replies -------------------------------------------------------------------------------------
+
+inbox_app = typer.Typer(help="Replies to the sender lines: opt-outs, opt-ins and others.")
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.command("sync")
+def inbox_sync() -> None:
+    """Read the lines' new replies from the provider; opt-outs and opt-ins join the ledger."""
+    from chapar.inbox import sync_inbox
+
+    r = sync_inbox()
+    out.print(
+        f"{r.lines} line(s): {r.read:,} replies read, {r.new:,} new — "
+        f"{r.opted_out:,} opted out, {r.opted_in:,} opted in, {r.other:,} other"
+    )
+    for line in r.unsupported:
+        err.print(f"[yellow]note:[/] the provider cannot read replies of line {line}")
+
+
+@inbox_app.command("list")
+def inbox_list(
+    kind: Annotated[str | None, typer.Option(help="opt_out, opt_in or other")] = None,
+    limit: Annotated[int, typer.Option(help="replies to show")] = 50,
+) -> None:
+    """The latest replies kept."""
+    from chapar.numbers import format_number
+    from chapar.store import connect
+    from chapar.store.queries import q
+
+    table = Table("when", "number", "line", "kind", "campaign", "text")
+    with connect() as con:
+        rows = con.execute(q("inbox_recent"), {"kind": kind, "limit": limit}).fetchall()
+    for _pid, number, line, text, k, cid, at in rows:
+        table.add_row(
+            f"{at:%Y-%m-%d %H:%M}",
+            format_number(number) if number else "",
+            line,
+            k,
+            str(cid or ""),
+            text,
+        )
+    out.print(table)
+
+
 # --- sender lines ------------------------------------------------------------------------------
 
 line_app = typer.Typer(help="Sender lines: sending window and rate.", no_args_is_help=True)
@@ -255,14 +300,50 @@ def line_set(
         str | None, typer.Option(help="daily window like 09:00-21:00, or 'always'")
     ] = None,
     rate: Annotated[int | None, typer.Option(help="messages a minute")] = None,
+    footer: Annotated[
+        bool | None,
+        typer.Option("--footer/--no-footer", help="add the opt-out footer to every message"),
+    ] = None,
+    footer_text: Annotated[
+        str | None, typer.Option(help="the footer's text (default لغو۱۱); implies --footer")
+    ] = None,
+    cap: Annotated[
+        int | None, typer.Option(help="frequency cap on this line: messages (0: no cap)")
+    ] = None,
+    cap_days: Annotated[int, typer.Option(help="the cap's Tehran calendar days")] = 1,
+    default_cap: Annotated[
+        bool, typer.Option("--default-cap", help="use the settings' cap on this line")
+    ] = False,
 ) -> None:
-    """Set a line's sending window and rate (unset ones use the settings' defaults)."""
+    """Set a line's sending window and rate (unset ones use the settings' defaults), its
+    opt-out footer and its frequency cap. Given only footer or cap options, the window and
+    rate stay as they are."""
+    from chapar.footer import DEFAULT_FOOTER
     from chapar.store import repo
 
-    line = repo.set_line(sender, window, rate)
+    extras: dict[str, Any] = {}
+    if footer_text is not None or footer is not None:
+        extras["footer"] = (footer_text or DEFAULT_FOOTER) if footer is not False else None
+    if default_cap:
+        extras["cap"] = None
+    elif cap is not None:
+        extras["cap"] = (cap, 1 if cap == 0 else cap_days)
+    if window is None and rate is None and extras:
+        old = {x.sender: x for x in repo.lines()}.get(sender)
+        if old is not None:
+            window, rate = old.send_window, old.rate_per_minute
+    line = repo.set_line(sender, window, rate, **extras)
+    cap_text = (
+        "settings' cap"
+        if line.cap_messages is None
+        else "no cap"
+        if line.cap_messages == 0
+        else f"cap {line.cap_messages} in {line.cap_days} day(s)"
+    )
     out.print(
         f"line {line.sender}: window {line.send_window or 'default'}, "
-        f"rate {line.rate_per_minute or 'unlimited'} a minute"
+        f"rate {line.rate_per_minute or 'unlimited'} a minute, "
+        f"footer {line.footer!r}, {cap_text}"
     )
 
 
@@ -272,12 +353,19 @@ def line_list() -> None:
     from chapar.store import repo
 
     s = get_settings()
-    table = Table("sender", "window", "rate a minute")
+    table = Table("sender", "window", "rate a minute", "footer", "cap")
+    default_cap = f"{s.cap_messages} in {s.cap_days} day(s)" if s.cap_messages else "none"
     for line in repo.lines():
         table.add_row(
             line.sender,
             line.send_window or f"{s.send_window} (default)",
             str(line.rate_per_minute or s.rate_per_minute or "unlimited"),
+            line.footer or "",
+            f"{default_cap} (default)"
+            if line.cap_messages is None
+            else "none"
+            if line.cap_messages == 0
+            else f"{line.cap_messages} in {line.cap_days} day(s)",
         )
     out.print(table)
 
@@ -611,6 +699,16 @@ def report(
     for op, by_status in sorted(rep.by_operator.items()):
         ops.add_row(op, *(f"{by_status.get(s, 0):,}" for s in statuses))
     out.print(ops)
+    from chapar.inbox import campaign_replies
+
+    replies = campaign_replies(campaign_id, limit=5)
+    if replies.opted_out or replies.opted_in or replies.other:
+        out.print(
+            f"replies: {replies.opted_out:,} opted out, {replies.opted_in:,} opted in, "
+            f"{replies.other:,} other"
+        )
+        for number, text, _line, at in replies.latest.iter_rows():
+            out.print(f"  {at:%Y-%m-%d %H:%M} {number}: {text}")
     if export is not None:
         n = reports.export(campaign_id, export, rep.run_no, status)
         out.print(f"[green]exported[/] {n:,} numbers to {export}")
