@@ -38,12 +38,12 @@ from chapar.store.queries import q
 
 _SCHEMA = pl.Schema(
     {
-        "provider_id": pl.String,
-        "number": pl.Int64,
-        "sender": pl.String,
-        "line": pl.String,
-        "text": pl.String,
-        "kind": pl.String,
+        "provider_id": pl.String(),
+        "number": pl.Int64(),
+        "sender": pl.String(),
+        "line": pl.String(),
+        "text": pl.String(),
+        "kind": pl.String(),
         "received_at": pl.Datetime("us", "UTC"),
     }
 )

@@ -171,7 +171,7 @@ def test_replies_opt_out_and_in_once_each_and_the_rest_reach_the_report(sim, wri
     got = statuses(second)
     assert (got[people[0]], got[people[1]]) == ("opted_out", "opted_out")
     assert got[people[2]] not in ("opted_out",)
-    code, text = finished(chapar("report", str(cid)))
+    _, text = finished(chapar("report", str(cid)))
     assert "3 opted out, 1 opted in, 1 other" in text and "عالی" in text, text
 
 
