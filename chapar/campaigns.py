@@ -92,6 +92,8 @@ class Campaign:
     created_at: datetime
     updated_at: datetime
     lease_live: bool = False
+    #: numbers at the frequency cap are sent later, when it frees (not capped)
+    defer_capped: bool = False
 
     @property
     def is_sending(self) -> bool:

@@ -471,12 +471,22 @@ def campaign_create(
     list_: Annotated[list[str], typer.Option("--list", "-l", help="a recipient list (repeat)")],
     send_count: Annotated[str | None, typer.Option(help="how many recipients, or 'all'")] = None,
     start: Annotated[str | None, typer.Option(help="start time, e.g. 2026-11-25 09:30")] = None,
+    defer_capped: Annotated[
+        bool,
+        typer.Option(help="send numbers at the frequency cap later, when it frees"),
+    ] = False,
 ) -> None:
     """Create a campaign (a draft, or scheduled when a start time is given)."""
     from chapar.store import repo
 
     campaign_id = repo.create_campaign(
-        title, message, sender, tuple(list_), parse_count(send_count), parse_time(start)
+        title,
+        message,
+        sender,
+        tuple(list_),
+        parse_count(send_count),
+        parse_time(start),
+        defer_capped=defer_capped,
     )
     out.print(f"[green]created[/] campaign {campaign_id}")
     if start is not None:
@@ -608,15 +618,41 @@ def _send(campaign_id: int, mode: str) -> None:
     if result.reason:
         line += f" ({result.reason})"
     out.print(line)
+    if result.status.value == "waiting":
+        out.print(f"the Prefect flow continues it by itself; here: chapar resume {campaign_id}")
     if result.status.value == "unfinished":
         out.print(f"continue with: chapar rebuild {campaign_id}")
         raise typer.Exit(EXIT_UNFINISHED)
 
 
+DeferCapped = Annotated[
+    bool | None,
+    typer.Option(
+        "--defer-capped/--cap-now",
+        help="numbers at the frequency cap: send them when it frees, or cap them (the "
+        "campaign's setting, kept for later runs)",
+    ),
+]
+
+
+def _set_defer(campaign_id: int, defer: bool | None) -> None:
+    if defer is not None:
+        from chapar.store import repo
+
+        repo.set_defer_capped(campaign_id, defer)
+
+
 @app.command()
-def send(campaign_id: int) -> None:
+def send(campaign_id: int, defer_capped: DeferCapped = None) -> None:
     """Send a campaign: plan run 1 and send it."""
+    _set_defer(campaign_id, defer_capped)
     _send(campaign_id, "start")
+
+
+@app.command()
+def resume(campaign_id: int) -> None:
+    """Continue a run that waits (for its sending window, or for the frequency cap)."""
+    _send(campaign_id, "resume")
 
 
 @app.command()
@@ -640,11 +676,13 @@ def reset(
 def resend(
     campaign_id: int,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    defer_capped: DeferCapped = None,
 ) -> None:
     """Resend to the undelivered: a new run of the latest run's undelivered and failed
     numbers (never blocked, blacklisted, opted-out or capped ones); the reset count stays."""
     if not yes and sys.stdin.isatty():
         typer.confirm(f"Send campaign {campaign_id} again to its undelivered numbers?", abort=True)
+    _set_defer(campaign_id, defer_capped)
     _send(campaign_id, "resend")
 
 

@@ -81,6 +81,8 @@ class Code(StrEnum):
     INVALID_NUMBER = "invalid_number"
     SUPPRESSION_KIND = "suppression_kind"
     BAD_CAP = "bad_cap"
+    #: numbers deferred by the frequency cap wait in their batch until it frees
+    CAP_WAIT = "cap_wait"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -261,6 +263,10 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "سقف ارسال باید عددی مثبت از پیام‌ها در عددی مثبت از روزها باشد (یا ۰ برای بدون سقف)",
         "a frequency cap is a positive number of messages in a positive number of days "
         "(or 0 for none)",
+    ),
+    Code.CAP_WAIT: (
+        "منتظر آزاد شدن سقف ارسال؛ ادامه در {resume_at}",
+        "waiting for the frequency cap to free; continues at {resume_at}",
     ),
 }
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chapar import reports
+from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.frequency import window_start
+from chapar.reasons import Code
 from chapar.sending import Mode, send_run
 from chapar.settings import get_settings
 from chapar.store import repo, transaction
@@ -99,3 +101,68 @@ def test_the_cli_sets_a_line_cap_and_refuses_a_bad_one(sim, write):
     code, text = finished(chapar("line", "set", LINE, "--cap", "-1"))
     assert code == 1 and "frequency cap" in text and "Traceback" not in text, text
     assert repo.lines()[0].cap_messages == 3
+
+
+def deferred_setup(write, sim) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    a, b = two_campaigns(write)
+    send_run(a, Mode.START)
+    blocked = reports.run_report(a).figures()["blocked"]
+    repo.set_defer_capped(b, True)
+    return a, b, 100 - blocked
+
+
+def test_deferred_numbers_wait_in_the_same_run_and_go_once_when_their_cap_frees(
+    sim, write, monkeypatch
+):
+    monkeypatch.setenv("CHAPAR_BATCH_SIZE", "40")
+    get_settings.cache_clear()
+    a, b, at_cap = deferred_setup(write, sim)
+    first = send_run(b, Mode.START)
+    assert first.status is RunStatus.WAITING
+    assert first.reason is not None and first.reason.code is Code.CAP_WAIT
+    midnight = window_start(datetime.now(UTC) + timedelta(days=1), 1)  # next Tehran midnight
+    assert first.resume_at == midnight
+    assert (first.planned, first.sent) == (200 + at_cap, 200)
+    assert repo.get_campaign(b).status is CampaignStatus.SCHEDULED
+    assert reports.run_report(b).n("pending") == at_cap
+    again = send_run(b, Mode.RESUME)  # too early: still waiting, nothing sent
+    assert (again.status, again.sent) == (RunStatus.WAITING, 0)
+
+    with transaction() as con:  # the clock passes midnight: A's messages were yesterday's
+        con.execute(
+            "UPDATE messages SET sent_at = sent_at - INTERVAL 1 DAY WHERE campaign_id = ?", [a]
+        )
+        con.execute(
+            "UPDATE batches SET not_before = now() - INTERVAL 1 SECOND WHERE campaign_id = ?", [b]
+        )
+    done = send_run(b, Mode.RESUME)
+
+    assert (done.status, done.run_no, done.sent) == (RunStatus.COMPLETED, 1, at_cap)
+    figures = reports.run_report(b).figures()
+    assert (figures["sent"], figures["capped"], figures["pending"]) == (200 + at_cap, 0, 0)
+    box = sim.outbox()["receptors"]
+    twice = {n for n, v in box.items() if v["accepted"] == 2}
+    assert len(twice) == at_cap and all(v["submissions"] == v["accepted"] for v in box.values())
+    assert_exactly_once_per_campaign(sim, b)
+
+
+def test_a_deferred_number_capped_again_meanwhile_is_capped_not_sent(sim, write):
+    _a, b, at_cap = deferred_setup(write, sim)
+    assert send_run(b, Mode.START).status is RunStatus.WAITING
+    with transaction() as con:  # its time came, but today's message still fills the cap
+        con.execute(
+            "UPDATE batches SET not_before = now() - INTERVAL 1 SECOND WHERE campaign_id = ?", [b]
+        )
+    done = send_run(b, Mode.RESUME)
+    assert (done.status, done.sent) == (RunStatus.COMPLETED, 0)
+    assert reports.run_report(b).figures()["capped"] == at_cap
+    assert_exactly_once_per_campaign(sim, b)
+
+
+def test_the_cli_defers_capped_numbers_and_says_how_to_resume(sim, write):
+    a, b = two_campaigns(write)
+    send_run(a, Mode.START)
+    code, text = finished(chapar("send", str(b), "--defer-capped"))
+    assert code == 0 and "waiting" in text and "frequency cap" in text, text
+    assert f"chapar resume {b}" in text
+    assert repo.get_campaign(b).defer_capped

@@ -90,6 +90,9 @@ def open_batch(
         con.execute(q("campaign_text_footer"), {"campaign_id": ref.campaign_id})
     ) or ("", "", None)
     if not was_in_flight:
+        waiting = _deferred(con, key, sender, settings)
+        if waiting is not None:
+            return waiting
         con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender})
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
     pending = con.sql(q("batch_pending_messages"), params=key).pl()
@@ -135,6 +138,32 @@ def open_batch(
     if not was_in_flight:
         refresh_counts(con, ref.campaign_id, ref.run_no)
     return cp
+
+
+def _deferred(
+    con: duckdb.DuckDBPyConnection, key: dict[str, Any], sender: str, settings: Settings
+) -> BatchOutcome | None:
+    """A batch of numbers deferred by the frequency cap: the run waits until it may go
+    (like outside the sending window); when it may, numbers another campaign brought back
+    to the cap meanwhile are capped after all. None: the batch goes now."""
+    from chapar.frequency import window_start
+    from chapar.sending.run import cap_for
+    from chapar.store.repo import line_for
+
+    row = fetch_one(con.execute(q("batch_not_before"), key))
+    not_before = row[0] if row else None
+    if not_before is None:
+        return None
+    now = datetime.now(UTC)
+    if not_before > now:
+        return BatchOutcome(
+            key["batch_no"], status="pending", stop=Reason(Code.CAP_WAIT), resume_at=not_before
+        )
+    cap = cap_for(line_for(con, sender), settings)
+    if cap is not None:
+        since = window_start(now, cap[1])
+        con.execute(q("batch_drop_capped"), {**key, "cap_n": cap[0], "cap_since": since})
+    return None
 
 
 def _freeze(

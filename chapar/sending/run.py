@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from chapar import campaigns as rules
 from chapar.campaigns import CampaignStatus, RunStatus
@@ -154,6 +155,7 @@ def begin_run(
                 kind,
                 sender=campaign.sender,
                 cap=cap_for(line, settings),
+                defer=campaign.defer_capped,
             )
             con.execute(
                 q("campaign_new_run"),
@@ -211,30 +213,43 @@ def plan(
     kind: str = "send",
     sender: str | None = None,
     cap: tuple[int, int] | None = None,
+    defer: bool = False,
 ) -> None:
     """Freeze a run's audience: one message row per recipient, batched; filtered rows kept
     with their status and never batched. A resend's audience is the previous run's
     undelivered and failed numbers; the suppression ledger (on ``sender``'s line) and the
-    frequency cap (``cap``: messages, Tehran days) filter either."""
-    from chapar.frequency import window_start
-
+    frequency cap (``cap``: messages, Tehran days) filter either. With ``defer``, numbers at
+    the cap are planned in batches of their own that wait until their cap frees."""
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), {**params, "kind": kind})
-    filters = {
-        "sender": sender,
-        "cap_n": cap[0] if cap else None,
-        "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
-    }
-    if kind == "resend":
-        con.execute(q("plan_resend"), {**params, **filters, "batch_size": size})
-    else:
-        con.execute(
-            q("plan_messages"),
-            {**params, **filters, "batch_size": size, "send_count": send_count},
-        )
-    con.execute(q("plan_batches"), params)
+    con.register("capped_now", capped_now(con, cap))
+    try:
+        filters = {"sender": sender, "defer": defer, "batch_size": size}
+        if kind == "resend":
+            con.execute(q("plan_resend"), {**params, **filters})
+        else:
+            con.execute(q("plan_messages"), {**params, **filters, "send_count": send_count})
+        con.execute(q("plan_batches"), params)
+    finally:
+        con.unregister("capped_now")
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)
+
+
+def capped_now(con: duckdb.DuckDBPyConnection, cap: tuple[int, int] | None) -> pl.DataFrame:
+    """Every number at the cap now, and when it frees (UTC): ``number``, ``free_at``."""
+    from chapar.frequency import capped, window_start
+
+    empty = pl.DataFrame(schema={"number": pl.Int64, "free_at": pl.Datetime("us", "UTC")})
+    if cap is None:
+        return empty
+    now = datetime.now(UTC)
+    sends = con.sql(
+        q("cap_sends"), params={"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
+    ).pl()
+    if sends.is_empty():
+        return empty
+    return capped(sends, cap[0], cap[1], now).select("number", "free_at").cast(empty.schema)
 
 
 def refresh_counts(con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int) -> None:
@@ -348,9 +363,10 @@ def stop_of(outcome: BatchOutcome) -> tuple[RunStatus, Reason, datetime | None]:
         from zoneinfo import ZoneInfo
 
         when = outcome.resume_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        waits_for_cap = outcome.stop is not None and outcome.stop.code is Code.CAP_WAIT
         return (
             RunStatus.WAITING,
-            Reason(Code.OUTSIDE_WINDOW, {"resume_at": when}),
+            Reason(Code.CAP_WAIT if waits_for_cap else Code.OUTSIDE_WINDOW, {"resume_at": when}),
             outcome.resume_at,
         )
     return RunStatus.UNFINISHED, outcome.stop or Reason(Code.INTERRUPTED), None

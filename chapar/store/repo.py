@@ -400,6 +400,7 @@ def create_campaign(
     send_count: int | None = None,
     start_at: datetime | None = None,
     actor: str | None = None,
+    defer_capped: bool = False,
 ) -> int:
     actor = actor or default_actor()
     title = rules.check_title(title)
@@ -425,6 +426,8 @@ def create_campaign(
             )
         )
         _set_source(con, campaign_id, list_ids)
+        if defer_capped:
+            con.execute(q("campaign_set_defer_capped"), {"id": campaign_id, "defer": True})
         record_audit(con, actor, campaign_id, "create", None, None, title)
     return campaign_id
 
@@ -485,6 +488,19 @@ def edit_campaign(
                     con, actor, campaign_id, "status", "status", campaign.status.value, status.value
                 )
     return done
+
+
+def set_defer_capped(campaign_id: int, defer: bool, actor: str | None = None) -> bool:
+    """Send the numbers at the frequency cap later (when it frees) rather than cap them;
+    applies from the next run planned. Returns False when it already was so."""
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        if campaign.defer_capped == defer:
+            return False
+        con.execute(q("campaign_set_defer_capped"), {"id": campaign_id, "defer": defer})
+        record_audit(con, actor, campaign_id, "edit", "defer_capped", campaign.defer_capped, defer)
+    return True
 
 
 def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> bool:

@@ -74,3 +74,8 @@ CREATE TABLE test_sends (
 ALTER TABLE lines ADD COLUMN footer VARCHAR;
 ALTER TABLE lines ADD COLUMN cap_messages INTEGER;
 ALTER TABLE lines ADD COLUMN cap_days INTEGER;
+
+-- The frequency cap's deferral: a campaign may send its capped numbers later, in batches
+-- of the same run that wait until their cap frees (not_before), exactly once.
+ALTER TABLE campaigns ADD COLUMN defer_capped BOOLEAN DEFAULT false;
+ALTER TABLE batches ADD COLUMN not_before TIMESTAMPTZ;
