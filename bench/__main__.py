@@ -23,12 +23,16 @@ BENCHMARKS: list[tuple[str, str]] = [
     ("bench_import", "import through the store: blacklist, recipient list, dry-run price"),
     ("bench_provider", "the provider ceiling: Kavenegar adapter -> simulator"),
     ("bench_pipeline", "the send pipeline end to end: send_run vs the ceiling, Prefect"),
+    ("bench_reports", "reports at scale: home summaries from counters vs a scan, a run report"),
+    ("bench_templates", "personalised texts: render and count pages of 1M messages"),
 ]
 
 
 def argv_for(name: str, rows: int) -> list[str]:
     if name == "bench_provider":
         return ["--messages", str(max(2_000, rows // 25))]
+    if name == "bench_reports":
+        return ["--rows", str(rows * 50)]  # history: 50M messages at the default
     return ["--rows", str(rows)]
 
 

@@ -9,8 +9,8 @@ credit, and then measures, resetting the simulator between phases so its outbox 
    concurrency as the pipeline;
 2. ``chapar.sending.send_run(campaign, Mode.START)`` — plan, send through the simulator,
    record — with its time split into planning (``begin_run``), the batch transactions
-   (``_prepare_in``, ``_record_in``, and opening/committing the file), building the
-   messages (``_prepared``), the provider phase (``run_async``) and the rest; the client's
+   (``open_batch``, ``record_batch``, and opening/committing the file), the provider phase
+   (``_deliver``) and the rest; the client's
    CPU (``time.process_time``, all threads, DuckDB's included) and the simulator's;
 3. the Prefect flow ``flows.send.send_campaign`` on a campaign of the same size, against a
    real local Prefect server this benchmark starts (SQLite in a temp folder) — the flow runs
@@ -169,21 +169,25 @@ def timed_send_run(campaign_id: int, sim: SimulatorProcess) -> SendFigures:
         batches.append(now - last[0])
         last[0] = now
 
-    saved_transaction = sending.transaction
+    from chapar.sending import engine
+
+    saved_transaction = engine.transaction
     sim_cpu = sim.cpu_seconds()
     try:
-        sending.transaction = timer.wrap_cm(saved_transaction)
-        with patched(
-            sending, timer, begin_run="begin_run", send_batches="send_batches",
-            _prepare_in="_prepare_in", _record_in="_record_in", _prepared="_prepared",
-            run_async="run_async", finish_run="finish_run", open_batches="open_batches",
+        engine.transaction = timer.wrap_cm(saved_transaction)
+        with (
+            patched(sending, timer, begin_run="begin_run", send_batches="send_batches"),
+            patched(
+                engine, timer, open_batch="open_batch", record_batch="record_batch",
+                _deliver="_deliver",
+            ),
         ):  # fmt: skip
             cpu, start = time.process_time(), time.perf_counter()
             last[0] = start
             result = sending.send_run(campaign_id, sending.Mode.START, on_batch=on_batch)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
-        sending.transaction = saved_transaction
+        engine.transaction = saved_transaction
     sim_cpu = sim.cpu_seconds() - sim_cpu
     in_batches = "transaction in send_batches"
     # The first batch's time includes planning: measure it from the end of begin_run.
@@ -191,13 +195,11 @@ def timed_send_run(campaign_id: int, sim: SimulatorProcess) -> SendFigures:
         batches[0] -= timer.get("begin_run")
     labels = {
         "plan (begin_run)": ["begin_run"],
-        "batch transactions": [in_batches],
-        "  _prepare_in": ["_prepare_in"],
-        "  _record_in": ["_record_in"],
-        "  open, commit, close": [in_batches, "-_prepare_in", "-_record_in"],
-        "build messages (_prepared)": ["_prepared"],
-        "provider phase (run_async)": ["run_async"],
-        "finish_run + open_batches": ["finish_run", "open_batches"],
+        "batch transactions": [in_batches, "transaction in _deliver"],
+        "  open (transaction 1)": ["open_batch"],
+        "  record (transaction 2)": ["record_batch"],
+        "  open, commit, close": [in_batches, "-open_batch", "-record_batch"],
+        "provider phase (_deliver)": ["_deliver", "-transaction in _deliver"],
     }
 
     def total(table: dict[str, float], names: list[str]) -> float:
@@ -403,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         imported = repo.import_list("bench", root / "recipients.csv")
         imported_s = time.perf_counter() - start
-        repo.topup(10**14, note="benchmark")
+        repo.topup(10**13, note="benchmark")
         print(
             f"{n:,} distinct recipients written in {written:.1f} s, imported in "
             f"{imported_s:.2f} s ({imported.valid:,} valid); simulator pid {sim.pid} at "

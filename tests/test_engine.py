@@ -29,6 +29,8 @@ from tests.test_sending import assert_exactly_once, make_campaign, numbers
 pytestmark = pytest.mark.integration
 
 PERSIAN_PAGE = 1_180
+#: A sender whose lease lapses 2 s after its last renewal, one request at a time.
+ONE_AT_A_TIME = {"CHAPAR_LEASE_TTL_S": "2", "CHAPAR_PROVIDER_CONCURRENCY": "1"}
 
 
 @pytest.fixture
@@ -133,6 +135,21 @@ def test_a_rebuild_makes_progress_when_every_call_fails_now_and_then(sim, write,
     assert_exactly_once(sim, cid)
 
 
+@pytest.mark.parametrize("rate", [0.03, 0.2])
+def test_a_campaign_completes_within_a_few_rebuilds_when_every_call_fails_now_and_then(
+    sim, write, rate
+):
+    sim.set_faults(error_rate=rate / 2, error_status=503, drop_rate=rate / 2, fault_scope="all")
+    cid = make_campaign(write, n=5_000)
+    try:
+        result = send_run(cid, Mode.START)
+        if result.status is not RunStatus.COMPLETED:
+            assert rebuild_until_done(cid, most=5) <= 5
+    finally:
+        sim.set_faults(error_rate=0.0, drop_rate=0.0, fault_scope="send")
+    assert_exactly_once(sim, cid)
+
+
 class NoLocalIds:
     """A provider that keeps no client-side ids (as SMS.ir): the simulator's adapter with
     reconciliation switched off."""
@@ -184,11 +201,7 @@ def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, wr
     keeps the lease, so every rebuild tried meanwhile is refused."""
     cid = make_campaign(write, n=6_000)
     sim.set_faults(latency_ms=300)
-    slow = {
-        "CHAPAR_LEASE_TTL_S": "2",
-        "CHAPAR_BATCH_SIZE": "6000",
-        "CHAPAR_PROVIDER_CONCURRENCY": "1",
-    }
+    slow = {**ONE_AT_A_TIME, "CHAPAR_BATCH_SIZE": "6000"}
     sender = chapar("send", str(cid), **slow)
     refused = 0
     time.sleep(1.0)
@@ -206,11 +219,7 @@ def test_no_second_sender_takes_over_while_a_slow_batch_outlasts_the_ttl(sim, wr
 def test_a_frozen_sender_is_taken_over_and_after_it_wakes_sends_and_records_nothing(sim, write):
     cid = make_campaign(write, n=4_000)
     sim.set_faults(latency_ms=200)
-    slow = {
-        "CHAPAR_LEASE_TTL_S": "2",
-        "CHAPAR_BATCH_SIZE": "4000",
-        "CHAPAR_PROVIDER_CONCURRENCY": "1",
-    }
+    slow = {**ONE_AT_A_TIME, "CHAPAR_BATCH_SIZE": "4000"}
     sender = chapar("send", str(cid), **slow)
     deadline = time.monotonic() + 30
     while sim.outbox()["total_accepted"] < 400:

@@ -143,6 +143,7 @@ def test_the_footer_is_sent_counted_in_pages_and_cost_and_shown_in_the_preview(s
 
 
 def test_replies_opt_out_and_in_once_each_and_the_rest_reach_the_report(sim, write):
+    sim.set_faults(reply_rate=0.0)  # only the replies injected here
     cid = make_campaign(write, n=200)
     send_run(cid, Mode.START)
     people = [canonical(n) for n in numbers(5)]
@@ -227,6 +228,7 @@ def test_a_bad_kind_is_refused_and_nothing_is_written():
 def test_the_inbox_flow_reads_replies_on_a_real_prefect_server(use_prefect_server, sim, write):
     from flows.inbox import sync_inbox as inbox_flow
 
+    sim.set_faults(reply_rate=0.0)
     cid = make_campaign(write, n=10)
     send_run(cid, Mode.START)
     sim.inject(canonical(numbers(1)[0]), "لغو")

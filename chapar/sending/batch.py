@@ -20,7 +20,6 @@ import polars as pl
 
 from chapar import credit
 from chapar.footer import with_footer
-from chapar.numbers import format_number
 from chapar.pages import count_pages
 from chapar.pricing import page_price
 from chapar.reasons import Code, Reason
@@ -110,7 +109,7 @@ def open_batch(
         was_in_flight=was_in_flight,
         local_ids=pending["local_id"].to_list(),
         numbers=pending["number"].to_list(),
-        receptors=[format_number(n) for n in pending["number"].to_list()],
+        receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
         sender=sender,
         text=text,
         texts=None,

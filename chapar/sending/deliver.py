@@ -45,6 +45,10 @@ _PROVIDER_STATE = {
 }
 
 
+#: What an accepted message is recorded as, by the status the send answered with.
+_ACCEPTED_AS = {status: state.value for status, state in _PROVIDER_STATE.items()}
+
+
 def state_of(status: MessageStatus) -> MessageState | None:
     """Chapar's message state for a provider status; None for an id it does not know."""
     return _PROVIDER_STATE.get(status)
@@ -101,6 +105,12 @@ class Delivery:
         self.local_ids.append(local_id)
         self.message_ids.append(message_id)
         self.states.append(state.value)
+
+    def accept_all(self, results: Sequence[SendResult]) -> None:
+        """A request's answers, as columns (one pass each: no call per message)."""
+        self.local_ids.extend([r.local_id for r in results])
+        self.message_ids.extend([r.message_id for r in results])
+        self.states.extend([_ACCEPTED_AS.get(r.status, "sent") for r in results])
 
     def stop_with(self, reason: Reason) -> None:
         if self.stop is None:
@@ -201,10 +211,9 @@ async def _send_request(
             return
         try:
             await bucket.take(len(req.local_ids))
-            for r in await _send_columns(
-                provider, req.local_ids, req.receptors, cp.sender, req.texts
-            ):
-                out.accept(r.local_id, r.message_id, state_of(r.status) or MessageState.SENT)
+            out.accept_all(
+                await _send_columns(provider, req.local_ids, req.receptors, cp.sender, req.texts)
+            )
             return
         except TransientError:
             pass  # not accepted: safe to send again after a pause

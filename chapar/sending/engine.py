@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import time as dt_time
@@ -166,35 +167,68 @@ def _send_queue(
     heartbeat: Heartbeat,
     outcomes: list[BatchOutcome],
 ) -> None:
+    """The batches as a pipeline: while batch *n+1*'s requests are out, batch *n* is
+    recorded in a worker thread. Batch *n+1* is committed in flight (transaction 1) before
+    any of its requests leaves, and batch *n* is recorded before *n+1* is, so a crash
+    anywhere leaves at most two batches in flight — both reconciled by a rebuild."""
     with _writing(heartbeat) as con:
         line = line_policy(con, ref, settings)
         nxt = open_batch(con, ref, queue[0], settings, line.window)
     bucket = bucket or _bucket_for(line)
-    for i, batch_no in enumerate(queue):
-        following = queue[i + 1] if i + 1 < len(queue) else None
-        if isinstance(nxt, BatchOutcome):
-            outcome = nxt
-            if outcome.stop is None and following is not None:
-                with _writing(heartbeat) as con:
-                    nxt = open_batch(con, ref, following, settings, line.window)
-        else:
-            crashpoint("prepared")
-            delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
-            crashpoint("requested")
-            with _writing(heartbeat) as con:
-                status = record_batch(con, ref, nxt, delivery, settings)
-                crashpoint("recording")
-                if delivery.stop is None and following is not None:
-                    nxt_cp = open_batch(con, ref, following, settings, line.window)
-            crashpoint("recorded")
-            outcome = BatchOutcome(batch_no, len(delivery.local_ids), status, delivery.stop)
-            if delivery.stop is None and following is not None:
-                nxt = nxt_cp
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
+    recording: Future[BatchOutcome] | None = None
+
+    def settle() -> bool:
+        """Wait for the batch being recorded; False when it stopped the run."""
+        nonlocal recording
+        if recording is None:
+            return True
+        outcome, recording = recording.result(), None  # LeaseLost and errors raise here
         outcomes.append(outcome)
         if on_batch:
             on_batch(ref, outcome)
-        if outcome.stop is not None:
-            break
+        return outcome.stop is None
+
+    def record(cp: Checkpoint, delivery: Delivery) -> BatchOutcome:
+        try:
+            with _writing(heartbeat) as con:
+                status = record_batch(con, ref, cp, delivery, settings)
+                crashpoint("recording")
+            crashpoint("recorded")
+        except BaseException:
+            heartbeat.lost = True  # no request of the next batch may leave now
+            raise
+        return BatchOutcome(cp.batch_no, len(delivery.local_ids), status, delivery.stop)
+
+    try:
+        for i in range(len(queue)):
+            following = queue[i + 1] if i + 1 < len(queue) else None
+            if isinstance(nxt, BatchOutcome):
+                if not settle():
+                    return
+                outcomes.append(nxt)
+                if on_batch:
+                    on_batch(ref, nxt)
+                if nxt.stop is not None or following is None:
+                    return
+                with _writing(heartbeat) as con:
+                    nxt = open_batch(con, ref, following, settings, line.window)
+                continue
+            crashpoint("prepared")
+            delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
+            crashpoint("requested")
+            settle()  # the batch before went without a stop, or this one was not opened
+            upcoming: Checkpoint | BatchOutcome | None = None
+            if delivery.stop is None and following is not None:
+                with _writing(heartbeat) as con:
+                    upcoming = open_batch(con, ref, following, settings, line.window)
+            recording = recorder.submit(record, nxt, delivery)
+            if delivery.stop is not None or upcoming is None:
+                break
+            nxt = upcoming
+        settle()
+    finally:
+        recorder.shutdown(wait=True)
 
 
 def _deliver(

@@ -84,6 +84,8 @@ def record_batch(
         )
         credit.hold(con, key, unknown_cost)
     credit.refund_blocked(con, ref.campaign_id)
+    if frame.height:
+        con.execute(q("run_minutes_add"), {**ref.key, "handed": frame.height})
     row = con.execute(q("batch_end"), {**key, "unresolved": bool(delivery.unknown)}).fetchall()
     refresh_counts(con, ref.campaign_id, ref.run_no)
     return str(row[0][0]) if row else "done"

@@ -50,18 +50,32 @@ CREATE TABLE run_counts (
     campaign_id INTEGER NOT NULL,
     run_no      INTEGER NOT NULL,
     status      VARCHAR NOT NULL,
+    operator    VARCHAR NOT NULL,            -- '' for an invalid number
     messages    BIGINT NOT NULL,
     pages       BIGINT NOT NULL,
     cost        BIGINT NOT NULL,             -- charged and not refunded
     refunded    BIGINT NOT NULL,
     last_at     TIMESTAMPTZ,
-    PRIMARY KEY (campaign_id, run_no, status)
+    PRIMARY KEY (campaign_id, run_no, status, operator)
 );
 INSERT INTO run_counts
-SELECT campaign_id, run_no, status, count(*), coalesce(sum(pages), 0),
+SELECT campaign_id, run_no, status, coalesce(operator, ''), count(*), coalesce(sum(pages), 0),
        coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
        coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
 FROM messages GROUP BY ALL;
+
+-- Messages handed to the provider by minute, added to in the recording transaction: the
+-- report's "sends over time" without a scan of the run's messages.
+CREATE TABLE run_minutes (
+    campaign_id INTEGER NOT NULL,
+    run_no      INTEGER NOT NULL,
+    minute      TIMESTAMPTZ NOT NULL,
+    handed      BIGINT NOT NULL,
+    PRIMARY KEY (campaign_id, run_no, minute)
+);
+INSERT INTO run_minutes
+SELECT campaign_id, run_no, date_trunc('minute', sent_at), count(*)
+FROM messages WHERE sent_at IS NOT NULL GROUP BY ALL;
 
 -- What kind of pass a run is: send (run 1), reset (everyone again), resend (the previous
 -- run's undelivered and failed only).

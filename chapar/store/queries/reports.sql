@@ -1,7 +1,9 @@
 -- name: report_counts
 -- The figures of one run, by the status flag: the run's counters, kept by the engine.
-SELECT status, messages AS n, pages, cost
-FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no;
+SELECT status, sum(messages)::BIGINT AS n, sum(pages)::BIGINT AS pages,
+       sum(cost)::BIGINT AS cost
+FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
+GROUP BY status;
 
 -- name: report_recount
 -- The same figures counted from the messages themselves (to check the counters).
@@ -11,15 +13,15 @@ FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY status;
 
 -- name: report_by_operator
-SELECT coalesce(operator, 'invalid') AS operator, status, count(*) AS n
-FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
+SELECT CASE operator WHEN '' THEN 'invalid' ELSE operator END AS operator, status,
+       sum(messages)::BIGINT AS n
+FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL ORDER BY ALL;
 
 -- name: report_over_time
--- Messages handed to the provider per minute.
-SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
-FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no AND sent_at IS NOT NULL
-GROUP BY ALL ORDER BY minute;
+-- Messages handed to the provider per minute (kept by the recording transactions).
+SELECT minute, handed AS n FROM run_minutes
+WHERE campaign_id = $campaign_id AND run_no = $run_no ORDER BY minute;
 
 -- name: report_numbers
 -- One page of the run's numbers, optionally filtered by the status flag.

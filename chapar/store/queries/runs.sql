@@ -267,11 +267,15 @@ DELETE FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no;
 
 -- name: run_counts_insert
 INSERT INTO run_counts
-SELECT campaign_id, run_no, status, count(*), coalesce(sum(pages), 0),
+SELECT campaign_id, run_no, status, coalesce(operator, ''), count(*), coalesce(sum(pages), 0),
        coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
        coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
 FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
 GROUP BY ALL;
+
+-- name: run_minutes_add
+INSERT INTO run_minutes VALUES ($campaign_id, $run_no, date_trunc('minute', now()), $handed)
+ON CONFLICT (campaign_id, run_no, minute) DO UPDATE SET handed = handed + excluded.handed;
 
 -- name: suppress_from_provider
 -- Numbers the provider reported as blocked join the suppression ledger once (a number
