@@ -424,11 +424,15 @@ def price(
         list[str] | None, typer.Option("--list", "-l", help="a recipient list")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    sender: Annotated[
+        str | None,
+        typer.Option(help="the sender line: its footer, opt-outs and frequency cap apply"),
+    ] = None,
 ) -> None:
     """Price a message over recipient lists without sending (a dry run)."""
     from chapar.store import repo
 
-    quote = repo.price(message, tuple(list_ or ()))
+    quote = repo.price(message, tuple(list_ or ()), sender)
     if as_json:
         print(json.dumps(quote.as_dict(), ensure_ascii=False))
         return
@@ -436,8 +440,11 @@ def price(
     if list_:
         out.print(
             f"recipients {quote.recipients:,} (removed: {quote.invalid:,} invalid, "
-            f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted)"
+            f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted, "
+            f"{quote.opted_out:,} opted out, {quote.capped:,} capped)"
         )
+    if quote.footer:
+        out.print(f"with the line's opt-out footer {quote.footer!r}")
         for op, n in sorted(quote.by_operator.items()):
             out.print(f"  {op}: {n:,}")
     out.print(f"cost [bold]{money(quote.cost)}[/]")

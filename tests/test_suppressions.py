@@ -136,6 +136,8 @@ def test_the_footer_is_sent_counted_in_pages_and_cost_and_shown_in_the_preview(s
     repo.edit_campaign(cid, {"message": text})
     quote = repo.price(text, ["people"], sender=LINE)
     assert quote.pages == 2 and quote.cost == 500 * 2 * 1_180
+    code, shown = finished(chapar("price", "-m", text, "-l", "people", "--sender", LINE))
+    assert code == 0 and "2 page(s)" in shown and "footer 'لغو۱۱'" in shown, shown
     send_run(cid, Mode.START)
     figures = reports.run_report(cid).figures()
     assert figures["pages"] == 500 * 2
