@@ -47,6 +47,10 @@ class Quote:
     opted_out: int = 0
     capped: int = 0
     footer: str | None = None  # the line's opt-out footer, part of the text priced
+    #: a personalised message: pages per recipient and a few rendered texts
+    min_pages: int | None = None
+    max_pages: int | None = None
+    samples: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -60,6 +64,9 @@ class Quote:
             "opted_out": self.opted_out,
             "capped": self.capped,
             "footer": self.footer,
+            "min_pages": self.min_pages,
+            "max_pages": self.max_pages,
+            "samples": list(self.samples),
             "by_operator": dict(self.by_operator),
             "cost": self.cost,
             "currency": self.currency,

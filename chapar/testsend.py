@@ -2,8 +2,8 @@
 user's own numbers before the campaign does. Charged and written to the audit trail and the
 ledger like any send, never counted as a run (its rows live in ``test_sends``).
 
-The text is the campaign's message rendered for the given values (``--value name=...``) or,
-when the message has variables and no values are given, for its first recipient; the
+The text is the campaign's message rendered for its first recipient, with any values given
+(``--value name=...``) in place of that recipient's; the
 line's opt-out footer is added as at freeze time. Two transactions around the request, as a
 batch: (1) credit held and the rows written ``pending``; (2) what the provider accepted
 charged and ``sent``, the rest ``failed``. A request that fails releases the hold and
@@ -71,10 +71,19 @@ def check_numbers(raw: Sequence[str]) -> list[int]:
 
 
 def first_recipient_values(campaign_id: int) -> dict[str, str | None]:
-    """The first recipient's values for the message's variables. Recipient attributes come
-    with migration 003 (the recipient-file helper); until then there are none, and variables
-    take their fallbacks."""
-    return {}
+    """The first recipient's values (its list's columns), in list then line order; empty
+    before the recipient-attributes migration (003) or without columns."""
+    from chapar.personalise import has_attributes
+    from chapar.store import connect
+
+    with connect() as con:
+        if not has_attributes(con):
+            return {}
+        rows = con.execute(q("first_recipient_values"), {"campaign_id": campaign_id}).fetchall()
+    if not rows:
+        return {}
+    columns, attrs = rows[0]
+    return dict(zip(columns or [], attrs or [], strict=False))
 
 
 def render(message: str, values: Mapping[str, str | None]) -> str:
@@ -104,7 +113,8 @@ def test_send(
     actor = actor or default_actor()
     targets = check_numbers(numbers)
     campaign = get_campaign(campaign_id)
-    given = dict(values) if values else first_recipient_values(campaign_id)
+    # the given values, over the first recipient's
+    given: dict[str, str | None] = {**first_recipient_values(campaign_id), **(values or {})}
     with transaction() as con:
         line = line_for(con, campaign.sender)
         text = with_footer(render(campaign.message, given), line.footer)

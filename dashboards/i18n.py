@@ -401,6 +401,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "ox.reply.opt_in": ("بازگشت", "opt-in"),
     "ox.reply.other": ("دیگر", "other"),
     "ox.text": ("متن", "Text"),
+    "pbl.how.opted out: filtered before sending": (
+        "لغو عضویت؛ پیش از ارسال کنار گذاشته شد",
+        "opted out: filtered before sending",
+    ),
+    "pbl.how.suppressed by hand: filtered before sending": (
+        "مسدود دستی؛ پیش از ارسال کنار گذاشته شد",
+        "suppressed by hand: filtered before sending",
+    ),
 }
 
 #: The core's refusal and stop reasons, in Persian (English is the core's own text).

@@ -53,11 +53,15 @@ def test_a_test_send_reaches_the_numbers_is_charged_and_is_no_run(sim, write):
         assert credit.check_money(con).held == 0
 
 
-def test_variables_are_rendered_from_the_given_values(sim, write):
-    cid = make_campaign(write, n=10, message="سلام {نام|دوست} عزیز")
-    default = testsend.test_send(cid, ["09350000001"])
+def test_variables_take_the_first_recipients_values_or_the_given_ones(sim, write):
+    from tests.test_personalised import LONG, people_with_names
+
+    people_with_names(write, n=10)
+    cid = repo.create_campaign("T", "سلام {نام|دوست} از {شهر}", "30001234", ["people"])
+    first = testsend.test_send(cid, ["09350000001"])
     named = testsend.test_send(cid, ["09350000001"], testsend.parse_values(["نام=مریم"]))
-    assert (default.text, named.text) == ("سلام دوست عزیز", "سلام مریم عزیز")
+    assert first.text == f"سلام {LONG} از تهران" and first.pages == 2
+    assert named.text == "سلام مریم از تهران"  # a variable not given takes its fallback
 
 
 @pytest.mark.parametrize(

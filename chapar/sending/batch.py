@@ -21,6 +21,7 @@ import polars as pl
 from chapar import credit
 from chapar.footer import with_footer
 from chapar.pages import count_pages
+from chapar.personalise import batch_texts, template_of
 from chapar.pricing import page_price
 from chapar.reasons import Code, Reason
 from chapar.sending.run import BatchOutcome, LeaseLost, RunRef, refresh_counts
@@ -99,11 +100,27 @@ def open_batch(
         con.execute(q("batch_end"), {**key, "unresolved": False})
         refresh_counts(con, ref.campaign_id, ref.run_no)
         return BatchOutcome(batch_no)
-    if was_in_flight and frozen_text is not None:
+    texts: list[str] | None = None
+    template = template_of(message)
+    if was_in_flight and frozen_text is None and pending["text"].null_count() == 0:
+        # a personalised batch: each message's text, pages and cost were frozen with it
+        text, texts = "", pending["text"].to_list()
+        page_list, costs = pending["pages"].cast(pl.Int64).to_list(), pending["cost"]
+    elif was_in_flight and frozen_text is not None:
         text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
+        page_list, costs = [pages] * pending.height, _costs(pending, prices)
+    elif template is not None:
+        frozen = batch_texts(con, key, template, footer, pending, settings)
+        con.register("incoming", frozen.frame)
+        try:
+            con.execute(q("messages_freeze"), key)
+        finally:
+            con.unregister("incoming")
+        text, texts, page_list = "", frozen.texts, frozen.pages
+        costs = pl.Series("cost", frozen.costs, dtype=pl.Int64)
     else:
         text, pages, prices = _freeze(with_footer(message, footer), pending, settings)
-    costs = _costs(pending, prices)
+        page_list, costs = [pages] * pending.height, _costs(pending, prices)
     cp = Checkpoint(
         batch_no=batch_no,
         was_in_flight=was_in_flight,
@@ -112,8 +129,8 @@ def open_batch(
         receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
         sender=sender,
         text=text,
-        texts=None,
-        pages=[pages] * pending.height,
+        texts=texts,
+        pages=page_list,
         costs=costs.to_list(),
         affordable=None,
     )
@@ -124,14 +141,15 @@ def open_batch(
             refresh_counts(con, ref.campaign_id, ref.run_no)
             return BatchOutcome(batch_no, status="pending", stop=Reason(Code.INSUFFICIENT_CREDIT))
         credit.hold(con, key, int(costs.head(cp.affordable).sum()))
+    personal = texts is not None  # its texts are on the messages, not on the batch
     con.execute(
         q("batch_begin"),
         {
             **key,
-            "text": text,
-            "pages": pages,
-            "encoding": count_pages(text).encoding,
-            "prices": json.dumps(prices),
+            "text": None if personal else text,
+            "pages": None if personal else page_list[0],
+            "encoding": None if personal else count_pages(text).encoding,
+            "prices": None if personal else json.dumps(prices),
         },
     )
     if not was_in_flight:

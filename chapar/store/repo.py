@@ -290,9 +290,29 @@ def price(
     message: str, list_names: list[str] | tuple[str, ...] = (), sender: str | None = None
 ) -> Quote:
     """Price a message over recipient lists (the dry run): nothing is written. On a line
-    with an opt-out footer, the footer is part of the text priced."""
+    with an opt-out footer, the footer is part of the text priced. A personalised message
+    is rendered and priced per recipient: the total, the fewest and most pages, samples."""
+    from dataclasses import replace
+
+    from chapar import personalise
+
     check_message(message)
-    return price_for(message, audience(list_names, sender))
+    base = price_for(message, audience(list_names, sender))
+    template = personalise.template_of(message)
+    if template is None or not list_names:
+        return base
+    with connect() as con:
+        ids = _list_ids(con, list_names)
+        personalise.check(con, message, ids)
+        shown = personalise.preview(con, template, ids, sender, base.footer)
+    return replace(
+        base,
+        cost=shown.cost,
+        pages=shown.max_pages,
+        min_pages=shown.min_pages,
+        max_pages=shown.max_pages,
+        samples=tuple(shown.samples),
+    )
 
 
 def price_for(message: str, who: Audience) -> Quote:
@@ -411,6 +431,9 @@ def create_campaign(
     status = CampaignStatus.SCHEDULED if start_at else CampaignStatus.DRAFT
     with transaction() as con:
         list_ids = _list_ids(con, source)
+        from chapar import personalise
+
+        personalise.check(con, message, list_ids)
         campaign_id = int(
             _scalar(
                 con,
@@ -473,6 +496,11 @@ def edit_campaign(
             if value != new[field]:
                 done.append(Change(field, new[field], value))
                 new[field] = value
+        if any(c.field in ("message", "source") for c in done):
+            from chapar import personalise
+
+            sources = tuple(changes["source"]) if "source" in changes else campaign.source
+            personalise.check(con, str(new["message"]), _list_ids(con, sources))
         con.execute(q("campaign_set"), {"id": campaign_id, **new})
         for change in done:
             record_audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)

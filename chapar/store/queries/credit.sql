@@ -59,3 +59,11 @@ UPDATE test_sends SET status = $status, provider_id = $provider_id WHERE id = $i
 -- name: test_sends_for
 SELECT id, number, text, pages, cost, status, provider_id, actor, sent_at FROM test_sends
 WHERE campaign_id = $campaign_id ORDER BY id DESC;
+
+-- name: first_recipient_values
+-- A campaign's first recipient (list order, then line order) with its list's columns.
+SELECT l.columns, r.attrs
+FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+JOIN lists l ON l.id = cl.list_id
+WHERE cl.campaign_id = $campaign_id AND r.number IS NOT NULL
+ORDER BY cl.position, r.line_no LIMIT 1;

@@ -24,12 +24,17 @@ SELECT minute, handed AS n FROM run_minutes
 WHERE campaign_id = $campaign_id AND run_no = $run_no ORDER BY minute;
 
 -- name: report_numbers
--- One page of the run's numbers, optionally filtered by the status flag.
-SELECT seq, coalesce(CAST(number AS VARCHAR), raw) AS number, operator, status, provider_id,
-       pages, cost, sent_at, status_at
-FROM messages
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status)
-ORDER BY seq LIMIT $limit OFFSET $offset;
+-- One page of the run's numbers, optionally filtered by the status flag, each with the
+-- text it was sent (its own when personalised, else its batch's; none before its batch).
+SELECT m.seq, coalesce(CAST(m.number AS VARCHAR), m.raw) AS number, m.operator, m.status,
+       m.provider_id, m.pages, m.cost, m.sent_at, m.status_at,
+       coalesce(m.text, b.text) AS text
+FROM messages m
+LEFT JOIN batches b ON b.campaign_id = m.campaign_id AND b.run_no = m.run_no
+                   AND b.batch_no = m.batch_no
+WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no
+  AND ($status IS NULL OR m.status = $status)
+ORDER BY m.seq LIMIT $limit OFFSET $offset;
 
 -- name: report_numbers_count
 SELECT count(*) FROM messages
@@ -40,7 +45,7 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR st
 -- suppressed (filtered before sending, from the suppression ledger), or blocked by the
 -- provider.
 SELECT number, operator, run_no,
-       CASE status WHEN 'blacklisted' THEN 'blacklisted: filtered before sending'
+       CASE status WHEN 'blacklisted' THEN 'filtered before sending'
                    WHEN 'opted_out' THEN 'opted out: filtered before sending'
                    WHEN 'suppressed' THEN 'suppressed by hand: filtered before sending'
                    ELSE 'reported blocked by the provider' END AS how,

@@ -20,9 +20,10 @@ VALUES ($campaign_id, $run_no, 'planned', $kind);
 -- recipient in a batch of its own after the others, sent when its cap frees; later
 -- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
 -- takes the first N recipients and the filtered rows met before the N-th.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
 WITH src AS (
-    SELECT r.number, r.raw, r.operator,
+    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
            row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
     FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
     WHERE cl.campaign_id = $campaign_id
@@ -60,7 +61,8 @@ SELECT $campaign_id, $run_no, seq,
             WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
                 PARTITION BY status = 'deferred'
                 ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
-       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END
+       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
+       list_id, line_no
 FROM numbered
 ORDER BY seq;
 
@@ -69,9 +71,10 @@ ORDER BY seq;
 -- filtered again by the suppression ledger and the frequency cap (kept with their status,
 -- never batched; with $defer the capped ones wait in batches of their own, as above).
 -- Blocked, blacklisted and every other status are not resent.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
 WITH src AS (
-    SELECT number, raw, operator, row_number() OVER (ORDER BY seq) AS seq
+    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
     FROM messages
     WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
       AND status IN ('undelivered', 'failed') AND number IS NOT NULL
@@ -98,7 +101,8 @@ SELECT $campaign_id, $run_no, seq,
             WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
                 PARTITION BY status = 'deferred'
                 ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
-       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END
+       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
+       list_id, line_no
 FROM numbered ORDER BY seq;
 
 -- name: cap_sends
@@ -187,7 +191,7 @@ SELECT status, text, pages, encoding, prices FROM batches
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 
 -- name: batch_pending_messages
-SELECT seq, local_id, number, operator, text, pages, cost FROM messages
+SELECT seq, local_id, number, operator, text, pages, cost, list_id, line_no FROM messages
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
   AND status = 'pending'
 ORDER BY seq;
