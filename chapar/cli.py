@@ -445,6 +445,10 @@ def price(
         )
     if quote.footer:
         out.print(f"with the line's opt-out footer {quote.footer!r}")
+    if quote.max_pages is not None:
+        out.print(f"personalised: {quote.min_pages} to {quote.max_pages} page(s) a recipient")
+        for sample in quote.samples:
+            out.print(f"  e.g. {sample!r}")
         for op, n in sorted(quote.by_operator.items()):
             out.print(f"  {op}: {n:,}")
     out.print(f"cost [bold]{money(quote.cost)}[/]")
