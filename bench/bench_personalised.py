@@ -2,8 +2,8 @@
 [--rows N]``.
 
 A fresh store in a temp folder and the simulator as a child process. One list of N
-distinct numbers whose rows carry two columns (``نام``, ``کد``: the shape migration 003
-keeps; the bench adds those two columns itself while 003 is not on main). Two campaigns
+distinct numbers whose rows carry two columns (``نام``, ``کد``), kept by the import as the
+list's attributes (migration 003). Two campaigns
 over it, each planned and sent with ``send_run(campaign, Mode.START)``:
 
 - same text: ``"سلام، تخفیف یلدا برای شما"`` (one text frozen per batch);
@@ -32,30 +32,15 @@ SAME = "سلام، تخفیف یلدا برای شما"
 PERSONAL = "سلام {نام|دوست}، کد تخفیف شما {کد}"
 
 
-def give_columns(n: int) -> None:
-    """Every row of the list a name (every tenth none) and a code, as 003 stores them."""
-    from chapar.store import transaction
-
-    names = [None if i % 10 == 9 else f"مشتری{i}" for i in range(n)]
-    frame = pl.DataFrame(
-        {"line_no": range(2, n + 2), "attrs": [[a, f"Y{i:07d}"] for i, a in enumerate(names)]},
-        schema={"line_no": pl.Int32, "attrs": pl.List(pl.String)},
-    )
-    with transaction() as con:
-        present = con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'recipients' "
-            "AND column_name = 'attrs'"
-        ).fetchall()
-        if present == [(0,)]:
-            con.execute("ALTER TABLE lists ADD COLUMN columns VARCHAR[]")
-            con.execute("ALTER TABLE recipients ADD COLUMN attrs VARCHAR[]")
-        con.execute("UPDATE lists SET columns = ['نام', 'کد']")
-        con.register("incoming", frame)
-        con.execute(
-            "UPDATE recipients SET attrs = i.attrs FROM incoming i "
-            "WHERE recipients.line_no = i.line_no"
-        )
-        con.unregister("incoming")
+def add_columns(path: Path) -> None:
+    """Give every row of the recipient file a name (every tenth none) and a code: the
+    import keeps them as the list's attributes (migration 003)."""
+    frame = pl.read_csv(path)
+    n = frame.height
+    frame.with_columns(
+        pl.Series("نام", [None if i % 10 == 9 else f"مشتری{i}" for i in range(n)]),
+        pl.Series("کد", [f"Y{i:07d}" for i in range(n)]),
+    ).write_csv(path)
 
 
 def timed_send(campaign_id: int) -> tuple[float, int]:
@@ -81,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
         path = root / "people.csv"
         write_distinct_recipients(path, args.rows)
+        add_columns(path)
         repo.import_list("people", path)
-        give_columns(args.rows)
         repo.topup(10**13)
         figures: dict[str, dict[str, float]] = {}
         for name, message in (("same text", SAME), ("personalised", PERSONAL)):

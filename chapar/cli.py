@@ -95,7 +95,7 @@ def lists_show(ctx: typer.Context) -> None:
         return
     from chapar.store import repo
 
-    table = Table("name", "file", "valid", "invalid", "duplicates", "imported")
+    table = Table("name", "file", "valid", "invalid", "duplicates", "attributes", "imported")
     for item in repo.lists():
         table.add_row(
             item.name,
@@ -103,6 +103,7 @@ def lists_show(ctx: typer.Context) -> None:
             f"{item.valid:,}",
             f"{item.invalid:,}",
             f"{item.duplicates:,}",
+            ", ".join(item.columns),
             f"{item.created_at:%Y-%m-%d %H:%M}",
         )
     out.print(table)
@@ -110,24 +111,80 @@ def lists_show(ctx: typer.Context) -> None:
 
 def _print_invalid(samples: list[tuple[int, str]], path: Path) -> None:
     for line_no, raw in samples:
-        out.print(f"  [yellow]{path.name}:{line_no}[/] invalid number {raw!r}")
+        out.print(f"  [yellow]{path.name}:{line_no}[/] invalid number {raw!r}", highlight=False)
+
+
+ColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help="the column holding the numbers (by its header); found by content if not given"
+    ),
+]
+SheetOption = Annotated[
+    str | None, typer.Option(help="the sheet of a workbook; the one holding numbers if not given")
+]
+AcceptInvalidOption = Annotated[
+    bool, typer.Option(help="import even when most rows are not valid mobile numbers")
+]
+_DELIMITER_NAMES = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}
+
+
+@lists_app.command("preview")
+def lists_preview(file: Path, column: ColumnOption = None, sheet: SheetOption = None) -> None:
+    """Show how a file would be read and imported, writing nothing: encoding, delimiter,
+    sheet, header row, number column, the first rows as read, and the counts. Exits 1 when
+    the import would be refused."""
+    from chapar.store import repo
+
+    p = repo.preview_list(file, column, sheet=sheet)
+    if p.kind == "excel":
+        how = f"workbook, sheet {p.sheet!r} (sheets: {', '.join(p.sheets)})"
+    else:
+        delimiter = _DELIMITER_NAMES.get(p.delimiter or "", "none (one value a line)")
+        how = f"text, encoding {p.encoding}, delimiter {delimiter}"
+    header = f"header on line {p.header_line}" if p.header_line else "no header row"
+    out.print(f"[bold]{p.file}[/]: {how}, {header}", highlight=False)
+    attrs = ", ".join(p.attributes) or "none"
+    out.print(f"number column: {p.number_column!r}; attributes kept: {attrs}", highlight=False)
+    table = Table("line", "as written", "number", *p.attributes, title="first rows as read")
+    for row in p.first_rows.iter_rows():
+        line_no, raw, number, *values = row
+        table.add_row(str(line_no), raw or "", "" if number is None else str(number),
+                      *[v or "" for v in values])  # fmt: skip
+    out.print(table)
+    out.print(
+        f"{p.total:,} rows: {p.valid:,} valid numbers, {p.invalid:,} invalid, "
+        f"{p.duplicates:,} duplicate within the file, {p.blacklisted:,} already on the blacklist"
+    )
+    _print_invalid(p.invalid_samples, file)
+    if p.refusal is not None:
+        err.print(f"[bold red]the import would be refused:[/] {p.refusal}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"[green]ready to import[/]: chapar lists import NAME {file}")
 
 
 @lists_app.command("import")
 def lists_import(
     name: str,
     file: Path,
-    column: Annotated[str | None, typer.Option(help="the column holding the numbers")] = None,
+    column: ColumnOption = None,
+    sheet: SheetOption = None,
     replace: Annotated[bool, typer.Option(help="replace a list of the same name")] = False,
+    accept_invalid: AcceptInvalidOption = False,
 ) -> None:
-    """Import a recipient list from CSV, Excel (.xlsx) or plain text."""
+    """Import a recipient list from CSV/TSV/text (any usual encoding and delimiter) or a
+    workbook (.xlsx, .xls); the other columns are kept as the recipients' attributes."""
     from chapar.store import repo
 
-    result = repo.import_list(name, file, column, replace=replace)
+    result = repo.import_list(
+        name, file, column, sheet=sheet, replace=replace, accept_invalid=accept_invalid
+    )
     out.print(
         f"[green]imported[/] {result.valid:,} numbers into [bold]{result.name}[/] "
         f"({result.invalid:,} invalid, {result.duplicates:,} duplicate, "
-        f"{result.total:,} rows)"
+        f"{result.blacklisted:,} on the blacklist, {result.total:,} rows)"
+        + (f"; attributes: {', '.join(result.columns)}" if result.columns else ""),
+        highlight=False,
     )
     _print_invalid(result.invalid_samples, file)
 
@@ -135,12 +192,14 @@ def lists_import(
 @blacklist_app.command("import")
 def blacklist_import(
     file: Path,
-    column: Annotated[str | None, typer.Option(help="the column holding the numbers")] = None,
+    column: ColumnOption = None,
+    sheet: SheetOption = None,
+    accept_invalid: AcceptInvalidOption = False,
 ) -> None:
-    """Import numbers into the telecom blacklist."""
+    """Import numbers into the telecom blacklist (read as a recipient list is)."""
     from chapar.store import repo
 
-    result = repo.import_blacklist(file, column)
+    result = repo.import_blacklist(file, column, sheet=sheet, accept_invalid=accept_invalid)
     out.print(
         f"[green]blacklisted[/] {result.added:,} new numbers "
         f"({result.already:,} already there, {result.invalid:,} invalid)"

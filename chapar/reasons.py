@@ -70,6 +70,20 @@ class Code(StrEnum):
     TEMPLATE_NO_COLUMNS = "template_no_columns"
     TEMPLATE_MISSING_VALUES = "template_missing_values"
     TEMPLATE_MISSING_VALUE = "template_missing_value"
+    # --- imports: recipient and blacklist files (chapar/imports) -------------------------
+    IMPORT_NO_FILE = "import_no_file"
+    IMPORT_IS_FOLDER = "import_is_folder"
+    IMPORT_EMPTY = "import_empty"
+    IMPORT_UNREADABLE = "import_unreadable"
+    IMPORT_ENCODING = "import_encoding"
+    IMPORT_NO_SHEET = "import_no_sheet"
+    IMPORT_NO_COLUMN = "import_no_column"
+    IMPORT_NO_NUMBERS = "import_no_numbers"
+    IMPORT_NO_NUMBERS_SHEETS = "import_no_numbers_sheets"
+    IMPORT_MOSTLY_INVALID = "import_mostly_invalid"
+    IMPORT_WIDE_LINE = "import_wide_line"
+    IMPORT_NAME_EMPTY = "import_name_empty"
+    IMPORT_LIST_EXISTS = "import_list_exists"
     # --- beyond the panels: resend, test send, suppressions, inbox, cap (issue 12) -------
     RESEND_NOT_COMPLETED = "resend_not_completed"
     NOTHING_TO_RESEND = "nothing_to_resend"
@@ -220,6 +234,54 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.TEMPLATE_MISSING_VALUE: (
         "مقداری برای {{{name}}} داده نشده و جایگزینی ندارد",
         "no value for {{{name}}}, and it has no fallback",
+    ),
+    # --- imports: recipient and blacklist files (chapar/imports) -------------------------
+    Code.IMPORT_NO_FILE: ("چنین فایلی نیست", "no such file"),
+    Code.IMPORT_IS_FOLDER: (
+        "این یک پوشه است، نه فایل؛ خود فایل را بدهید",
+        "this is a folder, not a file: give the file itself",
+    ),
+    Code.IMPORT_EMPTY: ("فایل خالی است", "the file is empty"),
+    Code.IMPORT_UNREADABLE: (
+        "این فایل {kind} خوانده نشد: {detail}",
+        "cannot read this {kind} file: {detail}",
+    ),
+    Code.IMPORT_ENCODING: (
+        "متن این فایل با کدگذاری {encoding} خوانده نشد؛ آن را با UTF-8 ذخیره کنید",
+        "the text cannot be read as {encoding}: save the file as UTF-8",
+    ),
+    Code.IMPORT_NO_SHEET: (
+        "برگه «{sheet}» نیست؛ برگه‌ها: {sheets}",
+        "no sheet {sheet!r}; the sheets are: {sheets}",
+    ),
+    Code.IMPORT_NO_COLUMN: (
+        "ستون «{column}» نیست؛ ستون‌ها: {columns}",
+        "no column {column!r}; the columns are: {columns}",
+    ),
+    Code.IMPORT_NO_NUMBERS: (
+        "هیچ سطری شماره موبایل معتبر ندارد ({rows} سطر خوانده شد)؛ ستون‌ها: {columns}",
+        "no row holds a valid mobile number ({rows} rows read); the columns are: {columns}",
+    ),
+    Code.IMPORT_NO_NUMBERS_SHEETS: (
+        "هیچ برگه‌ای شماره موبایل معتبر ندارد؛ برگه‌های خوانده شده: {sheets}",
+        "no sheet holds a valid mobile number; the sheets read: {sheets}",
+    ),
+    Code.IMPORT_MOSTLY_INVALID: (
+        "{invalid} از {total} سطر ستون «{column}» شماره موبایل معتبر نیست (مثلاً {samples})؛ "
+        "ستون را بررسی کنید یا با پذیرش نامعتبرها (--accept-invalid) وارد کنید",
+        "{invalid} of {total} rows in column {column!r} are not valid mobile numbers (e.g. "
+        "{samples}); check the column, or import with --accept-invalid",
+    ),
+    Code.IMPORT_WIDE_LINE: (
+        "سطر {line} شامل {values} مقدار جدا شده با «{delimiter}» است؛ هر شماره را در یک سطر "
+        "(یک ستون) بگذارید",
+        "line {line} holds {values} values separated by {delimiter!r}: put one number a line "
+        "(in one column)",
+    ),
+    Code.IMPORT_NAME_EMPTY: ("نام لیست خالی است", "the list name is empty"),
+    Code.IMPORT_LIST_EXISTS: (
+        "لیستی به نام «{name}» هست؛ برای جایگزینی، گزینه جایگزینی (--replace) را بزنید",
+        "a list named {name!r} exists; import with --replace to replace it",
     ),
     # --- beyond the panels (issue 12) -----------------------------------------------------
     Code.RESEND_NOT_COMPLETED: (

@@ -31,6 +31,64 @@ def test_a_missing_file_is_an_error_naming_it(capsys, tmp_path):
     assert "nope.csv: no such file" in err
 
 
+def test_lists_preview_shows_how_a_file_is_read_and_writes_nothing(capsys, tmp_path):
+    path = tmp_path / "export.csv"
+    rows = "\r\n".join(["Mobile;Name", "09121234567;علی", "09351234567;سارا", "bad;رضا"])
+    path.write_bytes(rows.encode("utf-8-sig"))
+    code, out, _ = run_main(capsys, "lists", "preview", str(path))
+    assert code == 0
+    assert "export.csv: text, encoding UTF-8 (BOM), delimiter ';', header on line 1" in out
+    assert "number column: 'Mobile'; attributes kept: Name" in out
+    assert "علی" in out and "989121234567" in out
+    assert "3 rows: 2 valid numbers, 1 invalid, 0 duplicate within the file" in out
+    assert "export.csv:4 invalid number 'bad'" in out
+    assert repo.lists() == []
+
+
+def test_a_file_without_numbers_is_refused_with_exit_1_by_preview_and_import(capsys, write):
+    path = write("people.csv", "name,email\nAli,ali@example.com\n")
+    code, _, err = run_main(capsys, "lists", "preview", str(path))
+    assert code == 1 and "no row holds a valid mobile number" in err
+    code, _, err = run_main(capsys, "lists", "import", "people", str(path))
+    assert code == 1
+    assert (
+        "people.csv: no row holds a valid mobile number (1 rows read); the columns are: "
+        "name, email" in err
+    )
+    assert repo.lists() == []
+
+
+def test_a_mostly_invalid_file_imports_with_accept_invalid(capsys, write):
+    path = write("bad.txt", "09121234567\nabc\nxyz\n")
+    code, _, err = run_main(capsys, "lists", "import", "bad", str(path))
+    assert code == 1 and "2 of 3 rows" in err and "--accept-invalid" in err
+    code, out, _ = run_main(capsys, "lists", "import", "bad", str(path), "--accept-invalid")
+    assert code == 0 and "imported 1 numbers into bad (2 invalid" in out
+
+
+def test_a_folder_is_called_a_folder(capsys, tmp_path):
+    code, _, err = run_main(capsys, "lists", "import", "x", str(tmp_path))
+    assert code == 1 and "is a folder, not a file" in err and "no such file" not in err
+
+
+def test_a_workbook_sheet_is_chosen_with_sheet(capsys, tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "book.xlsx"
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet("Cover").write(0, 0, "Customers")
+    data = book.add_worksheet("Data")
+    data.write_row(0, 0, ["mobile", "name"])
+    data.write_row(1, 0, [9121234567, "Ali"])
+    book.close()
+    code, out, _ = run_main(capsys, "lists", "preview", str(path))
+    assert code == 0 and "workbook, sheet 'Data' (sheets: Cover, Data)" in out
+    code, _, err = run_main(capsys, "lists", "import", "b", str(path), "--sheet", "Cover")
+    assert code == 1 and "no sheet holds a valid mobile number; the sheets read: Cover, Data" in err
+    code, out, _ = run_main(capsys, "lists", "import", "b", str(path), "--sheet", "data")
+    assert code == 0 and "imported 1 numbers into b" in out and "attributes: name" in out
+
+
 def test_a_negative_topup_is_refused_and_changes_nothing(capsys):
     code, _, err = run_main(capsys, "credit", "topup", "--", "-500")
     assert code == 1 and "amount" in err

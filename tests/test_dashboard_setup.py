@@ -25,17 +25,22 @@ def upload(at, key: str, name: str, text: str) -> None:  # type: ignore[no-untyp
     run_ok(at)
 
 
+def frame_with(at, column: str):  # type: ignore[no-untyped-def]
+    """The first table on the page with this column header."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
 def test_importing_a_recipient_list_shows_counts_and_invalid_lines(app):
     at = go(run_ok(app()), "lists")
     assert at.title[0].value == "Recipient lists"
     upload(at, "list_file", "customers.csv", CSV)
-    assert at.text_input(key="list_name_customers").value == "customers"
+    assert at.text_input(key="list_name").value == "customers"
     click(at, "list_import")
     assert "List “customers”: 4 rows, 2 valid numbers, 1 invalid, 1 duplicates." in texts(at)
-    samples = at.dataframe[0].value
-    assert (samples.iloc[0]["Line"], samples.iloc[0]["Value"]) == ("4", "12345")
     assert [info.name for info in repo.lists()] == ["customers"]
-    assert "customers.csv" in set(at.dataframe[1].value["File"])
+    assert "customers.csv" in set(frame_with(at, "File")["File"])
 
     click(at, "list_import")  # the same name again, without Replace
     assert "a list named 'customers' exists" in texts(at)
@@ -43,6 +48,67 @@ def test_importing_a_recipient_list_shows_counts_and_invalid_lines(app):
     run_ok(at)
     click(at, "list_import")
     assert "List “customers”: 4 rows" in texts(at)
+
+
+def test_a_typed_list_name_is_kept_when_a_file_is_chosen(app):
+    at = go(run_ok(app()), "lists")
+    at.text_input(key="list_name").set_value("مشتریان پاییز")
+    run_ok(at)
+    upload(at, "list_file", "customers.csv", CSV)
+    assert at.text_input(key="list_name").value == "مشتریان پاییز"
+    click(at, "list_import")
+    assert [info.name for info in repo.lists()] == ["مشتریان پاییز"]
+
+
+EXCEL_CSV = (
+    "\ufeffTitle of the export;;\r\n;;\r\nMobile;Name;City\r\n"
+    + "".join(f"0912123456{i};{name};تهران\r\n" for i, name in enumerate(["علی", "سارا", "رضا"]))
+    + "bad;نرگس;قم\r\n"
+)
+
+
+def test_the_preview_shows_how_the_file_is_read_then_confirm_imports_it(app):
+    at = go(run_ok(app()), "lists")
+    upload(at, "list_file", "export.csv", EXCEL_CSV)
+    shown = texts(at)
+    assert "**Preview** — `export.csv`" in shown
+    assert ("text file, encoding UTF-8 (BOM), delimiter « ; »; header row: line 3; number "
+            "column: “Mobile”; recipient attributes: Name, City") in shown  # fmt: skip
+    assert (metric(at, "Rows"), metric(at, "Valid numbers"), metric(at, "Invalid")) == (
+        "4", "3", "1",
+    )  # fmt: skip
+    first = frame_with(at, "As written")
+    assert list(first.columns) == ["Line", "As written", "Number", "Name", "City"]
+    assert list(first.iloc[0]) == ["4", "09121234560", "989121234560", "علی", "تهران"]
+    assert repo.lists() == []  # the preview wrote nothing
+    click(at, "list_import")
+    assert "List “export”: 4 rows, 3 valid numbers, 1 invalid, 0 duplicates." in texts(at)
+    [info] = repo.lists()
+    assert info.columns == ["Name", "City"]
+
+
+def test_a_file_without_numbers_is_refused_in_persian_and_confirm_is_disabled(app):
+    at = go(run_ok(app("fa")), "lists")
+    upload(at, "list_file", "people.csv", "name,email\nAli,ali@example.com\n")
+    assert (
+        "people.csv: هیچ سطری شماره موبایل معتبر ندارد (1 سطر خوانده شد)؛ ستون‌ها: name, email"
+        in texts(at)
+    )
+    assert at.button(key="list_import").disabled
+    assert metric(at, "سطرها") == "۱" and metric(at, "شماره معتبر") == "۰"
+    assert repo.lists() == []
+
+
+def test_a_mostly_invalid_file_is_imported_once_accepted_in_persian(app):
+    at = go(run_ok(app("fa")), "lists")
+    upload(at, "list_file", "bad.txt", "09121234567\nabc\nxyz\n")
+    assert "bad.txt: 2 از 3 سطر ستون «column_1» شماره موبایل معتبر نیست" in texts(at)
+    assert at.button(key="list_import").disabled
+    at.checkbox(key="list_accept_invalid").check()
+    run_ok(at)
+    assert not at.button(key="list_import").disabled
+    click(at, "list_import")
+    assert "لیست «bad»: ۳ سطر، ۱ شماره معتبر، ۲ نامعتبر، ۰ تکراری." in texts(at)
 
 
 def test_import_without_a_file_asks_for_one(app):

@@ -66,7 +66,7 @@ def test_a_broken_excel_file_is_a_clear_error_and_nothing_is_written(write):
 
 
 def test_an_empty_file_is_an_error(write):
-    with pytest.raises(InputError, match="holds no numbers"):
+    with pytest.raises(InputError, match=r"empty\.txt: the file is empty"):
         repo.import_list("empty", write("empty.txt", "\n\n"))
 
 

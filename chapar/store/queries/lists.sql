@@ -1,19 +1,26 @@
 -- name: list_by_name
-SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates
+SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates,
+       coalesce(columns, []::VARCHAR[]) AS columns, number_column, source_sheet
 FROM lists WHERE name = $name;
 
 -- name: lists_all
-SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates
+SELECT id, name, source_file, created_at, total_rows, valid, invalid, duplicates,
+       coalesce(columns, []::VARCHAR[]) AS columns, number_column, source_sheet
 FROM lists ORDER BY name;
+
+-- name: list_attributes
+-- $attributes is replaced by `, attrs[1] AS "name", …` from lists.columns (see repo).
+SELECT line_no, number $attributes FROM recipients WHERE list_id = $list_id ORDER BY line_no;
 
 -- name: list_insert
 INSERT INTO lists (name, source_file, total_rows, valid, invalid, duplicates)
-VALUES ($name, $source_file, $total_rows, $valid, $invalid, $duplicates)
+VALUES ($name, $source_file, 0, 0, 0, 0)
 RETURNING id;
 
 -- name: list_update_counts
 UPDATE lists SET source_file = $source_file, total_rows = $total_rows, valid = $valid,
-    invalid = $invalid, duplicates = $duplicates, created_at = now()
+    invalid = $invalid, duplicates = $duplicates, created_at = now(), columns = $columns,
+    number_column = $number_column, source_sheet = $source_sheet
 WHERE id = $id;
 
 -- name: list_clear_rows
@@ -21,22 +28,44 @@ WHERE id = $id;
 -- into messages.
 DELETE FROM recipients WHERE list_id = $id;
 
--- name: recipients_insert
-INSERT INTO recipients (list_id, line_no, number, operator, raw)
-SELECT $list_id, line_no, number, operator, CASE WHEN number IS NULL THEN raw END
-FROM incoming ORDER BY line_no;
+-- name: staging_view
+-- An import's rows, read and classified into temporary Parquet files (see repo._staged);
+-- the raw text is kept only where the number is invalid.
+CREATE OR REPLACE TEMP VIEW staging_rows AS SELECT * FROM read_parquet($files);
 
--- name: blacklist_ledger_insert
+-- name: staging_counts
+-- Rows, rows with a valid number, distinct valid numbers, and distinct valid numbers
+-- already on the blacklist.
+SELECT count(*) AS total, count(number) AS numbers, count(DISTINCT number) AS valid,
+       (SELECT count(DISTINCT s.number) FROM staging_rows s SEMI JOIN blacklist b
+          ON s.number = b.number) AS blacklisted
+FROM staging_rows;
+
+-- name: staging_invalid_sample
+SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
+ORDER BY line_no LIMIT $limit;
+
+-- name: recipients_insert
+-- The staged file, in line order, becomes the list's rows.
+INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs)
+SELECT $list_id, line_no, number, operator, raw, attrs FROM staging_rows;
+
+-- name: recipients_insert_plain
+-- The same for a file with no column besides the numbers (no attrs staged).
+INSERT INTO recipients (list_id, line_no, number, operator, raw)
+SELECT $list_id, line_no, number, operator, raw FROM staging_rows;
+
+-- name: blacklist_ledger_insert_staged
 -- An imported blacklist's new numbers join the suppression ledger (run before
--- blacklist_insert; a number already blacklisted adds no row).
+-- blacklist_insert_staged; a number already blacklisted adds no row).
 INSERT INTO suppressions (number, kind, scope, source)
-SELECT DISTINCT number, 'telecom_blacklist', 'everywhere', $source FROM incoming
+SELECT DISTINCT number, 'telecom_blacklist', 'everywhere', $source FROM staging_rows
 WHERE number IS NOT NULL AND number NOT IN (SELECT number FROM blacklist);
 
--- name: blacklist_insert
+-- name: blacklist_insert_staged
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
-SELECT DISTINCT number, $source, $campaign_id FROM incoming WHERE number IS NOT NULL
+SELECT DISTINCT number, $source, NULL FROM staging_rows WHERE number IS NOT NULL
 ON CONFLICT (number) DO NOTHING;
 
 -- name: blacklist_count
