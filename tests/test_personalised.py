@@ -1,7 +1,7 @@
 """Personalised texts (issue 12): variables checked at create and edit, priced per
 recipient, rendered per message when its batch goes in flight and frozen there — against
-the simulator over its real socket. Recipient columns come from migration 003 (the
-recipient-file helper's); until it is on main these tests add its two columns themselves."""
+the simulator over its real socket. The values are the recipient file's other columns,
+kept by the import (migration 003)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from chapar.errors import InputError
 from chapar.reasons import Code
 from chapar.sending import Mode, send_run
 from chapar.settings import get_settings
-from chapar.store import connect, repo, transaction
+from chapar.store import connect, repo
 from tests.test_engine import chapar, finished, rebuild_until_done
 from tests.test_sending import assert_exactly_once, numbers
 
@@ -39,22 +39,13 @@ def names(n: int) -> list[str | None]:
 
 
 def people_with_names(write, n: int = 300, credit: int = 10**9) -> list[str | None]:  # type: ignore[no-untyped-def]
-    """A list "people" whose rows carry a column نام (as migration 003 keeps it)."""
-    repo.import_list("people", write("people.txt", "\n".join(numbers(n))))
+    """A list "people" imported from a file with the columns نام and شهر (kept as the
+    recipients' attributes, migration 003)."""
     values = names(n)
-    with transaction() as con:
-        present = con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'recipients' "
-            "AND column_name = 'attrs'"
-        ).fetchall()
-        if present == [(0,)]:  # migration 003 not yet merged: its two columns
-            con.execute("ALTER TABLE lists ADD COLUMN columns VARCHAR[]")
-            con.execute("ALTER TABLE recipients ADD COLUMN attrs VARCHAR[]")
-        con.execute("UPDATE lists SET columns = ['نام', 'شهر'] WHERE name = 'people'")
-        for line_no, value in enumerate(values, start=1):
-            con.execute(
-                "UPDATE recipients SET attrs = [?, 'تهران'] WHERE line_no = ?", [value, line_no]
-            )
+    rows = [
+        f"{number},{value or ''},تهران" for number, value in zip(numbers(n), values, strict=True)
+    ]
+    repo.import_list("people", write("people.csv", "موبایل,نام,شهر\n" + "\n".join(rows)))
     repo.topup(credit)
     return values
 
@@ -76,8 +67,8 @@ def test_unknown_variables_and_missing_values_are_refused_with_counts_and_sample
     with pytest.raises(InputError) as missing:
         repo.create_campaign("T", "سلام {نام}", LINE, ["people"])
     assert missing.value.code is Code.TEMPLATE_MISSING_VALUES
-    assert missing.value.reason.params["count"] == 4  # rows 4, 11, 18, 25
-    assert missing.value.reason.params["lines"] == "4, 11, 18, 25"
+    assert missing.value.reason.params["count"] == 4  # the 4th, 11th… rows: file lines 5, 12…
+    assert missing.value.reason.params["lines"] == "5, 12, 19, 26"
     cid = repo.create_campaign("T", "سلام {نام|دوست}", LINE, ["people"])
     with pytest.raises(InputError):
         repo.edit_campaign(cid, {"message": "سلام {نام}"})
