@@ -224,11 +224,16 @@ def plan(
     con.execute(q("run_insert"), {**params, "kind": kind})
     con.register("capped_now", capped_now(con, cap))
     try:
-        filters = {"sender": sender, "defer": defer, "batch_size": size}
+        filters: dict[str, Any] = {"sender": sender, "batch_size": size}
+        suffix = "_defer" if defer else ""
+        if defer:
+            filters["defer"] = True
         if kind == "resend":
-            con.execute(q("plan_resend"), {**params, **filters})
+            con.execute(q("plan_resend" + suffix), {**params, **filters})
         else:
-            con.execute(q("plan_messages"), {**params, **filters, "send_count": send_count})
+            con.execute(
+                q("plan_messages" + suffix), {**params, **filters, "send_count": send_count}
+            )
         con.execute(q("plan_batches"), params)
     finally:
         con.unregister("capped_now")

@@ -16,8 +16,52 @@ VALUES ($campaign_id, $run_no, 'planned', $kind);
 -- Freeze a run's audience: every row of the source lists in list order, then line order.
 -- The first occurrence of a valid number is a recipient unless the suppression ledger
 -- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
--- at the frequency cap (`capped_now`: number, free_at) — then 'capped', or with $defer a
--- recipient in a batch of its own after the others, sent when its cap frees; later
+-- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
+-- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
+-- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
+-- takes the first N recipients and the filtered rows met before the N-th.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
+WITH src AS (
+    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
+           row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
+    FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+    WHERE cl.campaign_id = $campaign_id
+), classified AS (
+    SELECT src.*, c.free_at, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
+), ranked AS (
+    SELECT *, sum((status IN ('pending', 'deferred'))::INTEGER)
+                  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS sendable_rank
+    FROM classified
+), kept AS (
+    -- sendable_rank minus itself = recipients strictly before this row
+    SELECT * FROM ranked
+    WHERE $send_count IS NULL
+       OR sendable_rank - (status IN ('pending', 'deferred'))::INTEGER < $send_count
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
+       number, raw, operator,
+       CASE WHEN status = 'pending' THEN (sendable_rank - 1) // $batch_size END,
+       status, list_id, line_no
+FROM kept
+ORDER BY seq;
+
+-- name: plan_messages_defer
+-- plan_messages with $defer: capped numbers in batches of their own (see above); its
+-- extra window functions cost ~10x the plain plan, so only a deferring campaign pays.
+-- Freeze a run's audience: every row of the source lists in list order, then line order.
+-- The first occurrence of a valid number is a recipient unless the suppression ledger
+-- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
+-- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
+-- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
 -- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
 -- takes the first N recipients and the filtered rows met before the N-th.
 INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
@@ -67,6 +111,35 @@ FROM numbered
 ORDER BY seq;
 
 -- name: plan_resend
+-- A resend's audience: the previous run's undelivered and failed numbers, in its order,
+-- filtered again by the suppression ledger and the frequency cap (kept with their status,
+-- never batched; with $defer the capped ones wait in batches of their own, as above).
+-- Blocked, blacklisted and every other status are not resent.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
+WITH src AS (
+    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
+    FROM messages
+    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
+      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
+), classified AS (
+    SELECT src.*, c.free_at, CASE
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
+       number, raw, operator,
+       CASE WHEN status = 'pending'
+            THEN (sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                  - 1) // $batch_size END,
+       status, list_id, line_no
+FROM classified ORDER BY seq;
+
+-- name: plan_resend_defer
 -- A resend's audience: the previous run's undelivered and failed numbers, in its order,
 -- filtered again by the suppression ledger and the frequency cap (kept with their status,
 -- never batched; with $defer the capped ones wait in batches of their own, as above).
