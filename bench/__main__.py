@@ -25,6 +25,7 @@ BENCHMARKS: list[tuple[str, str]] = [
     ("bench_pipeline", "the send pipeline end to end: send_run vs the ceiling, Prefect"),
     ("bench_reports", "reports at scale: home summaries from counters vs a scan, a run report"),
     ("bench_templates", "personalised texts: render and count pages of 1M messages"),
+    ("bench_personalised", "planning + sending personalised vs same-text messages"),
 ]
 
 

@@ -42,10 +42,23 @@ class MessageState(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"  # the provider reported the recipient refuses advertising
     CANCELLED = "cancelled"  # cancelled by the provider (refunded)
+    # --- issue 12: the suppression ledger and the frequency cap (filtered at planning) ---
+    OPTED_OUT = "opted_out"  # opted out of the campaign's line (by reply, or by hand)
+    SUPPRESSED = "suppressed"  # suppressed by hand
+    CAPPED = "capped"  # already received the frequency cap's messages in its days
 
 
 #: Recorded at planning, never batched, never charged.
-FILTERED = frozenset({MessageState.INVALID, MessageState.DUPLICATE, MessageState.BLACKLISTED})
+FILTERED = frozenset(
+    {
+        MessageState.INVALID,
+        MessageState.DUPLICATE,
+        MessageState.BLACKLISTED,
+        MessageState.OPTED_OUT,
+        MessageState.SUPPRESSED,
+        MessageState.CAPPED,
+    }
+)
 #: Handed to (accepted by) the provider, whatever became of them since.
 HANDED = frozenset(s for s in MessageState if s not in FILTERED and s is not MessageState.PENDING)
 
@@ -79,6 +92,8 @@ class Campaign:
     created_at: datetime
     updated_at: datetime
     lease_live: bool = False
+    #: numbers at the frequency cap are sent later, when it frees (not capped)
+    defer_capped: bool = False
 
     @property
     def is_sending(self) -> bool:
@@ -169,6 +184,23 @@ def can_reset(c: Campaign) -> ActionCheck:
         return _refused(Code.SENDING_NOW)
     if c.current_run == 0:
         return _refused(Code.NEVER_SENT)
+    return ActionCheck(True)
+
+
+def can_resend(c: Campaign, resendable: int) -> ActionCheck:
+    """Resend to the undelivered: a completed campaign whose latest run left ``resendable``
+    (> 0) undelivered or failed messages. An unfinished one is rebuilt first (its pending
+    numbers were never tried); a scheduled or sending one has nothing final to resend."""
+    if c.archived:
+        return _refused(Code.ARCHIVED)
+    if c.is_sending:
+        return _refused(Code.SENDING_NOW)
+    if c.current_run == 0:
+        return _refused(Code.NEVER_SENT)
+    if c.status is not CampaignStatus.COMPLETED:
+        return _refused(Code.RESEND_NOT_COMPLETED)
+    if resendable < 1:
+        return _refused(Code.NOTHING_TO_RESEND)
     return ActionCheck(True)
 
 

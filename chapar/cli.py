@@ -232,6 +232,124 @@ def blacklist_check(number: str) -> None:
         )
 
 
+# --- suppression ledger -----------------------------------------------------------------------
+
+optout_app = typer.Typer(
+    help="The suppression ledger: blacklist, provider blocks, opt-outs and opt-ins.",
+    no_args_is_help=True,
+)
+app.add_typer(optout_app, name="optout")
+
+
+@optout_app.command("list")
+def optout_list(
+    number: Annotated[str | None, typer.Option(help="only this number")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+) -> None:
+    """The ledger's rows, newest first, and its size by kind."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    sizes = suppressions.counts()
+    out.print(", ".join(f"{k}: {v:,}" for k, v in sizes.items()) or "the ledger is empty")
+    table = Table("#", "number", "kind", "scope", "source", "campaign", "when")
+    for row in suppressions.suppressions(number, kind, limit):
+        table.add_row(
+            str(row.id),
+            format_number(row.number),
+            row.kind,
+            row.scope,
+            row.source or "",
+            str(row.campaign_id or ""),
+            f"{row.recorded_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@optout_app.command("add")
+def optout_add(
+    number: str,
+    line: Annotated[str | None, typer.Option(help="only on this sender line")] = None,
+    kind: Annotated[str, typer.Option(help="opted_out, manual or opted_in")] = "opted_out",
+    source: Annotated[str | None, typer.Option(help="where it came from")] = None,
+) -> None:
+    """Add a row by hand: opt a number out (or back in) on a line or everywhere."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    row = suppressions.add_suppression(number, kind, line=line, source=source)
+    out.print(f"[green]added[/] {format_number(row.number)}: {row.kind}, {row.scope}")
+
+
+@optout_app.command("check")
+def optout_check(
+    number: str,
+    line: Annotated[str | None, typer.Option(help="the sender line to check on")] = None,
+) -> None:
+    """Would a campaign (on a line) reach this number? And the number's history."""
+    from chapar import suppressions
+    from chapar.numbers import format_number
+
+    canonical, status = suppressions.effective(number, line)
+    where = f"on line {line}" if line else "everywhere"
+    if status is None:
+        out.print(f"{format_number(canonical)} is [green]not suppressed[/] {where}")
+    else:
+        out.print(f"{format_number(canonical)} is [red]{status}[/] {where}")
+    for row in suppressions.suppressions(canonical, limit=20):
+        out.print(
+            f"  {row.recorded_at:%Y-%m-%d %H:%M} {row.kind} ({row.scope}) "
+            f"from {row.source or '?'}"
+            + (f", campaign {row.campaign_id}" if row.campaign_id else "")
+        )
+
+
+# --- replies -------------------------------------------------------------------------------------
+
+inbox_app = typer.Typer(help="Replies to the sender lines: opt-outs, opt-ins and others.")
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.command("sync")
+def inbox_sync() -> None:
+    """Read the lines' new replies from the provider; opt-outs and opt-ins join the ledger."""
+    from chapar.inbox import sync_inbox
+
+    r = sync_inbox()
+    out.print(
+        f"{r.lines} line(s): {r.read:,} replies read, {r.new:,} new — "
+        f"{r.opted_out:,} opted out, {r.opted_in:,} opted in, {r.other:,} other"
+    )
+    for line in r.unsupported:
+        err.print(f"[yellow]note:[/] the provider cannot read replies of line {line}")
+
+
+@inbox_app.command("list")
+def inbox_list(
+    kind: Annotated[str | None, typer.Option(help="opt_out, opt_in or other")] = None,
+    limit: Annotated[int, typer.Option(help="replies to show")] = 50,
+) -> None:
+    """The latest replies kept."""
+    from chapar.numbers import format_number
+    from chapar.store import connect
+    from chapar.store.queries import q
+
+    table = Table("when", "number", "line", "kind", "campaign", "text")
+    with connect() as con:
+        rows = con.execute(q("inbox_recent"), {"kind": kind, "limit": limit}).fetchall()
+    for _pid, number, line, text, k, cid, at in rows:
+        table.add_row(
+            f"{at:%Y-%m-%d %H:%M}",
+            format_number(number) if number else "",
+            line,
+            k,
+            str(cid or ""),
+            text,
+        )
+    out.print(table)
+
+
 # --- sender lines ------------------------------------------------------------------------------
 
 line_app = typer.Typer(help="Sender lines: sending window and rate.", no_args_is_help=True)
@@ -245,14 +363,50 @@ def line_set(
         str | None, typer.Option(help="daily window like 09:00-21:00, or 'always'")
     ] = None,
     rate: Annotated[int | None, typer.Option(help="messages a minute")] = None,
+    footer: Annotated[
+        bool | None,
+        typer.Option("--footer/--no-footer", help="add the opt-out footer to every message"),
+    ] = None,
+    footer_text: Annotated[
+        str | None, typer.Option(help="the footer's text (default لغو۱۱); implies --footer")
+    ] = None,
+    cap: Annotated[
+        int | None, typer.Option(help="frequency cap on this line: messages (0: no cap)")
+    ] = None,
+    cap_days: Annotated[int, typer.Option(help="the cap's Tehran calendar days")] = 1,
+    default_cap: Annotated[
+        bool, typer.Option("--default-cap", help="use the settings' cap on this line")
+    ] = False,
 ) -> None:
-    """Set a line's sending window and rate (unset ones use the settings' defaults)."""
+    """Set a line's sending window and rate (unset ones use the settings' defaults), its
+    opt-out footer and its frequency cap. Given only footer or cap options, the window and
+    rate stay as they are."""
+    from chapar.footer import DEFAULT_FOOTER
     from chapar.store import repo
 
-    line = repo.set_line(sender, window, rate)
+    extras: dict[str, Any] = {}
+    if footer_text is not None or footer is not None:
+        extras["footer"] = (footer_text or DEFAULT_FOOTER) if footer is not False else None
+    if default_cap:
+        extras["cap"] = None
+    elif cap is not None:
+        extras["cap"] = (cap, 1 if cap == 0 else cap_days)
+    if window is None and rate is None and extras:
+        old = {x.sender: x for x in repo.lines()}.get(sender)
+        if old is not None:
+            window, rate = old.send_window, old.rate_per_minute
+    line = repo.set_line(sender, window, rate, **extras)
+    cap_text = (
+        "settings' cap"
+        if line.cap_messages is None
+        else "no cap"
+        if line.cap_messages == 0
+        else f"cap {line.cap_messages} in {line.cap_days} day(s)"
+    )
     out.print(
         f"line {line.sender}: window {line.send_window or 'default'}, "
-        f"rate {line.rate_per_minute or 'unlimited'} a minute"
+        f"rate {line.rate_per_minute or 'unlimited'} a minute, "
+        f"footer {line.footer!r}, {cap_text}"
     )
 
 
@@ -262,12 +416,19 @@ def line_list() -> None:
     from chapar.store import repo
 
     s = get_settings()
-    table = Table("sender", "window", "rate a minute")
+    table = Table("sender", "window", "rate a minute", "footer", "cap")
+    default_cap = f"{s.cap_messages} in {s.cap_days} day(s)" if s.cap_messages else "none"
     for line in repo.lines():
         table.add_row(
             line.sender,
             line.send_window or f"{s.send_window} (default)",
             str(line.rate_per_minute or s.rate_per_minute or "unlimited"),
+            line.footer or "",
+            f"{default_cap} (default)"
+            if line.cap_messages is None
+            else "none"
+            if line.cap_messages == 0
+            else f"{line.cap_messages} in {line.cap_days} day(s)",
         )
     out.print(table)
 
@@ -326,11 +487,15 @@ def price(
         list[str] | None, typer.Option("--list", "-l", help="a recipient list")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    sender: Annotated[
+        str | None,
+        typer.Option(help="the sender line: its footer, opt-outs and frequency cap apply"),
+    ] = None,
 ) -> None:
     """Price a message over recipient lists without sending (a dry run)."""
     from chapar.store import repo
 
-    quote = repo.price(message, tuple(list_ or ()))
+    quote = repo.price(message, tuple(list_ or ()), sender=sender)
     if as_json:
         print(json.dumps(quote.as_dict(), ensure_ascii=False))
         return
@@ -338,8 +503,15 @@ def price(
     if list_:
         out.print(
             f"recipients {quote.recipients:,} (removed: {quote.invalid:,} invalid, "
-            f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted)"
+            f"{quote.duplicates:,} duplicate, {quote.blacklisted:,} blacklisted, "
+            f"{quote.opted_out:,} opted out, {quote.capped:,} capped)"
         )
+    if quote.footer:
+        out.print(f"with the line's opt-out footer {quote.footer!r}")
+    if quote.max_pages is not None:
+        out.print(f"personalised: {quote.min_pages} to {quote.max_pages} page(s) a recipient")
+        for sample in quote.samples:
+            out.print(f"  e.g. {sample!r}")
         for op, n in sorted(quote.by_operator.items()):
             out.print(f"  {op}: {n:,}")
     out.print(f"cost [bold]{money(quote.cost)}[/]")
@@ -373,12 +545,22 @@ def campaign_create(
     list_: Annotated[list[str], typer.Option("--list", "-l", help="a recipient list (repeat)")],
     send_count: Annotated[str | None, typer.Option(help="how many recipients, or 'all'")] = None,
     start: Annotated[str | None, typer.Option(help="start time, e.g. 2026-11-25 09:30")] = None,
+    defer_capped: Annotated[
+        bool,
+        typer.Option(help="send numbers at the frequency cap later, when it frees"),
+    ] = False,
 ) -> None:
     """Create a campaign (a draft, or scheduled when a start time is given)."""
     from chapar.store import repo
 
     campaign_id = repo.create_campaign(
-        title, message, sender, tuple(list_), parse_count(send_count), parse_time(start)
+        title,
+        message,
+        sender,
+        tuple(list_),
+        parse_count(send_count),
+        parse_time(start),
+        defer_capped=defer_capped,
     )
     out.print(f"[green]created[/] campaign {campaign_id}")
     if start is not None:
@@ -510,15 +692,41 @@ def _send(campaign_id: int, mode: str) -> None:
     if result.reason:
         line += f" ({result.reason})"
     out.print(line)
+    if result.status.value == "waiting":
+        out.print(f"the Prefect flow continues it by itself; here: chapar resume {campaign_id}")
     if result.status.value == "unfinished":
         out.print(f"continue with: chapar rebuild {campaign_id}")
         raise typer.Exit(EXIT_UNFINISHED)
 
 
+DeferCapped = Annotated[
+    bool | None,
+    typer.Option(
+        "--defer-capped/--cap-now",
+        help="numbers at the frequency cap: send them when it frees, or cap them (the "
+        "campaign's setting, kept for later runs)",
+    ),
+]
+
+
+def _set_defer(campaign_id: int, defer: bool | None) -> None:
+    if defer is not None:
+        from chapar.store import repo
+
+        repo.set_defer_capped(campaign_id, defer)
+
+
 @app.command()
-def send(campaign_id: int) -> None:
+def send(campaign_id: int, defer_capped: DeferCapped = None) -> None:
     """Send a campaign: plan run 1 and send it."""
+    _set_defer(campaign_id, defer_capped)
     _send(campaign_id, "start")
+
+
+@app.command()
+def resume(campaign_id: int) -> None:
+    """Continue a run that waits (for its sending window, or for the frequency cap)."""
+    _send(campaign_id, "resume")
 
 
 @app.command()
@@ -536,6 +744,39 @@ def reset(
     if not yes and sys.stdin.isatty():
         typer.confirm(f"Send campaign {campaign_id} again to everyone?", abort=True)
     _send(campaign_id, "reset")
+
+
+@app.command()
+def resend(
+    campaign_id: int,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    defer_capped: DeferCapped = None,
+) -> None:
+    """Resend to the undelivered: a new run of the latest run's undelivered and failed
+    numbers (never blocked, blacklisted, opted-out or capped ones); the reset count stays."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Send campaign {campaign_id} again to its undelivered numbers?", abort=True)
+    _set_defer(campaign_id, defer_capped)
+    _send(campaign_id, "resend")
+
+
+@app.command("test-send")
+def test_send(
+    campaign_id: int,
+    number: Annotated[list[str], typer.Argument(help="1 to 5 mobile numbers")],
+    value: Annotated[
+        list[str] | None, typer.Option("--value", help="a variable's value: name=value")
+    ] = None,
+) -> None:
+    """Send the campaign's text to 1-5 of your own numbers now: charged, never a run."""
+    from chapar import testsend
+
+    result = testsend.test_send(campaign_id, number, testsend.parse_values(value or []))
+    out.print(f"text ({result.pages} page(s)):\n{result.text}")
+    for receptor, status in result.sent.items():
+        colour = "green" if status == "sent" else "red"
+        out.print(f"  {receptor}: [{colour}]{status}[/]")
+    out.print(f"charged {money(result.cost)}")
 
 
 @app.command()
@@ -559,7 +800,7 @@ def report(
     from chapar import reports
 
     rep = reports.run_report(campaign_id, run)
-    head = f"campaign {campaign_id}, run {rep.run_no}: {rep.status}"
+    head = f"campaign {campaign_id}, run {rep.run_no} ({rep.kind}): {rep.status}"
     out.print(head + (f" ({rep.reason})" if rep.reason else ""))
     table = Table("figure", "value")
     for name, value in rep.figures().items():
@@ -570,6 +811,16 @@ def report(
     for op, by_status in sorted(rep.by_operator.items()):
         ops.add_row(op, *(f"{by_status.get(s, 0):,}" for s in statuses))
     out.print(ops)
+    from chapar.inbox import campaign_replies
+
+    replies = campaign_replies(campaign_id, limit=5)
+    if replies.opted_out or replies.opted_in or replies.other:
+        out.print(
+            f"replies: {replies.opted_out:,} opted out, {replies.opted_in:,} opted in, "
+            f"{replies.other:,} other"
+        )
+        for number, text, _line, at in replies.latest.iter_rows():
+            out.print(f"  {at:%Y-%m-%d %H:%M} {number}: {text}")
     if export is not None:
         n = reports.export(campaign_id, export, rep.run_no, status)
         out.print(f"[green]exported[/] {n:,} numbers to {export}")

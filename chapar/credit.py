@@ -93,6 +93,23 @@ def charge(con: duckdb.DuckDBPyConnection, key: dict[str, Any], amount: int, n: 
         _insert(con, "charge", -amount, key, f"{n} messages")
 
 
+#: A test send's ledger rows carry run 0 (runs count from 1) and the test send's id.
+TEST_SEND_RUN = 0
+
+
+def hold_test_send(
+    con: duckdb.DuckDBPyConnection, campaign_id: int, test_id: int, amount: int
+) -> None:
+    """Reserve a test send's cost while its request is out."""
+    if amount:
+        key = {"campaign_id": campaign_id, "run_no": TEST_SEND_RUN, "batch_no": test_id}
+        _insert(con, "hold", -amount, key, f"test send {test_id} in flight")
+
+
+def release_test_send(con: duckdb.DuckDBPyConnection, campaign_id: int, test_id: int) -> None:
+    release(con, {"campaign_id": campaign_id, "run_no": TEST_SEND_RUN, "batch_no": test_id})
+
+
 def charge_test_send(con: duckdb.DuckDBPyConnection, campaign_id: int, amount: int, n: int) -> None:
     if amount:
         _insert(con, "charge", -amount, {"campaign_id": campaign_id}, f"test send, {n} messages")

@@ -66,6 +66,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
             con.register("incoming", changed)
             try:
                 con.execute(q("messages_update_status"))
+                con.execute(q("suppress_from_provider"))
                 con.execute(q("blacklist_from_provider"))
             finally:
                 con.unregister("incoming")

@@ -44,6 +44,13 @@ class Quote:
     duplicates: int = 0
     blacklisted: int = 0
     by_operator: Mapping[str, int] = field(default_factory=dict)
+    opted_out: int = 0
+    capped: int = 0
+    footer: str | None = None  # the line's opt-out footer, part of the text priced
+    #: a personalised message: pages per recipient and a few rendered texts
+    min_pages: int | None = None
+    max_pages: int | None = None
+    samples: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +61,12 @@ class Quote:
             "invalid": self.invalid,
             "duplicates": self.duplicates,
             "blacklisted": self.blacklisted,
+            "opted_out": self.opted_out,
+            "capped": self.capped,
+            "footer": self.footer,
+            "min_pages": self.min_pages,
+            "max_pages": self.max_pages,
+            "samples": list(self.samples),
             "by_operator": dict(self.by_operator),
             "cost": self.cost,
             "currency": self.currency,
@@ -67,6 +80,9 @@ def quote(
     invalid: int = 0,
     duplicates: int = 0,
     blacklisted: int = 0,
+    opted_out: int = 0,
+    capped: int = 0,
+    footer: str | None = None,
     settings: Settings | None = None,
 ) -> Quote:
     settings = settings or get_settings()
@@ -85,4 +101,7 @@ def quote(
         duplicates=duplicates,
         blacklisted=blacklisted,
         by_operator=dict(by_operator),
+        opted_out=opted_out,
+        capped=capped,
+        footer=footer,
     )

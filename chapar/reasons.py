@@ -101,6 +101,19 @@ class Code(StrEnum):
     STORE_TARGET_NOT_EMPTY = "store_target_not_empty"
     STORE_SCHEMA_DIFFERS = "store_schema_differs"
     STORE_COPY_MISMATCH = "store_copy_mismatch"
+    # --- beyond the panels: resend, test send, suppressions, inbox, cap (issue 12) -------
+    RESEND_NOT_COMPLETED = "resend_not_completed"
+    NOTHING_TO_RESEND = "nothing_to_resend"
+    TEST_SEND_COUNT = "test_send_count"
+    TEST_SEND_INVALID_NUMBER = "test_send_invalid_number"
+    TEST_SEND_CREDIT = "test_send_credit"
+    TEST_SEND_FAILED = "test_send_failed"
+    BAD_VALUE = "bad_value"
+    INVALID_NUMBER = "invalid_number"
+    SUPPRESSION_KIND = "suppression_kind"
+    BAD_CAP = "bad_cap"
+    #: numbers deferred by the frequency cap wait in their batch until it frees
+    CAP_WAIT = "cap_wait"
 
 
 #: code -> (Persian, English); ``{name}`` placeholders take the reason's parameters.
@@ -134,8 +147,7 @@ TEXTS: dict[Code, tuple[str, str]] = {
     ),
     Code.LEASE_IN_DOUBT: (
         "تمدید مالکیت ارسال به‌موقع ممکن نشد (پایگاه داده مشغول بود)؛ برای ادامه بازسازی کنید",
-        "the run's lease could not be renewed in time (the store stayed busy); rebuild to "
-        "continue",
+        "the run's lease could not be renewed in time (the store stayed busy); rebuild to continue",
     ),
     Code.ERROR: ("خطا: {detail}", "error: {detail}"),
     Code.ARCHIVED: ("بایگانی شده است؛ ابتدا از بایگانی خارج کنید", "archived: unarchive it first"),
@@ -349,6 +361,53 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "چیزی در مقصد نگه داشته نشد",
         "after the copy {table} differs ({what}: file {source}, target {target}); nothing "
         "was kept in the target",
+    ),
+    # --- beyond the panels (issue 12) -----------------------------------------------------
+    Code.RESEND_NOT_COMPLETED: (
+        "ارسال مجدد فقط برای برنامه‌ی تکمیل‌شده است؛ برنامه‌ی ناتمام را اول بازسازی کنید",
+        "only a completed campaign can be resent to its undelivered; rebuild an unfinished "
+        "one first",
+    ),
+    Code.NOTHING_TO_RESEND: (
+        "آخرین اجرا پیام نرسیده یا ناموفقی ندارد",
+        "the latest run has no undelivered or failed message to resend",
+    ),
+    Code.TEST_SEND_COUNT: (
+        "ارسال آزمایشی به ۱ تا {maximum} شماره است، نه {count}",
+        "a test send goes to 1 to {maximum} numbers, not {count}",
+    ),
+    Code.TEST_SEND_INVALID_NUMBER: (
+        "{value} شماره‌ی موبایل ایرانی نیست",
+        "{value} is not an Iranian mobile number",
+    ),
+    Code.TEST_SEND_CREDIT: (
+        "اعتبار کافی نیست: ارسال آزمایشی {cost} ریال است و اعتبار {balance} ریال",
+        "not enough credit: the test send costs {cost} Rials and the balance is {balance}",
+    ),
+    Code.TEST_SEND_FAILED: (
+        "ارسال آزمایشی انجام نشد و هزینه‌ای کسر نشد: {detail}",
+        "the test send failed and nothing was charged: {detail}",
+    ),
+    Code.BAD_VALUE: (
+        "{value} به شکل نام=مقدار نیست",
+        "{value} is not name=value",
+    ),
+    Code.INVALID_NUMBER: (
+        "{value} شماره‌ی موبایل ایرانی نیست",
+        "{value} is not an Iranian mobile number",
+    ),
+    Code.SUPPRESSION_KIND: (
+        "نوع {kind} پذیرفته نیست؛ یکی از: {kinds}",
+        "{kind} is not a kind to add; one of: {kinds}",
+    ),
+    Code.BAD_CAP: (
+        "سقف ارسال باید عددی مثبت از پیام‌ها در عددی مثبت از روزها باشد (یا ۰ برای بدون سقف)",
+        "a frequency cap is a positive number of messages in a positive number of days "
+        "(or 0 for none)",
+    ),
+    Code.CAP_WAIT: (
+        "منتظر آزاد شدن سقف ارسال؛ ادامه در {resume_at}",
+        "waiting for the frequency cap to free; continues at {resume_at}",
     ),
 }
 

@@ -64,6 +64,8 @@ class RunReport:
             "undelivered": self.n("undelivered") + self.n("failed"),
             "blocked": self.n("blocked"),
             "blacklisted": self.n("blacklisted"),
+            "opted out": self.n("opted_out") + self.n("suppressed"),
+            "capped": self.n("capped"),
             "invalid": self.n("invalid"),
             "duplicates": self.n("duplicate"),
             "pending": self.n("pending"),

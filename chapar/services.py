@@ -381,7 +381,7 @@ def up(
                 say(note)
         say(
             "starting the flows (deployments: chapar-send, chapar-sync-status, "
-            "chapar-import-list) …"
+            "chapar-sync-inbox, chapar-import-list) …"
         )
         start(serve)
         say("")

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     send_window: str = Field(default="08:00-21:00", description="daily window for advertising")
     timezone: str = "Asia/Tehran"
     rate_per_minute: int | None = Field(default=None, description="messages a minute per line")
+    cap_messages: int | None = Field(
+        default=None,
+        ge=1,
+        description="frequency cap: at most this many messages per number in cap_days Tehran "
+        "calendar days, across campaigns (None: no cap; a line may set its own)",
+    )
+    cap_days: int = Field(default=1, ge=1, description="the frequency cap's days")
 
     # --- provider ------------------------------------------------------------------------
     provider: Literal["simulator", "kavenegar", "smsir"] = "simulator"

@@ -42,6 +42,8 @@ page = st.navigation(
                     url_path="lists"),
             st.Page(ui.PAGES["credit"], title=t("nav.credit"), icon=":material/payments:",
                     url_path="credit"),
+            st.Page(ui.PAGES["optout"], title=t("nav.optout"), icon=":material/unsubscribe:",
+                    url_path="optout"),
         ],
     }
 )  # fmt: skip

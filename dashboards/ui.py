@@ -35,6 +35,7 @@ PAGES = {
     "archived": "views/archived.py",
     "lists": "views/lists.py",
     "credit": "views/credit.py",
+    "optout": "views/optout.py",
 }
 
 RTL_CSS = """
@@ -660,6 +661,9 @@ def features_menu(c: Campaign) -> None:
             cut(c)
         if feature_button(t("f.archive"), can_archive(c), f"archive_{k}"):
             archive(c, True)
+        from dashboards.beyond import features_block  # resend, test send (issue 12)
+
+        features_block(c)
 
 
 def close_menu(c: Campaign) -> None:

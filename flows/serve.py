@@ -79,6 +79,7 @@ def main() -> None:
     from prefect.runner import Runner
 
     from flows.imports import import_file
+    from flows.inbox import sync_inbox
     from flows.schedule import sync_schedules
     from flows.send import send_campaign
     from flows.status import sync_delivery_status
@@ -88,6 +89,9 @@ def main() -> None:
         send_campaign.to_deployment("chapar-send", concurrency_limit=SEND_LIMIT, tags=["chapar"]),
         sync_delivery_status.to_deployment(
             "chapar-sync-status", interval=timedelta(seconds=60), tags=["chapar"]
+        ),
+        sync_inbox.to_deployment(
+            "chapar-sync-inbox", interval=timedelta(seconds=300), tags=["chapar"]
         ),
         import_file.to_deployment("chapar-import-list", tags=["chapar"]),
         sync_schedules.to_deployment(

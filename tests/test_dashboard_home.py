@@ -70,7 +70,7 @@ def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app
     keys = buttons(at)
     allowed = {k.removesuffix(f"_c{cid}") for k, b in keys.items()
                if k.endswith(f"_c{cid}") and not b.disabled}  # fmt: skip
-    assert allowed == {"edit", "reports", "blacklist", "send", "archive"}
+    assert allowed == {"edit", "reports", "blacklist", "send", "archive", "test_send"}
     shown = texts(at)
     assert "Not available: never sent: send it first" in shown  # reset
     assert "Not available: only an unfinished run can be rebuilt" in shown

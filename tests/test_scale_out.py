@@ -37,7 +37,11 @@ from tests.test_sending import assert_exactly_once, numbers
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 SEND = "send-campaign/chapar-send"
-POLLING = ("sync-delivery-status/chapar-sync-status", "sync-schedules/chapar-schedules")
+POLLING = (
+    "sync-delivery-status/chapar-sync-status",
+    "sync-schedules/chapar-schedules",
+    "sync-inbox/chapar-sync-inbox",
+)
 WORKERS = ("chapar-worker-1", "chapar-worker-2")
 N = 4_000  # numbers a campaign: 8 batches of 500
 LATENCY_MS = 1_500  # each batch waits this long for the provider: a campaign sends for >12 s,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chapar import reports
-from chapar.campaigns import CampaignStatus, RunStatus
+from chapar.campaigns import FILTERED, CampaignStatus, RunStatus
 from chapar.delivery import sync_statuses
 from chapar.errors import Busy, InputError, NotAllowed
 from chapar.reasons import Code, Reason
@@ -57,9 +57,7 @@ def make_campaign(write, n: int = 3_000, credit: int = 10**9, **kw) -> int:  # t
 def planned_numbers(campaign_id: int, run_no: int) -> set[str]:
     page, _ = reports.numbers(campaign_id, run_no, limit=10**9)
     return {
-        str(n)
-        for n, s in zip(page["number"], page["status"], strict=True)
-        if s not in ("invalid", "duplicate", "blacklisted")
+        str(n) for n, s in zip(page["number"], page["status"], strict=True) if s not in FILTERED
     }
 
 

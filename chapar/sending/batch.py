@@ -19,7 +19,9 @@ import duckdb
 import polars as pl
 
 from chapar import credit
+from chapar.footer import with_footer
 from chapar.pages import count_pages
+from chapar.personalise import batch_texts, template_of
 from chapar.pricing import page_price
 from chapar.reasons import Code, Reason
 from chapar.sending.run import BatchOutcome, LeaseLost, RunRef, refresh_counts
@@ -84,22 +86,41 @@ def open_batch(
         return BatchOutcome(batch_no)
     status, frozen_text, frozen_pages, _encoding, frozen_prices = row
     was_in_flight = status == "in_flight"
+    message, sender, footer = fetch_one(
+        con.execute(q("campaign_text_footer"), {"campaign_id": ref.campaign_id})
+    ) or ("", "", None)
     if not was_in_flight:
-        con.execute(q("batch_drop_blacklisted"), key)
+        waiting = _deferred(con, key, sender, settings)
+        if waiting is not None:
+            return waiting
+        con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender})
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
     pending = con.sql(q("batch_pending_messages"), params=key).pl()
-    message, sender = fetch_one(
-        con.execute(q("campaign_text"), {"campaign_id": ref.campaign_id})
-    ) or ("", "")
     if pending.is_empty():
         con.execute(q("batch_end"), {**key, "unresolved": False})
         refresh_counts(con, ref.campaign_id, ref.run_no)
         return BatchOutcome(batch_no)
-    if was_in_flight and frozen_text is not None:
+    texts: list[str] | None = None
+    template = template_of(message)
+    if was_in_flight and frozen_text is None and pending["text"].null_count() == 0:
+        # a personalised batch: each message's text, pages and cost were frozen with it
+        text, texts = "", pending["text"].to_list()
+        page_list, costs = pending["pages"].cast(pl.Int64).to_list(), pending["cost"]
+    elif was_in_flight and frozen_text is not None:
         text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
+        page_list, costs = [pages] * pending.height, _costs(pending, prices)
+    elif template is not None:
+        frozen = batch_texts(con, key, template, footer, pending, settings)
+        con.register("incoming", frozen.frame)
+        try:
+            con.execute(q("messages_freeze"), key)
+        finally:
+            con.unregister("incoming")
+        text, texts, page_list = "", frozen.texts, frozen.pages
+        costs = pl.Series("cost", frozen.costs, dtype=pl.Int64)
     else:
-        text, pages, prices = _freeze(message, pending, settings)
-    costs = _costs(pending, prices)
+        text, pages, prices = _freeze(with_footer(message, footer), pending, settings)
+        page_list, costs = [pages] * pending.height, _costs(pending, prices)
     cp = Checkpoint(
         batch_no=batch_no,
         was_in_flight=was_in_flight,
@@ -108,8 +129,8 @@ def open_batch(
         receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
         sender=sender,
         text=text,
-        texts=None,
-        pages=[pages] * pending.height,
+        texts=texts,
+        pages=page_list,
         costs=costs.to_list(),
         affordable=None,
     )
@@ -120,14 +141,15 @@ def open_batch(
             refresh_counts(con, ref.campaign_id, ref.run_no)
             return BatchOutcome(batch_no, status="pending", stop=Reason(Code.INSUFFICIENT_CREDIT))
         credit.hold(con, key, int(costs.head(cp.affordable).sum()))
+    personal = texts is not None  # its texts are on the messages, not on the batch
     con.execute(
         q("batch_begin"),
         {
             **key,
-            "text": text,
-            "pages": pages,
-            "encoding": count_pages(text).encoding,
-            "prices": json.dumps(prices),
+            "text": None if personal else text,
+            "pages": None if personal else page_list[0],
+            "encoding": None if personal else count_pages(text).encoding,
+            "prices": None if personal else json.dumps(prices),
         },
     )
     if not was_in_flight:
@@ -135,10 +157,37 @@ def open_batch(
     return cp
 
 
+def _deferred(
+    con: duckdb.DuckDBPyConnection, key: dict[str, Any], sender: str, settings: Settings
+) -> BatchOutcome | None:
+    """A batch of numbers deferred by the frequency cap: the run waits until it may go
+    (like outside the sending window); when it may, numbers another campaign brought back
+    to the cap meanwhile are capped after all. None: the batch goes now."""
+    from chapar.frequency import window_start
+    from chapar.sending.run import cap_for
+    from chapar.store.repo import line_for
+
+    row = fetch_one(con.execute(q("batch_not_before"), key))
+    not_before = row[0] if row else None
+    if not_before is None:
+        return None
+    now = datetime.now(UTC)
+    if not_before > now:
+        return BatchOutcome(
+            key["batch_no"], status="pending", stop=Reason(Code.CAP_WAIT), resume_at=not_before
+        )
+    cap = cap_for(line_for(con, sender), settings)
+    if cap is not None:
+        since = window_start(now, cap[1])
+        con.execute(q("batch_drop_capped"), {**key, "cap_n": cap[0], "cap_since": since})
+    return None
+
+
 def _freeze(
     message: str, pending: pl.DataFrame, settings: Settings
 ) -> tuple[str, int, dict[str, int]]:
-    """The text this batch goes out with, its pages, and a message's price by operator."""
+    """The text this batch goes out with (the line's opt-out footer already on it), its
+    pages, and a message's price by operator."""
     count = count_pages(message)
     operators = pending["operator"].unique().to_list()
     prices = {op: count.pages * page_price(count.encoding, op, settings) for op in operators}

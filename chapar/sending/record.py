@@ -71,6 +71,7 @@ def record_batch(
     con.register("incoming", frame)
     try:
         con.execute(q("messages_record"), key)
+        con.execute(q("suppress_from_provider"))
         con.execute(q("blacklist_from_provider"))
     finally:
         con.unregister("incoming")

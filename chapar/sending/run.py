@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from chapar import campaigns as rules
 from chapar.campaigns import CampaignStatus, RunStatus
@@ -25,7 +26,7 @@ from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
 from chapar.store import connect, fetch_one, transaction
 from chapar.store.queries import q
-from chapar.store.repo import default_actor, get_campaign, line_for, record_audit
+from chapar.store.repo import Line, default_actor, get_campaign, line_for, record_audit
 
 
 class Mode(StrEnum):
@@ -33,6 +34,7 @@ class Mode(StrEnum):
     REBUILD = "rebuild"  # continue an unfinished run
     RESET = "reset"  # reset counter +1, plan a new run of everyone, send it
     RESUME = "resume"  # continue a run that waited for its sending window
+    RESEND = "resend"  # a new run of the latest run's undelivered and failed numbers
 
 
 class LeaseLost(Busy):
@@ -93,11 +95,32 @@ def _can_resume(c: rules.Campaign) -> rules.ActionCheck:
     return rules.ActionCheck(False, Reason(Code.NOTHING_TO_RESUME))
 
 
+def _can_resend_now(c: rules.Campaign) -> rules.ActionCheck:
+    with connect() as con:
+        return _can_resend(con, c)
+
+
+def _can_resend(con: duckdb.DuckDBPyConnection, c: rules.Campaign) -> rules.ActionCheck:
+    n = (
+        _one(con, "resendable", {"campaign_id": c.id, "run_no": c.current_run})
+        if c.current_run
+        else 0
+    )
+    return rules.can_resend(c, int(n or 0))
+
+
+def can_resend(campaign_id: int) -> rules.ActionCheck:
+    """Whether ``chapar resend`` would be allowed now (for the CLI and the dashboard)."""
+    with connect() as con:
+        return _can_resend(con, get_campaign(campaign_id, con))
+
+
 _CHECKS: dict[Mode, Callable[[rules.Campaign], rules.ActionCheck]] = {
     Mode.START: rules.can_send,
     Mode.REBUILD: rules.can_rebuild,
     Mode.RESET: rules.can_reset,
     Mode.RESUME: _can_resume,
+    Mode.RESEND: _can_resend_now,
 }
 
 
@@ -115,15 +138,25 @@ def begin_run(
             lease = _one(con, "run_lease", {"campaign_id": campaign_id, "run_no": run_no})
             if lease and lease_is_live(lease[0], lease[1], datetime.now(UTC)):
                 raise Busy(Code.BUSY, campaign=campaign_id, run=run_no)
-        check = _CHECKS[mode](campaign)
+        check = _can_resend(con, campaign) if mode is Mode.RESEND else _CHECKS[mode](campaign)
         if not check.allowed:
             raise NotAllowed(check.reason or Reason(Code.NOT_UNFINISHED))
-        if mode in (Mode.START, Mode.RESET):
+        if mode in (Mode.START, Mode.RESET, Mode.RESEND):
             run_no = campaign.current_run + 1
             line = line_for(con, campaign.sender)
             rate = line.rate_per_minute or settings.rate_per_minute
-            kind = "send" if mode is Mode.START else "reset"
-            plan(con, campaign_id, run_no, campaign.send_count, batch_size(settings, rate), kind)
+            kind = {Mode.START: "send", Mode.RESET: "reset", Mode.RESEND: "resend"}[mode]
+            plan(
+                con,
+                campaign_id,
+                run_no,
+                campaign.send_count,
+                batch_size(settings, rate),
+                kind,
+                sender=campaign.sender,
+                cap=cap_for(line, settings),
+                defer=campaign.defer_capped,
+            )
             con.execute(
                 q("campaign_new_run"),
                 {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
@@ -161,6 +194,16 @@ def batch_size(settings: Settings, rate_per_minute: int | None) -> int:
     return max(settings.request_size, min(settings.batch_size, by_rate))
 
 
+def cap_for(line: Line, settings: Settings) -> tuple[int, int] | None:
+    """The frequency cap on a line: (messages, days), or None. The line's own cap wins
+    (0 messages: no cap on this line); else the settings'."""
+    if line.cap_messages is not None:
+        return None if line.cap_messages == 0 else (line.cap_messages, line.cap_days or 1)
+    if settings.cap_messages is None:
+        return None
+    return settings.cap_messages, settings.cap_days
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     campaign_id: int,
@@ -168,15 +211,50 @@ def plan(
     send_count: int | None,
     size: int,
     kind: str = "send",
+    sender: str | None = None,
+    cap: tuple[int, int] | None = None,
+    defer: bool = False,
 ) -> None:
     """Freeze a run's audience: one message row per recipient, batched; filtered rows kept
-    with their status and never batched."""
+    with their status and never batched. A resend's audience is the previous run's
+    undelivered and failed numbers; the suppression ledger (on ``sender``'s line) and the
+    frequency cap (``cap``: messages, Tehran days) filter either. With ``defer``, numbers at
+    the cap are planned in batches of their own that wait until their cap frees."""
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), {**params, "kind": kind})
-    con.execute(q("plan_messages"), {**params, "batch_size": size, "send_count": send_count})
-    con.execute(q("plan_batches"), params)
+    con.register("capped_now", capped_now(con, cap))
+    try:
+        filters: dict[str, Any] = {"sender": sender, "batch_size": size}
+        suffix = "_defer" if defer else ""
+        if defer:
+            filters["defer"] = True
+        if kind == "resend":
+            con.execute(q("plan_resend" + suffix), {**params, **filters})
+        else:
+            con.execute(
+                q("plan_messages" + suffix), {**params, **filters, "send_count": send_count}
+            )
+        con.execute(q("plan_batches"), params)
+    finally:
+        con.unregister("capped_now")
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)
+
+
+def capped_now(con: duckdb.DuckDBPyConnection, cap: tuple[int, int] | None) -> pl.DataFrame:
+    """Every number at the cap now, and when it frees (UTC): ``number``, ``free_at``."""
+    from chapar.frequency import capped, window_start
+
+    empty = pl.DataFrame(schema={"number": pl.Int64, "free_at": pl.Datetime("us", "UTC")})
+    if cap is None:
+        return empty
+    now = datetime.now(UTC)
+    sends = con.sql(
+        q("cap_sends"), params={"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
+    ).pl()
+    if sends.is_empty():
+        return empty
+    return capped(sends, cap[0], cap[1], now).select("number", "free_at").cast(empty.schema)
 
 
 def refresh_counts(con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int) -> None:
@@ -290,9 +368,10 @@ def stop_of(outcome: BatchOutcome) -> tuple[RunStatus, Reason, datetime | None]:
         from zoneinfo import ZoneInfo
 
         when = outcome.resume_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        waits_for_cap = outcome.stop is not None and outcome.stop.code is Code.CAP_WAIT
         return (
             RunStatus.WAITING,
-            Reason(Code.OUTSIDE_WINDOW, {"resume_at": when}),
+            Reason(Code.CAP_WAIT if waits_for_cap else Code.OUTSIDE_WINDOW, {"resume_at": when}),
             outcome.resume_at,
         )
     return RunStatus.UNFINISHED, outcome.stop or Reason(Code.INTERRUPTED), None

@@ -386,6 +386,7 @@ def import_blacklist(
             con.execute("BEGIN TRANSACTION")
             try:
                 before = _scalar(con, "blacklist_count", {})
+                con.execute(q("blacklist_ledger_insert_staged"), {"source": path.name})
                 con.execute(q("blacklist_insert_staged"), {"source": "import"})
                 added = int(_scalar(con, "blacklist_count", {}) - before)
                 con.execute("COMMIT")
@@ -468,51 +469,103 @@ class Audience:
     invalid: int
     duplicates: int
     blacklisted: int
+    opted_out: int = 0  # opted out of the line, or suppressed by hand
+    capped: int = 0  # at the frequency cap
+    footer: str | None = None  # the line's opt-out footer, added to the text
 
 
-def audience(list_names: list[str] | tuple[str, ...], send_count: int | None = None) -> Audience:
-    """Who a campaign over these lists reaches; with a send count, the first ``send_count``
-    recipients and the filtered rows met before them, as planning takes them."""
+def audience(
+    list_names: list[str] | tuple[str, ...],
+    send_count: int | None = None,
+    sender: str | None = None,
+) -> Audience:
+    """Who a campaign over these lists reaches, as planning takes them: with a send count,
+    the first ``send_count`` recipients and the filtered rows met before them; on
+    ``sender``'s line, its opt-outs, frequency cap and footer apply too (without a line only
+    the ledger's 'everywhere' rows do)."""
+    from chapar.frequency import window_start
+    from chapar.sending.run import cap_for
+    from chapar.settings import get_settings
+
     if not list_names:
         return Audience({}, 0, 0, 0)
     with connect() as con:
         ids = _list_ids(con, list_names)
-        if send_count is not None:
-            rows = _rows(con, "audience_first", {"list_ids": ids, "send_count": send_count})
-            by_status: dict[str, int] = {}
-            first: dict[str, int] = {}
-            for r in rows:
-                by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
-                if r["status"] == "pending":
-                    first[r["operator"]] = first.get(r["operator"], 0) + r["n"]
-            return Audience(
-                first,
-                by_status.get("invalid", 0),
-                by_status.get("duplicate", 0),
-                by_status.get("blacklisted", 0),
-            )
-        counts = _rows(con, "audience_price", {"list_ids": ids})[0]
-        by_op = {
-            r["operator"]: r["n"] for r in _rows(con, "audience_by_operator", {"list_ids": ids})
-        }
-    return Audience(by_op, counts["invalid"], counts["duplicates"], counts["blacklisted"])
+        line = line_for(con, sender) if sender else None
+        cap = cap_for(line, get_settings()) if line else None
+        rows = _rows(
+            con,
+            "audience_price",
+            {
+                "list_ids": ids,
+                "send_count": send_count,
+                "sender": sender,
+                "cap_n": cap[0] if cap else None,
+                "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
+            },
+        )
+    by_status: dict[str, int] = {}
+    by_op: dict[str, int] = {}
+    for r in rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
+        if r["status"] == "pending":
+            by_op[r["operator"]] = r["n"]
+    return Audience(
+        by_op,
+        by_status.get("invalid", 0),
+        by_status.get("duplicate", 0),
+        by_status.get("blacklisted", 0),
+        by_status.get("opted_out", 0) + by_status.get("suppressed", 0),
+        by_status.get("capped", 0),
+        line.footer if line else None,
+    )
 
 
 def price(
-    message: str, list_names: list[str] | tuple[str, ...] = (), send_count: int | None = None
+    message: str,
+    list_names: list[str] | tuple[str, ...] = (),
+    send_count: int | None = None,
+    sender: str | None = None,
 ) -> Quote:
-    """Price a message over recipient lists (the dry run): nothing is written."""
+    """Price a message over recipient lists (the dry run): nothing is written. With a send
+    count, only the recipients a run would take. On a line with an opt-out footer, the
+    footer is part of the text priced. A personalised message is rendered and priced per
+    recipient: the total, the fewest and most pages, samples."""
+    from dataclasses import replace
+
+    from chapar import personalise
+
     check_message(message)
-    return price_for(message, audience(list_names, send_count))
+    base = price_for(message, audience(list_names, send_count, sender))
+    template = personalise.template_of(message)
+    if template is None or not list_names:
+        return base
+    with connect() as con:
+        ids = _list_ids(con, list_names)
+        personalise.check(con, message, ids)
+        shown = personalise.preview(con, template, ids, sender, base.footer)
+    return replace(
+        base,
+        cost=shown.cost,
+        pages=shown.max_pages,
+        min_pages=shown.min_pages,
+        max_pages=shown.max_pages,
+        samples=tuple(shown.samples),
+    )
 
 
 def price_for(message: str, who: Audience) -> Quote:
+    from chapar.footer import with_footer
+
     return quote(
-        message,
+        with_footer(message, who.footer),
         who.by_operator,
         invalid=who.invalid,
         duplicates=who.duplicates,
         blacklisted=who.blacklisted,
+        opted_out=who.opted_out,
+        capped=who.capped,
+        footer=who.footer,
     )
 
 
@@ -606,6 +659,7 @@ def create_campaign(
     send_count: int | None = None,
     start_at: datetime | None = None,
     actor: str | None = None,
+    defer_capped: bool = False,
 ) -> int:
     actor = actor or default_actor()
     title = rules.check_title(title)
@@ -616,6 +670,9 @@ def create_campaign(
     status = CampaignStatus.SCHEDULED if start_at else CampaignStatus.DRAFT
     with transaction() as con:
         list_ids = _list_ids(con, source)
+        from chapar import personalise
+
+        personalise.check(con, message, list_ids)
         campaign_id = int(
             _scalar(
                 con,
@@ -631,6 +688,8 @@ def create_campaign(
             )
         )
         _set_source(con, campaign_id, list_ids)
+        if defer_capped:
+            con.execute(q("campaign_set_defer_capped"), {"id": campaign_id, "defer": True})
         record_audit(con, actor, campaign_id, "create", None, None, title)
     return campaign_id
 
@@ -676,6 +735,11 @@ def edit_campaign(
             if value != new[field]:
                 done.append(Change(field, new[field], value))
                 new[field] = value
+        if any(c.field in ("message", "source") for c in done):
+            from chapar import personalise
+
+            sources = tuple(changes["source"]) if "source" in changes else campaign.source
+            personalise.check(con, str(new["message"]), _list_ids(con, sources))
         con.execute(q("campaign_set"), {"id": campaign_id, **new})
         for change in done:
             record_audit(con, actor, campaign_id, "edit", change.field, change.old, change.new)
@@ -691,6 +755,19 @@ def edit_campaign(
                     con, actor, campaign_id, "status", "status", campaign.status.value, status.value
                 )
     return done
+
+
+def set_defer_capped(campaign_id: int, defer: bool, actor: str | None = None) -> bool:
+    """Send the numbers at the frequency cap later (when it frees) rather than cap them;
+    applies from the next run planned. Returns False when it already was so."""
+    actor = actor or default_actor()
+    with transaction() as con:
+        campaign = get_campaign(campaign_id, con)
+        if campaign.defer_capped == defer:
+            return False
+        con.execute(q("campaign_set_defer_capped"), {"id": campaign_id, "defer": defer})
+        record_audit(con, actor, campaign_id, "edit", "defer_capped", campaign.defer_capped, defer)
+    return True
 
 
 def set_archived(campaign_id: int, archived: bool, actor: str | None = None) -> bool:
@@ -749,14 +826,32 @@ def scheduled_flow_run(campaign_id: int) -> str | None:
 
 @dataclass(frozen=True)
 class Line:
-    """A sender line's sending window and rate; None means the settings' default."""
+    """A sender line's sending window and rate (None: the settings' default), its opt-out
+    footer (None: none) and its own frequency cap (None: the settings'; 0 messages: none)."""
 
     sender: str
     send_window: str | None
     rate_per_minute: int | None
+    footer: str | None = None
+    cap_messages: int | None = None
+    cap_days: int | None = None
 
 
-def set_line(sender: str, send_window: str | None, rate_per_minute: int | None) -> Line:
+#: "Leave this as it is" for :func:`set_line`'s footer and cap.
+KEEP: Any = object()
+
+
+def set_line(
+    sender: str,
+    send_window: str | None,
+    rate_per_minute: int | None,
+    *,
+    footer: str | None = KEEP,
+    cap: tuple[int, int] | None = KEEP,
+) -> Line:
+    """Set a line's window and rate (None: the default); its footer and cap only when given
+    (``footer`` None removes it; ``cap`` None goes back to the settings', (0, 1) is no cap
+    on this line)."""
     from chapar.window import parse_window
 
     sender = rules.check_sender(sender)
@@ -769,10 +864,32 @@ def set_line(sender: str, send_window: str | None, rate_per_minute: int | None) 
             ) from None
     if rate_per_minute is not None and rate_per_minute < 1:
         raise InputError("must be a positive number of messages a minute", where="rate")
-    line = Line(sender, send_window, rate_per_minute)
+    if footer is not KEEP and footer is not None:
+        footer = footer.strip() or None
+    if cap is not KEEP and cap is not None:
+        n, days = cap
+        if n < 0 or days < 1 or (n == 0 and days != 1):
+            raise InputError(Code.BAD_CAP, where="cap")
     with transaction() as con:
+        old = line_for(con, sender)
+        line = Line(
+            sender,
+            send_window,
+            rate_per_minute,
+            old.footer if footer is KEEP else footer,
+            old.cap_messages if cap is KEEP else (None if cap is None else cap[0]),
+            old.cap_days if cap is KEEP else (None if cap is None else cap[1]),
+        )
         con.execute(
-            q("line_put"), {"sender": sender, "send_window": send_window, "rate": rate_per_minute}
+            q("line_put"),
+            {
+                "sender": sender,
+                "send_window": send_window,
+                "rate": rate_per_minute,
+                "footer": line.footer,
+                "cap_messages": line.cap_messages,
+                "cap_days": line.cap_days,
+            },
         )
     return line
 

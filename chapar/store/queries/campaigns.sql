@@ -16,7 +16,7 @@ SELECT c.id, c.title, c.message, c.sender, c.send_count, c.start_at, c.status,
        c.status_reason, c.status_details, c.archived, c.reset_count, c.current_run, c.created_at, c.updated_at,
        coalesce((SELECT list(l.name ORDER BY cl.position) FROM campaign_lists cl
                  JOIN lists l ON l.id = cl.list_id WHERE cl.campaign_id = c.id), []) AS source,
-       r.lease_owner, r.lease_expires
+       r.lease_owner, r.lease_expires, coalesce(c.defer_capped, false) AS defer_capped
 FROM campaigns c
 LEFT JOIN runs r ON r.campaign_id = c.id AND r.run_no = c.current_run
 WHERE ($id IS NULL OR c.id = $id) AND ($archived IS NULL OR c.archived = $archived)
@@ -48,3 +48,6 @@ UPDATE campaigns SET scheduled_flow_run = $flow_run WHERE id = $id;
 
 -- name: campaign_flow_run
 SELECT scheduled_flow_run FROM campaigns WHERE id = $id;
+
+-- name: campaign_set_defer_capped
+UPDATE campaigns SET defer_capped = $defer, updated_at = now() WHERE id = $id;

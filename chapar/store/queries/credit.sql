@@ -40,7 +40,30 @@ SELECT
     (SELECT coalesce(-sum(amount) FILTER (WHERE kind = 'charge'), 0)
           - coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0)
      FROM ledger)::BIGINT AS charged,
-    (SELECT coalesce(sum(cost) FILTER (WHERE NOT refunded), 0) FROM messages
-     WHERE status NOT IN ('invalid', 'duplicate', 'blacklisted', 'pending'))::BIGINT AS accepted,
+    ((SELECT coalesce(sum(cost) FILTER (WHERE NOT refunded), 0) FROM messages
+      WHERE status NOT IN ('invalid', 'duplicate', 'blacklisted', 'opted_out', 'suppressed',
+                           'capped', 'pending'))
+     -- test sends the provider accepted are charged too (never a run)
+     + (SELECT coalesce(sum(cost), 0) FROM test_sends WHERE status = 'sent'))::BIGINT AS accepted,
     (SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = 'hold')::BIGINT AS held,
     (SELECT coalesce(sum(amount), 0) FROM ledger)::BIGINT AS balance;
+
+-- name: test_send_insert
+INSERT INTO test_sends (campaign_id, number, operator, text, pages, cost, status, actor)
+VALUES ($campaign_id, $number, $operator, $text, $pages, $cost, 'pending', $actor)
+RETURNING id;
+
+-- name: test_send_done
+UPDATE test_sends SET status = $status, provider_id = $provider_id WHERE id = $id;
+
+-- name: test_sends_for
+SELECT id, number, text, pages, cost, status, provider_id, actor, sent_at FROM test_sends
+WHERE campaign_id = $campaign_id ORDER BY id DESC;
+
+-- name: first_recipient_values
+-- A campaign's first recipient (list order, then line order) with its list's columns.
+SELECT l.columns, r.attrs
+FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+JOIN lists l ON l.id = cl.list_id
+WHERE cl.campaign_id = $campaign_id AND r.number IS NOT NULL
+ORDER BY cl.position, r.line_no LIMIT 1;

@@ -55,6 +55,13 @@ SELECT $list_id, line_no, number, operator, raw, attrs FROM staging_rows;
 INSERT INTO recipients (list_id, line_no, number, operator, raw)
 SELECT $list_id, line_no, number, operator, raw FROM staging_rows;
 
+-- name: blacklist_ledger_insert_staged
+-- An imported blacklist's new numbers join the suppression ledger (run before
+-- blacklist_insert_staged; a number already blacklisted adds no row).
+INSERT INTO suppressions (number, kind, scope, source)
+SELECT DISTINCT number, 'telecom_blacklist', 'everywhere', $source FROM staging_rows
+WHERE number IS NOT NULL AND number NOT IN (SELECT number FROM blacklist);
+
 -- name: blacklist_insert_staged
 -- A number already on the blacklist keeps its first source.
 INSERT INTO blacklist (number, source, campaign_id)
@@ -68,58 +75,50 @@ SELECT count(*) FROM blacklist;
 SELECT number, source, campaign_id, added_at FROM blacklist WHERE number = $number;
 
 -- name: audience_price
--- What a campaign over these lists would send: valid, first occurrence across the lists
--- in order, not blacklisted; and how many each filter removed.
+-- What a campaign over these lists on line $sender would send, taken as planning takes it
+-- (runs.sql plan_messages): rows in list order then line order; valid, first occurrence,
+-- not barred by the suppression ledger nor the frequency cap; with a send count, the first
+-- $send_count recipients and the filtered rows met before the last of them. One line per
+-- (status, operator): how many each filter removed, and who is sent to.
 WITH src AS (
-    SELECT r.number, r.operator,
-           row_number() OVER (PARTITION BY r.number ORDER BY p.position, r.line_no) AS nth
+    SELECT r.number, r.operator, row_number() OVER (ORDER BY p.position, r.line_no) AS seq
     FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
                                    generate_subscripts($list_ids, 1) AS position) p
       ON p.list_id = r.list_id
-)
-SELECT
-    count(*) FILTER (WHERE number IS NULL)                            AS invalid,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth > 1)            AS duplicates,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
-                     AND number IN (SELECT number FROM blacklist))     AS blacklisted,
-    count(*) FILTER (WHERE number IS NOT NULL AND nth = 1
-                     AND number NOT IN (SELECT number FROM blacklist)) AS recipients
-FROM src;
-
--- name: audience_by_operator
-WITH src AS (
-    SELECT r.number, r.operator,
-           row_number() OVER (PARTITION BY r.number ORDER BY p.position, r.line_no) AS nth
-    FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
-                                   generate_subscripts($list_ids, 1) AS position) p
-      ON p.list_id = r.list_id
-)
-SELECT operator, count(*) AS n FROM src
-WHERE number IS NOT NULL AND nth = 1 AND number NOT IN (SELECT number FROM blacklist)
-GROUP BY operator ORDER BY operator;
-
--- name: audience_first
--- The audience of a campaign with a send count, taken the way planning takes it
--- (runs.sql plan_messages): rows in list order then line order, the first N recipients and
--- the filtered rows met before the N-th. One line per (status, operator).
-WITH src AS (
-    SELECT r.number, r.operator,
-           row_number() OVER (ORDER BY p.position, r.line_no) AS seq
-    FROM recipients r JOIN (SELECT unnest($list_ids) AS list_id,
-                                   generate_subscripts($list_ids, 1) AS position) p
-      ON p.list_id = r.list_id
+), capped AS (
+    SELECT number FROM messages
+    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n
 ), classified AS (
-    SELECT *, CASE
-        WHEN number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY number ORDER BY seq) > 1 THEN 'duplicate'
-        WHEN number IN (SELECT number FROM blacklist) THEN 'blacklisted'
+    SELECT src.*, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY src.number ORDER BY src.seq) > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
         ELSE 'pending' END AS status
-    FROM src
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped c ON c.number = src.number
 ), ranked AS (
     SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
               AS sendable_rank
     FROM classified
 )
 SELECT status, operator, count(*) AS n FROM ranked
-WHERE sendable_rank - (status = 'pending')::INTEGER < $send_count
+WHERE $send_count IS NULL OR sendable_rank - (status = 'pending')::INTEGER < $send_count
 GROUP BY ALL ORDER BY ALL;
+
+-- name: suppression_insert
+INSERT INTO suppressions (number, kind, scope, source, campaign_id)
+VALUES ($number, $kind, $scope, $source, $campaign_id)
+RETURNING id, number, kind, scope, source, campaign_id, recorded_at;
+
+-- name: suppressions_list
+SELECT id, number, kind, scope, source, campaign_id, recorded_at FROM suppressions
+WHERE ($number IS NULL OR number = $number) AND ($kind IS NULL OR kind = $kind)
+ORDER BY recorded_at DESC, id DESC LIMIT $limit;
+
+-- name: suppressions_by_kind
+SELECT kind, count(*) FROM suppressions GROUP BY kind ORDER BY kind;
+
+-- name: suppression_effective
+SELECT status FROM suppressed_on($line) WHERE number = $number;

@@ -31,25 +31,35 @@ SELECT minute, handed AS n FROM run_minutes
 WHERE campaign_id = $campaign_id AND run_no = $run_no ORDER BY minute;
 
 -- name: report_numbers
--- One page of the run's numbers, optionally filtered by the status flag.
-SELECT seq, coalesce(CAST(number AS VARCHAR), raw) AS number, operator, status, provider_id,
-       pages, cost, sent_at, status_at
-FROM messages
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status)
-ORDER BY seq LIMIT $limit OFFSET $offset;
+-- One page of the run's numbers, optionally filtered by the status flag, each with the
+-- text it was sent (its own when personalised, else its batch's; none before its batch).
+SELECT m.seq, coalesce(CAST(m.number AS VARCHAR), m.raw) AS number, m.operator, m.status,
+       m.provider_id, m.pages, m.cost, m.sent_at, m.status_at,
+       coalesce(m.text, b.text) AS text
+FROM messages m
+LEFT JOIN batches b ON b.campaign_id = m.campaign_id AND b.run_no = m.run_no
+                   AND b.batch_no = m.batch_no
+WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no
+  AND ($status IS NULL OR m.status = $status)
+ORDER BY m.seq LIMIT $limit OFFSET $offset;
 
 -- name: report_numbers_count
 SELECT count(*) FROM messages
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status);
 
 -- name: program_blacklist
--- This campaign's blacklisted numbers: filtered before sending, or blocked by the provider.
+-- This campaign's barred numbers, each with its reason: blacklisted, opted out or
+-- suppressed (filtered before sending, from the suppression ledger), or blocked by the
+-- provider.
 SELECT number, operator, run_no,
        CASE status WHEN 'blacklisted' THEN 'filtered before sending'
+                   WHEN 'opted_out' THEN 'opted out: filtered before sending'
+                   WHEN 'suppressed' THEN 'suppressed by hand: filtered before sending'
                    ELSE 'reported blocked by the provider' END AS how,
+       status AS reason,
        coalesce(status_at, sent_at) AS at
 FROM messages
-WHERE campaign_id = $campaign_id AND status IN ('blacklisted', 'blocked')
+WHERE campaign_id = $campaign_id AND status IN ('blacklisted', 'opted_out', 'suppressed', 'blocked')
   AND ($run_no IS NULL OR run_no = $run_no)
 ORDER BY run_no, seq LIMIT $limit OFFSET $offset;
 
@@ -58,15 +68,15 @@ ORDER BY run_no, seq LIMIT $limit OFFSET $offset;
 -- O(messages)): its current run's progress, pages and money, and totals over all runs.
 SELECT rc.campaign_id,
        sum(rc.messages) FILTER (WHERE cur AND rc.status NOT IN ('invalid', 'duplicate',
-           'blacklisted'))::BIGINT AS planned,
+           'blacklisted', 'opted_out', 'suppressed', 'capped'))::BIGINT AS planned,
        sum(rc.messages) FILTER (WHERE cur AND rc.status NOT IN ('invalid', 'duplicate',
-           'blacklisted', 'pending'))::BIGINT AS handed,
+           'blacklisted', 'opted_out', 'suppressed', 'capped', 'pending'))::BIGINT AS handed,
        sum(rc.messages) FILTER (WHERE cur AND rc.status = 'delivered')::BIGINT AS delivered,
        coalesce(sum(rc.pages) FILTER (WHERE cur), 0)::BIGINT AS pages,
        coalesce(sum(rc.cost) FILTER (WHERE cur), 0)::BIGINT AS cost,
        max(rc.last_at) FILTER (WHERE cur) AS last_activity,
        sum(rc.messages) FILTER (WHERE rc.status NOT IN ('invalid', 'duplicate', 'blacklisted',
-           'pending'))::BIGINT AS handed_all_runs,
+           'opted_out', 'suppressed', 'capped', 'pending'))::BIGINT AS handed_all_runs,
        sum(rc.messages) FILTER (WHERE rc.status = 'delivered')::BIGINT AS delivered_all_runs,
        coalesce(sum(rc.pages), 0)::BIGINT AS pages_all_runs,
        coalesce(sum(rc.cost), 0)::BIGINT AS cost_all_runs

@@ -14,43 +14,203 @@ VALUES ($campaign_id, $run_no, 'planned', $kind);
 
 -- name: plan_messages
 -- Freeze a run's audience: every row of the source lists in list order, then line order.
--- The first occurrence of a valid number is a recipient unless it is blacklisted; later
+-- The first occurrence of a valid number is a recipient unless the suppression ledger
+-- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
+-- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
+-- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
 -- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
 -- takes the first N recipients and the filtered rows met before the N-th.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status)
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
 WITH src AS (
-    SELECT r.number, r.raw, r.operator,
+    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
            row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
     FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
     WHERE cl.campaign_id = $campaign_id
 ), classified AS (
-    SELECT *, CASE
-        WHEN number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY number ORDER BY seq) > 1 THEN 'duplicate'
-        WHEN number IN (SELECT number FROM blacklist) THEN 'blacklisted'
+    SELECT src.*, c.free_at, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
         ELSE 'pending' END AS status
-    FROM src
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
 ), ranked AS (
-    SELECT *, sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-              AS sendable_rank
+    SELECT *, sum((status IN ('pending', 'deferred'))::INTEGER)
+                  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS sendable_rank
     FROM classified
+), kept AS (
+    -- sendable_rank minus itself = recipients strictly before this row
+    SELECT * FROM ranked
+    WHERE $send_count IS NULL
+       OR sendable_rank - (status IN ('pending', 'deferred'))::INTEGER < $send_count
 )
 SELECT $campaign_id, $run_no, seq,
        ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
        number, raw, operator,
        CASE WHEN status = 'pending' THEN (sendable_rank - 1) // $batch_size END,
-       status
-FROM ranked
--- sendable_rank minus itself = recipients strictly before this row
-WHERE $send_count IS NULL OR sendable_rank - (status = 'pending')::INTEGER < $send_count
+       status, list_id, line_no
+FROM kept
 ORDER BY seq;
 
+-- name: plan_messages_defer
+-- plan_messages with $defer: capped numbers in batches of their own (see above); its
+-- extra window functions cost ~10x the plain plan, so only a deferring campaign pays.
+-- Freeze a run's audience: every row of the source lists in list order, then line order.
+-- The first occurrence of a valid number is a recipient unless the suppression ledger
+-- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
+-- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
+-- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
+-- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
+-- takes the first N recipients and the filtered rows met before the N-th.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
+WITH src AS (
+    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
+           row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
+    FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+    WHERE cl.campaign_id = $campaign_id
+), classified AS (
+    SELECT src.*, c.free_at, CASE
+        WHEN src.number IS NULL THEN 'invalid'
+        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN CASE WHEN $defer THEN 'deferred' ELSE 'capped' END
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
+), ranked AS (
+    SELECT *, sum((status IN ('pending', 'deferred'))::INTEGER)
+                  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS sendable_rank
+    FROM classified
+), kept AS (
+    -- sendable_rank minus itself = recipients strictly before this row
+    SELECT * FROM ranked
+    WHERE $send_count IS NULL
+       OR sendable_rank - (status IN ('pending', 'deferred'))::INTEGER < $send_count
+), numbered AS (
+    SELECT *,
+           sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+               AS regular_rank,
+           (count(*) FILTER (WHERE status = 'pending') OVER () + $batch_size - 1) // $batch_size
+               AS regular_batches,
+           row_number() OVER (PARTITION BY status, free_at ORDER BY seq) AS deferred_rank
+    FROM kept
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
+       number, raw, operator,
+       CASE WHEN status = 'pending' THEN (regular_rank - 1) // $batch_size
+            WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
+                PARTITION BY status = 'deferred'
+                ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
+       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
+       list_id, line_no
+FROM numbered
+ORDER BY seq;
+
+-- name: plan_resend
+-- A resend's audience: the previous run's undelivered and failed numbers, in its order,
+-- filtered again by the suppression ledger and the frequency cap (kept with their status,
+-- never batched; with $defer the capped ones wait in batches of their own, as above).
+-- Blocked, blacklisted and every other status are not resent.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
+WITH src AS (
+    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
+    FROM messages
+    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
+      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
+), classified AS (
+    SELECT src.*, c.free_at, CASE
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
+       number, raw, operator,
+       CASE WHEN status = 'pending'
+            THEN (sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                  - 1) // $batch_size END,
+       status, list_id, line_no
+FROM classified ORDER BY seq;
+
+-- name: plan_resend_defer
+-- A resend's audience: the previous run's undelivered and failed numbers, in its order,
+-- filtered again by the suppression ledger and the frequency cap (kept with their status,
+-- never batched; with $defer the capped ones wait in batches of their own, as above).
+-- Blocked, blacklisted and every other status are not resent.
+INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
+                      list_id, line_no)
+WITH src AS (
+    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
+    FROM messages
+    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
+      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
+), classified AS (
+    SELECT src.*, c.free_at, CASE
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN CASE WHEN $defer THEN 'deferred' ELSE 'capped' END
+        ELSE 'pending' END AS status
+    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
+             LEFT JOIN capped_now c ON c.number = src.number
+), numbered AS (
+    SELECT *,
+           sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+               AS regular_rank,
+           (count(*) FILTER (WHERE status = 'pending') OVER () + $batch_size - 1) // $batch_size
+               AS regular_batches,
+           row_number() OVER (PARTITION BY status, free_at ORDER BY seq) AS deferred_rank
+    FROM classified
+)
+SELECT $campaign_id, $run_no, seq,
+       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
+       number, raw, operator,
+       CASE WHEN status = 'pending' THEN (regular_rank - 1) // $batch_size
+            WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
+                PARTITION BY status = 'deferred'
+                ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
+       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
+       list_id, line_no
+FROM numbered ORDER BY seq;
+
+-- name: cap_sends
+-- The sends, since the cap's window opened, of every number at the cap (N or more of
+-- them): what chapar.frequency.capped needs to say when each frees.
+SELECT number, sent_at FROM messages
+WHERE sent_at >= $cap_since AND number IN (
+    SELECT number FROM messages WHERE sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n);
+
+-- name: resendable
+-- How many of a run's messages a resend would take up again.
+SELECT count(*) FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND status IN ('undelivered', 'failed');
+
 -- name: plan_batches
-INSERT INTO batches (campaign_id, run_no, batch_no, status, size)
-SELECT campaign_id, run_no, batch_no, 'pending', count(*)
-FROM messages
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no IS NOT NULL
-GROUP BY ALL ORDER BY batch_no;
+-- A batch of deferred (capped) numbers waits until the last of them frees.
+INSERT INTO batches (campaign_id, run_no, batch_no, status, size, not_before)
+SELECT m.campaign_id, m.run_no, m.batch_no, 'pending', count(*), max(c.free_at)
+FROM messages m LEFT JOIN capped_now c ON c.number = m.number
+WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no AND m.batch_no IS NOT NULL
+GROUP BY m.campaign_id, m.run_no, m.batch_no ORDER BY m.batch_no;
+
+-- name: batch_not_before
+SELECT not_before FROM batches
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: batch_drop_capped
+-- A deferred batch's numbers that another campaign brought back to the cap meanwhile are
+-- capped after all (deferred once, never twice), before the batch goes out.
+UPDATE messages SET status = 'capped', status_at = now()
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+  AND status = 'pending' AND number IN (
+    SELECT number FROM messages WHERE sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n);
 
 -- name: run_set_planned
 UPDATE runs SET
@@ -104,18 +264,21 @@ SELECT status, text, pages, encoding, prices FROM batches
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
 
 -- name: batch_pending_messages
-SELECT seq, local_id, number, operator, text, pages, cost FROM messages
+SELECT seq, local_id, number, operator, text, pages, cost, list_id, line_no FROM messages
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
   AND status = 'pending'
 ORDER BY seq;
 
 -- name: batch_drop_blacklisted
--- A number blacklisted after planning (imported, or reported blocked by another campaign)
--- is not sent either — but only from a batch never handed out: an in-flight batch may be
--- partly at the provider, and what the provider has is sent and charged.
-UPDATE messages SET status = 'blacklisted', status_at = now()
-WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
-  AND status = 'pending' AND number IN (SELECT number FROM blacklist);
+-- A number barred after planning (blacklist imported, reported blocked by another campaign,
+-- opted out by reply or by hand) is not sent either — but only from a batch never handed
+-- out: an in-flight batch may be partly at the provider, and what the provider has is sent
+-- and charged.
+UPDATE messages SET status = b.status, status_at = now()
+FROM suppressed_on($sender) b
+WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
+  AND messages.batch_no = $batch_no AND messages.status = 'pending'
+  AND messages.number = b.number;
 
 -- name: messages_freeze
 -- Personalised texts: each message's own text, pages and cost, frozen with its batch.
@@ -162,6 +325,11 @@ WHERE messages.campaign_id = i.campaign_id AND messages.run_no = i.run_no
 -- name: campaign_text
 SELECT message, sender FROM campaigns WHERE id = $campaign_id;
 
+-- name: campaign_text_footer
+-- What a batch is frozen from: the message, its line and the line's opt-out footer.
+SELECT c.message, c.sender, l.footer
+FROM campaigns c LEFT JOIN lines l ON l.sender = c.sender WHERE c.id = $campaign_id;
+
 -- name: batch_unbegin
 -- A batch marked in flight whose requests never left (the run stopped first): back to
 -- pending, its frozen text forgotten, so a later attempt sends the text of its own time.
@@ -186,8 +354,18 @@ GROUP BY ALL;
 INSERT INTO run_minutes VALUES ($campaign_id, $run_no, date_trunc('minute', now()), $handed)
 ON CONFLICT (campaign_id, run_no, minute) DO UPDATE SET handed = handed + excluded.handed;
 
+-- name: suppress_from_provider
+-- Numbers the provider reported as blocked join the suppression ledger once (a number
+-- already blacklisted adds no row); run before blacklist_from_provider.
+INSERT INTO suppressions (number, kind, scope, source, campaign_id)
+SELECT number, 'provider_blocked', 'everywhere', 'provider', any_value(campaign_id)
+FROM incoming
+WHERE status = 'blocked' AND number IS NOT NULL
+  AND number NOT IN (SELECT number FROM blacklist)
+GROUP BY number;
+
 -- name: blacklist_from_provider
--- Numbers the provider reported as blocked join the telecom blacklist.
+-- ... and the telecom blacklist, planning's index of them.
 INSERT INTO blacklist (number, source, campaign_id)
 SELECT number, 'provider', any_value(campaign_id) FROM incoming
 WHERE status = 'blocked' AND number IS NOT NULL GROUP BY number
