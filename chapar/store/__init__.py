@@ -188,6 +188,26 @@ def _params_for(sql: str, params: object) -> object:
     return {k: v for k, v in params.items() if k in used}
 
 
+#: Migration 004's table macro, which PostgreSQL cannot hold: defined in each process's
+#: in-memory catalog, on the search path of every cursor after the store itself.
+SUPPRESSED_ON = """
+CREATE OR REPLACE MACRO memory.main.suppressed_on(line) AS TABLE
+SELECT number, 'blacklisted' AS status FROM store.public.blacklist
+UNION ALL
+SELECT number, status FROM (
+    SELECT number, CASE arg_max(kind, (recorded_at, id))
+                       WHEN 'opted_out' THEN 'opted_out' WHEN 'manual' THEN 'suppressed' END
+                   AS status
+    FROM store.public.suppressions
+    WHERE kind IN ('opted_out', 'manual', 'opted_in')
+      AND (scope = 'everywhere' OR scope = 'line:' || line)
+    GROUP BY number
+) consent
+WHERE status IS NOT NULL AND number NOT IN (SELECT number FROM store.public.blacklist)
+"""
+_SEARCH_PATH = "SET search_path = 'store.public,memory.main'"
+
+
 class _Postgres:
     """One process's in-memory DuckDB with the store attached (attaching costs ~0.3 s)."""
 
@@ -200,6 +220,7 @@ class _Postgres:
         literal = url.replace("'", "''")  # ATTACH takes no parameter
         self.db.execute(f"ATTACH '{literal}' AS store (TYPE postgres)")
         self.db.execute("USE store")
+        self.macros = False  # defined once the tables they read exist
 
     def migrate(self) -> None:
         """Run the migrations PostgreSQL lacks, natively (DuckDB's binder refuses CREATE
@@ -238,6 +259,9 @@ def _postgres_for(url: str) -> _Postgres:
         if url not in _migrated:
             _postgres.migrate()
             _migrated.add(url)
+        if not _postgres.macros:
+            _postgres.db.execute(SUPPRESSED_ON)
+            _postgres.macros = True
         return _postgres
 
 
@@ -251,6 +275,7 @@ def connect(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     if settings.store and path is None:
         cursor = _postgres_for(settings.store).db.cursor()
         cursor.execute("USE store")  # a cursor starts in the in-memory catalog
+        cursor.execute(_SEARCH_PATH)
         try:
             yield cast(duckdb.DuckDBPyConnection, _PostgresCursor(cursor))
         finally:

@@ -14,7 +14,7 @@ SELECT id FROM postgres_query('store', 'SELECT currval(''campaign_ids'')::INTEGE
 
 -- name: list_insert
 INSERT INTO lists (name, source_file, total_rows, valid, invalid, duplicates)
-VALUES ($name, $source_file, $total_rows, $valid, $invalid, $duplicates);
+VALUES ($name, $source_file, 0, 0, 0, 0);
 SELECT id FROM lists WHERE name = $name;
 
 -- name: run_renew_lease
