@@ -223,7 +223,7 @@ def test_two_workers_send_two_campaigns_at_once_refuse_a_duplicate_and_reports_r
             code, text = job.finish()
             assert code == 0, text[-2000:]
             assert "error:" not in text and "Traceback" not in text, text[-2000:]
-            seen_sending += "run 1: sending" in text
+            seen_sending += "run 1 (send): sending" in text
         assert {a, b} <= set(reports.campaign_summaries())
         if not (sending_a.running() or sending_b.running()):
             break

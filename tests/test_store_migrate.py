@@ -124,7 +124,7 @@ def test_an_installation_moves_to_postgresql_and_goes_on_there(
     reset = chapar("reset", "--yes", str(done), **elsewhere)
     assert reset.returncode == 0, reset.stdout + reset.stderr
     report = chapar("report", str(done), **elsewhere)
-    assert report.returncode == 0 and "run 2: completed" in report.stdout, report.stdout
+    assert report.returncode == 0 and "run 2 (reset): completed" in report.stdout, report.stdout
     assert not list((tmp_path / "other").rglob("*.duckdb"))
     assert fingerprint(path) == untouched
 

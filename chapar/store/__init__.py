@@ -226,7 +226,14 @@ class _Postgres:
         """Run the migrations PostgreSQL lacks, natively (DuckDB's binder refuses CREATE
         SEQUENCE there); each with its record in one PostgreSQL transaction. A process that
         loses the race to another finds the version recorded and goes on."""
-        self.db.execute("CALL postgres_execute('store', ?)", [_PG_BOOTSTRAP])
+        for attempt in range(10):
+            try:  # processes starting at once race to create the bookkeeping tables
+                self.db.execute("CALL postgres_execute('store', ?)", [_PG_BOOTSTRAP])
+                break
+            except duckdb.Error:
+                if attempt == 9:
+                    raise
+                time.sleep(0.05 * (1 + attempt) * (0.5 + random.random()))
         self.db.execute("CALL pg_clear_cache()")
         for version, sql in migrations("postgres"):
             if version in self._applied():
