@@ -77,8 +77,11 @@ def streamlit(script: Path, env: dict[str, str], log: Path, timeout_s: float = 6
 @contextmanager
 def chromium(width: int = 1400, height: int = 1000) -> Iterator[Any]:
     """A fresh Chromium page (Playwright), Persian locale."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A page redraws after each rerun; on a busy 2-core machine that takes seconds, not the
+    # 5 s Playwright's assertions wait by default.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": width, "height": height},

@@ -183,7 +183,8 @@ def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
     page.get_by_role("button", name=fa("export.prepare", fmt="CSV")).click()
     ready = page.get_by_role("button", name=fa("export.ready", name="chapar-campaign-1-run-1.csv"))
     ready.wait_for(timeout=30_000)
-    with page.expect_download() as download:
+    settle(page)  # the live report's fragment may redraw the button: click the drawn one
+    with page.expect_download(timeout=60_000) as download:
         ready.click()
     raw = Path(download.value.path()).read_bytes()
     assert raw.startswith("\ufeffعنوان برنامه,یلدا\n".encode())
