@@ -86,6 +86,7 @@ def open_batch(
         return BatchOutcome(batch_no)
     status, frozen_text, frozen_pages, _encoding, frozen_prices = row
     was_in_flight = status == "in_flight"
+    recount = False
     message, sender, footer = fetch_one(
         con.execute(q("campaign_text_footer"), {"campaign_id": ref.campaign_id})
     ) or ("", "", None)
@@ -93,7 +94,9 @@ def open_batch(
         waiting = _deferred(con, key, sender, settings)
         if waiting is not None:
             return waiting
-        con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender})
+        dropped = con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender}).fetchall()
+        # Only a drop changes the run's figures here (recounting costs a scan of the run).
+        recount = bool(dropped and dropped[0][0])
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
     pending = con.sql(q("batch_pending_messages"), params=key).pl()
     if pending.is_empty():
@@ -138,7 +141,8 @@ def open_batch(
         available = credit.balance(con)
         cp.affordable = int((costs.cum_sum() <= available).sum())
         if cp.affordable == 0:
-            refresh_counts(con, ref.campaign_id, ref.run_no)
+            if recount:
+                refresh_counts(con, ref.campaign_id, ref.run_no)
             return BatchOutcome(batch_no, status="pending", stop=Reason(Code.INSUFFICIENT_CREDIT))
         credit.hold(con, key, int(costs.head(cp.affordable).sum()))
     personal = texts is not None  # its texts are on the messages, not on the batch
@@ -152,7 +156,7 @@ def open_batch(
             "prices": None if personal else json.dumps(prices),
         },
     )
-    if not was_in_flight:
+    if recount or personal:  # a drop, or frozen pages and costs on pending messages
         refresh_counts(con, ref.campaign_id, ref.run_no)
     return cp
 
