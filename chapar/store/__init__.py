@@ -45,6 +45,10 @@ T = TypeVar("T")
 
 _migrated: set[Path | str] = set()
 _lock = threading.Lock()
+# DuckDB 1.5 races when one thread opens a file while another closes the file's last
+# connection ("Unique file handle conflict", duckdb-python#392): opening and closing a file
+# connection take turns within the process.
+_file_handles = threading.Lock()
 
 
 class Conflict(Busy):
@@ -60,6 +64,10 @@ def dialect() -> Dialect:
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _is_handle_race(exc: duckdb.Error) -> bool:
+    return "Unique file handle conflict" in str(exc)
 
 
 def _is_serialisation_failure(exc: duckdb.Error) -> bool:
@@ -78,10 +86,12 @@ def _open(path: Path, deadline_s: float) -> duckdb.DuckDBPyConnection:
     pause = 0.005
     while True:
         try:
-            return duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
-                if _is_lock_conflict(exc):
+            with _file_handles:
+                return duckdb.connect(str(path))
+        except (duckdb.IOException, duckdb.BinderException) as exc:
+            passing = _is_lock_conflict(exc) or _is_handle_race(exc)
+            if not passing or time.monotonic() >= deadline:
+                if passing:
                     raise Busy(
                         Code.DATABASE_LOCKED, where=str(path), seconds=round(deadline_s)
                     ) from exc
@@ -296,7 +306,8 @@ def connect(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
             _migrated.add(db)
         yield con
     finally:
-        con.close()
+        with _file_handles:
+            con.close()
 
 
 @contextmanager
