@@ -44,7 +44,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
     settings = get_settings()
     factory = factory or (lambda: make_provider(settings))
     with transaction() as con:
-        waiting = con.sql(q("messages_awaiting_status"), params={"limit": limit}).pl()
+        waiting = con.execute(q("messages_awaiting_status"), {"limit": limit}).pl()
     result = SyncResult(checked=waiting.height)
     for start in range(0, waiting.height, CHUNK):
         part = waiting.slice(start, CHUNK)

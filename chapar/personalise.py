@@ -89,8 +89,8 @@ def _attrs_rows(
     con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object]
 ) -> pl.DataFrame:
     if has_attributes(con):
-        return con.sql(query.replace("$ATTRS", "r.attrs"), params=params).pl()
-    frame = con.sql(query.replace("$ATTRS", "NULL::VARCHAR[]"), params=params).pl()
+        return con.execute(query.replace("$ATTRS", "r.attrs"), params).pl()
+    frame = con.execute(query.replace("$ATTRS", "NULL::VARCHAR[]"), params).pl()
     return frame.with_columns(pl.col("attrs").cast(pl.List(pl.String)))
 
 

@@ -98,7 +98,7 @@ def open_batch(
         # Only a drop changes the run's figures here (recounting costs a scan of the run).
         recount = bool(dropped and dropped[0][0])
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
-    pending = con.sql(q("batch_pending_messages"), params=key).pl()
+    pending = con.execute(q("batch_pending_messages"), key).pl()
     if pending.is_empty():
         con.execute(q("batch_end"), {**key, "unresolved": False})
         refresh_counts(con, ref.campaign_id, ref.run_no)

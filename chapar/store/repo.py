@@ -342,7 +342,7 @@ def list_attributes(name: str) -> pl.DataFrame:
             for i, c in enumerate(info.columns)
         )
         sql = q("list_attributes").replace("$attributes", f", {picks}" if picks else "")
-        return con.sql(sql, params={"list_id": info.id}).pl()
+        return con.execute(sql, {"list_id": info.id}).pl()
 
 
 def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]) -> list[int]:
