@@ -780,6 +780,38 @@ def test_send(
 
 
 @app.command()
+def settle(
+    campaign_id: int,
+    batch: Annotated[int, typer.Argument(help="the batch the stop reason names")],
+    number: Annotated[
+        list[str] | None,
+        typer.Argument(help="numbers of the batch the provider's pack report shows as sent"),
+    ] = None,
+    numbers_file: Annotated[
+        Path | None,
+        typer.Option("--file", help="a text file of such numbers, one a line"),
+    ] = None,
+) -> None:
+    """Settle a batch whose fate the provider cannot tell (SMS.ir): the numbers given are
+    recorded as sent and charged; the batch's other messages go out with the next rebuild.
+    No numbers: none went out."""
+    from chapar.sending.settle import settle_batch
+
+    given = list(number or [])
+    if numbers_file is not None:
+        if not numbers_file.is_file():
+            raise InputError(Code.IMPORT_NO_FILE, where=str(numbers_file))
+        given += [
+            ln.strip() for ln in numbers_file.read_text("utf-8-sig").splitlines() if ln.strip()
+        ]
+    done = settle_batch(campaign_id, batch, given)
+    out.print(
+        f"campaign {campaign_id}, batch {done.batch_no}: {done.sent} recorded as sent "
+        f"({money(done.cost)}), {done.given_back} to send with `chapar rebuild {campaign_id}`"
+    )
+
+
+@app.command()
 def cut(campaign_id: int) -> None:
     """Cut the schedule: cancel a scheduled campaign, or stop a sending one after its batch."""
     from chapar.sending import cut_schedule

@@ -115,12 +115,23 @@ def charge_test_send(con: duckdb.DuckDBPyConnection, campaign_id: int, amount: i
         _insert(con, "charge", -amount, {"campaign_id": campaign_id}, f"test send, {n} messages")
 
 
-def refund_blocked(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> int:
-    """Refund, once, messages the provider blocked or cancelled; returns the amount."""
-    total = 0
-    for cid, run_no, amount, n in con.execute(
-        q("refunds_due"), {"campaign_id": campaign_id}
-    ).fetchall():
+@dataclass(frozen=True)
+class Refunded:
+    """What :func:`refund_blocked` gave back, and the batches (campaign, run, batch) whose
+    messages it marked refunded (their counters are to be recounted)."""
+
+    amount: int
+    batches: frozenset[tuple[int, int, int]]
+
+
+def refund_blocked(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> Refunded:
+    """Refund, once, messages the provider blocked or cancelled: one ledger entry a run."""
+    due = con.execute(q("refunds_due"), {"campaign_id": campaign_id}).fetchall()
+    by_run: dict[tuple[int, int], tuple[int, int]] = {}
+    for cid, run_no, _batch_no, amount, n in due:
+        before = by_run.get((cid, run_no), (0, 0))
+        by_run[(cid, run_no)] = (before[0] + amount, before[1] + n)
+    for (cid, run_no), (amount, n) in by_run.items():
         _insert(
             con,
             "refund",
@@ -128,9 +139,11 @@ def refund_blocked(con: duckdb.DuckDBPyConnection, campaign_id: int | None) -> i
             {"campaign_id": cid, "run_no": run_no},
             f"{n} blocked or cancelled",
         )
-        total += amount
     con.execute(q("refunds_mark"), {"campaign_id": campaign_id})
-    return total
+    return Refunded(
+        sum(amount for amount, _ in by_run.values()),
+        frozenset((cid, run_no, b) for cid, run_no, b, _, _ in due if b is not None),
+    )
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,11 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
                 con.execute(q("blacklist_from_provider"))
             finally:
                 con.unregister("incoming")
-            result.refunded += credit.refund_blocked(con, None)
-            for campaign_id, run_no in changed.select("campaign_id", "run_no").unique().rows():
-                refresh_counts(con, campaign_id, run_no)
+            refunded = credit.refund_blocked(con, None)
+            result.refunded += refunded.amount
+            changed_batches = changed.select("campaign_id", "run_no", "batch_no").unique()
+            for campaign_id, run_no, batch_no in set(changed_batches.rows()) | refunded.batches:
+                refresh_counts(con, campaign_id, run_no, batch_no)
         result.updated += changed.height
         result.blocked += int((changed["status"] == "blocked").sum())
     return result

@@ -47,6 +47,11 @@ class Code(StrEnum):
     RECENTLY_STARTED = "recently_started"
     NOT_EDITABLE = "not_editable"
     DATABASE_LOCKED = "database_locked"
+    STORE_CONFLICT = "store_conflict"
+    # --- settling a batch by hand (chapar settle) ----------------------------------------
+    NOT_IN_FLIGHT = "not_in_flight"
+    NOT_IN_BATCH = "not_in_batch"
+    SETTLED = "settled"
     # --- bad input -----------------------------------------------------------------------
     START_IN_PAST = "start_in_past"
     TOPUP_NOT_POSITIVE = "topup_not_positive"
@@ -130,10 +135,12 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "the provider refused the key or account (code {code})",
     ),
     Code.OUTCOME_UNKNOWN: (
-        "سرنوشت دسته {batch} نامعلوم است و {provider} شناسه محلی ندارد؛ پیش از بازسازی، "
-        "گزارش بسته‌ها (pack) را در پنل سرویس‌دهنده بررسی کنید",
-        "the fate of batch {batch} is unknown and {provider} keeps no local ids; check its "
-        "pack report in the provider's panel before rebuilding",
+        "سرنوشت دسته {batch} نامعلوم است و {provider} شناسه محلی ندارد؛ گزارش بسته‌ها (pack) "
+        "را در پنل سرویس‌دهنده ببینید و شماره‌های ارسال‌شده را با chapar settle اعلام کنید، "
+        "سپس بازسازی کنید",
+        "the fate of batch {batch} is unknown and {provider} keeps no local ids; read its "
+        "pack report in the provider's panel, tell Chapar which numbers went out "
+        "(chapar settle CAMPAIGN {batch} NUMBER…), then rebuild",
     ),
     Code.SCHEDULE_CUT: ("زمانبندی قطع شد", "schedule cut"),
     Code.INTERRUPTED: ("فرایند ارسال متوقف شد", "interrupted"),
@@ -187,6 +194,22 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.DATABASE_LOCKED: (
         "پایگاه داده {seconds} ثانیه در دست فرایند دیگری ماند؛ دوباره تلاش کنید",
         "the database stayed locked by another process for {seconds} s; try again",
+    ),
+    Code.STORE_CONFLICT: (
+        "فرایند دیگری همین لحظه همین داده‌ها را تغییر داد و بارها پیش افتاد؛ دوباره تلاش کنید",
+        "another process kept changing the same data at the same moment; try again",
+    ),
+    Code.NOT_IN_FLIGHT: (
+        "دسته {batch} کمپین {campaign} در انتظار تعیین تکلیف نیست",
+        "batch {batch} of campaign {campaign} is not awaiting settlement (not in flight)",
+    ),
+    Code.NOT_IN_BATCH: (
+        "{count} شماره در پیام‌های ارسال‌نشده‌ی دسته {batch} نیست: {samples}",
+        "{count} number(s) are not among batch {batch}'s unsettled messages: {samples}",
+    ),
+    Code.SETTLED: (
+        "دسته {batch} دستی تعیین تکلیف شد: {sent} ارسال‌شده ثبت شد و {back} برای بازسازی برگشت",
+        "batch {batch} settled by hand: {sent} recorded as sent, {back} given back for a rebuild",
     ),
     Code.START_IN_PAST: (
         "زمان شروع {when} گذشته است؛ زمانی در آینده بدهید یا «اکنون»",

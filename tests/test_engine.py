@@ -17,10 +17,11 @@ import pytest
 
 from chapar import reports
 from chapar.campaigns import CampaignStatus, RunStatus
-from chapar.errors import Busy, InputError
+from chapar.errors import Busy, InputError, NotAllowed
 from chapar.providers import make_provider
 from chapar.reasons import Code
 from chapar.sending import LeaseLost, Mode, begin_run, finish_run, send_batches, send_run
+from chapar.sending.settle import settle_batch
 from chapar.settings import get_settings
 from chapar.store import repo, transaction
 from tests.invariants import assert_counters_match, assert_money_holds
@@ -178,6 +179,30 @@ def test_a_provider_that_cannot_be_asked_stops_with_the_batch_to_check_never_res
     assert again.reason is not None and again.reason.code is Code.OUTCOME_UNKNOWN
     assert sim.outbox()["total_submissions"] == submitted  # nothing sent blind
     assert repo.balance() >= 0
+
+
+def test_settling_a_batch_by_the_providers_report_records_what_went_out_and_resends_the_rest(
+    sim, write
+):
+    cid = make_campaign(write, n=2_000)
+    sim.set_faults(drop_rate=1.0)
+    assert send_run(cid, Mode.START, factory=NoLocalIds).reason.code is Code.OUTCOME_UNKNOWN  # type: ignore[union-attr]
+    sim.set_faults(drop_rate=0.0)
+    held = [n for n, v in sim.outbox()["receptors"].items() if v["accepted"]]  # the pack report
+    assert held  # the dropped requests reached the provider
+    with pytest.raises(InputError) as refused:  # a number not of this batch changes nothing
+        settle_batch(cid, 0, [*held[:3], "09990000000"])
+    assert "09990000000" in refused.value.text("en")
+    assert repo.get_campaign(cid).status_reason.code is Code.OUTCOME_UNKNOWN  # type: ignore[union-attr]
+    settled = settle_batch(cid, 0, ["0" + n[2:] for n in held])  # as the report writes them
+    assert settled.sent == len(held) and settled.given_back > 0
+    assert "settled by hand" in repo.get_campaign(cid).status_reason.text("en")  # type: ignore[union-attr]
+    assert rebuild_until_done(cid, most=3) <= 3  # the rest goes out; nothing twice
+    assert_exactly_once(sim, cid)
+    with pytest.raises(NotAllowed):
+        settle_batch(cid, 0, [])  # nothing is awaiting settlement any more
+    code, text = finished(chapar("settle", str(cid), "0"))
+    assert code == 1 and "not awaiting settlement" in text and "Traceback" not in text
 
 
 def test_a_process_that_lost_its_lease_writes_nothing(sim, write):

@@ -101,7 +101,7 @@ def open_batch(
     pending = con.execute(q("batch_pending_messages"), key).pl()
     if pending.is_empty():
         con.execute(q("batch_end"), {**key, "unresolved": False})
-        refresh_counts(con, ref.campaign_id, ref.run_no)
+        refresh_counts(con, ref.campaign_id, ref.run_no, batch_no)
         return BatchOutcome(batch_no)
     texts: list[str] | None = None
     template = template_of(message)
@@ -142,7 +142,7 @@ def open_batch(
         cp.affordable = int((costs.cum_sum() <= available).sum())
         if cp.affordable == 0:
             if recount:
-                refresh_counts(con, ref.campaign_id, ref.run_no)
+                refresh_counts(con, ref.campaign_id, ref.run_no, batch_no)
             return BatchOutcome(batch_no, status="pending", stop=Reason(Code.INSUFFICIENT_CREDIT))
         credit.hold(con, key, int(costs.head(cp.affordable).sum()))
     personal = texts is not None  # its texts are on the messages, not on the batch
@@ -157,8 +157,16 @@ def open_batch(
         },
     )
     if recount or personal:  # a drop, or frozen pages and costs on pending messages
-        refresh_counts(con, ref.campaign_id, ref.run_no)
+        refresh_counts(con, ref.campaign_id, ref.run_no, batch_no)
     return cp
+
+
+def unbegin_batch(con: duckdb.DuckDBPyConnection, ref: RunRef, cp: Checkpoint) -> None:
+    """Give back a batch opened ahead whose requests never left (the batch before it
+    stopped the run): pending again, its hold released, so nothing waits on a rebuild."""
+    key = {**ref.key, "batch_no": cp.batch_no}
+    credit.release(con, key)
+    con.execute(q("batch_unbegin"), key)
 
 
 def _deferred(

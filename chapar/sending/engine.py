@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import time as dt_time
@@ -26,7 +26,7 @@ import duckdb
 
 from chapar.providers import make_provider
 from chapar.reasons import Code, Reason
-from chapar.sending.batch import Checkpoint, open_batch, rehold
+from chapar.sending.batch import Checkpoint, open_batch, rehold, unbegin_batch
 from chapar.sending.deliver import (
     Delivery,
     ProviderFactory,
@@ -159,12 +159,6 @@ def _write(heartbeat: Heartbeat, body: Callable[[duckdb.DuckDBPyConnection], T])
     return result
 
 
-def _open(
-    heartbeat: Heartbeat, ref: RunRef, batch_no: int, settings: Settings, line: LinePolicy
-) -> Checkpoint | BatchOutcome:
-    return _write(heartbeat, lambda con: open_batch(con, ref, batch_no, settings, line.window))
-
-
 def _send_queue(
     ref: RunRef,
     queue: list[int],
@@ -175,68 +169,85 @@ def _send_queue(
     heartbeat: Heartbeat,
     outcomes: list[BatchOutcome],
 ) -> None:
-    """The batches as a pipeline: while batch *n+1*'s requests are out, batch *n* is
-    recorded in a worker thread. Batch *n+1* is committed in flight (transaction 1) before
-    any of its requests leaves, and batch *n* is recorded before *n+1* is, so a crash
-    anywhere leaves at most two batches in flight — both reconciled by a rebuild."""
+    """The batches as a pipeline. While batch *n*'s requests are out, a worker thread, in
+    one transaction, records batch *n-1* and opens batch *n+1* (transaction 1: committed in
+    flight before any of its requests leaves), so the requests never wait for the store.
+    A crash anywhere leaves at most three batches in flight, each reconciled by a rebuild;
+    when a batch stops the run, the batch opened after it, of which nothing left, is given
+    back (pending again, its hold released) in the transaction that records the stop."""
     line = _write(heartbeat, lambda con: line_policy(con, ref, settings))
-    nxt = _write(heartbeat, lambda con: open_batch(con, ref, queue[0], settings, line.window))
     bucket = bucket or _bucket_for(line)
-    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
-    recording: Future[BatchOutcome] | None = None
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
 
-    def settle() -> bool:
-        """Wait for the batch being recorded; False when it stopped the run."""
-        nonlocal recording
-        if recording is None:
-            return True
-        outcome, recording = recording.result(), None  # LeaseLost and errors raise here
+    def emit(outcome: BatchOutcome) -> bool:
         outcomes.append(outcome)
         if on_batch:
             on_batch(ref, outcome)
         return outcome.stop is None
 
-    def record(cp: Checkpoint, delivery: Delivery) -> BatchOutcome:
-        def body(con: duckdb.DuckDBPyConnection) -> str:
-            status = record_batch(con, ref, cp, delivery, settings)
-            crashpoint("recording")
-            return status
+    def step(
+        sent: tuple[Checkpoint, Delivery] | None,
+        following: int | None,
+        give_back: Checkpoint | BatchOutcome | None = None,
+    ) -> tuple[BatchOutcome | None, Checkpoint | BatchOutcome | None]:
+        """One transaction: record ``sent``, give back an opened batch nothing of which
+        left, open ``following``; the recorded batch's outcome and the opened batch."""
+
+        def body(con: duckdb.DuckDBPyConnection) -> tuple[str, Checkpoint | BatchOutcome | None]:
+            status = ""
+            if sent is not None:
+                status = record_batch(con, ref, *sent, settings)
+                crashpoint("recording")
+            if isinstance(give_back, Checkpoint) and not give_back.was_in_flight:
+                # (one found in flight may be at the provider already: a rebuild reconciles it)
+                unbegin_batch(con, ref, give_back)
+            opened = None
+            if following is not None:
+                opened = open_batch(con, ref, following, settings, line.window)
+            return status, opened
 
         try:
-            status = _write(heartbeat, body)
-            crashpoint("recorded")
+            status, opened = _write(heartbeat, body)
+            if sent is not None:
+                crashpoint("recorded")
         except BaseException:
-            heartbeat.lost = True  # no request of the next batch may leave now
+            heartbeat.lost = True  # no request of the batch out now may leave any more
             raise
-        return BatchOutcome(cp.batch_no, len(delivery.local_ids), status, delivery.stop)
+        if sent is None:
+            return None, opened
+        cp, delivery = sent
+        return BatchOutcome(cp.batch_no, len(delivery.local_ids), status, delivery.stop), opened
 
     try:
-        for i in range(len(queue)):
+        i = 0
+        nxt: Checkpoint | BatchOutcome | None = step(None, queue[0])[1]
+        sent: tuple[Checkpoint, Delivery] | None = None  # delivered, not yet recorded
+        while nxt is not None:
             following = queue[i + 1] if i + 1 < len(queue) else None
-            if isinstance(nxt, BatchOutcome):
-                if not settle():
+            if isinstance(nxt, BatchOutcome):  # nothing of batch i to send now
+                if not emit(nxt) or following is None:
                     return
-                outcomes.append(nxt)
-                if on_batch:
-                    on_batch(ref, nxt)
-                if nxt.stop is not None or following is None:
-                    return
-                nxt = _open(heartbeat, ref, following, settings, line)
+                i, nxt = i + 1, step(None, following)[1]
                 continue
+            job = worker.submit(step, sent, following) if sent or following is not None else None
             crashpoint("prepared")
             delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
             crashpoint("requested")
-            settle()  # the batch before went without a stop, or this one was not opened
-            upcoming: Checkpoint | BatchOutcome | None = None
-            if delivery.stop is None and following is not None:
-                upcoming = _open(heartbeat, ref, following, settings, line)
-            recording = recorder.submit(record, nxt, delivery)
-            if delivery.stop is not None or upcoming is None:
-                break
-            nxt = upcoming
-        settle()
+            recorded, upcoming = job.result() if job is not None else (None, None)
+            sent = (nxt, delivery)
+            if (recorded is not None and not emit(recorded)) or delivery.stop is not None:
+                last = step(sent, None, give_back=upcoming)[0]
+                if last is not None:
+                    emit(last)
+                return
+            if not isinstance(upcoming, Checkpoint):  # the end, or batch i+1 is not sent now
+                last = step(sent, None)[0]
+                if last is not None and not emit(last):
+                    return
+                sent = None
+            i, nxt = i + 1, upcoming
     finally:
-        recorder.shutdown(wait=True)
+        worker.shutdown(wait=True)
 
 
 def _deliver(

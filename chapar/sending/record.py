@@ -83,9 +83,11 @@ def record_batch(
             c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in delivery.unknown
         )
         credit.hold(con, key, unknown_cost)
-    credit.refund_blocked(con, ref.campaign_id)
+    refunded = credit.refund_blocked(con, ref.campaign_id)
     if frame.height:
         con.execute(q("run_minutes_add"), {**ref.key, "handed": frame.height})
     row = con.execute(q("batch_end"), {**key, "unresolved": bool(delivery.unknown)}).fetchall()
-    refresh_counts(con, ref.campaign_id, ref.run_no)
+    recount = refunded.batches | {(ref.campaign_id, ref.run_no, cp.batch_no)}
+    for campaign_id, run_no, batch_no in recount:
+        refresh_counts(con, campaign_id, run_no, batch_no)
     return str(row[0][0]) if row else "done"

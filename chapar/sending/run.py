@@ -22,9 +22,10 @@ from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.errors import Busy, NotAllowed
 from chapar.lease import lease_is_live, new_owner
 from chapar.reasons import Code, Reason
+from chapar.sending import audience
 from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
-from chapar.store import connect, fetch_one, transaction
+from chapar.store import connect, fetch_one, retrying, transaction
 from chapar.store.queries import q
 from chapar.store.repo import Line, default_actor, get_campaign, line_for, record_audit
 
@@ -127,61 +128,73 @@ _CHECKS: dict[Mode, Callable[[rules.Campaign], rules.ActionCheck]] = {
 def begin_run(
     campaign_id: int, mode: Mode, owner: str | None = None, actor: str | None = None
 ) -> RunRef:
-    """Plan (start, reset) or reopen (rebuild, resume) a run and take its lease, at once."""
+    """Plan (start, reset) or reopen (rebuild, resume) a run and take its lease, at once.
+    On a shared store two starts at the same moment conflict: the later one runs again and
+    finds the run taken (``Busy``), never a raw database error."""
     settings = get_settings()
     owner = owner or new_owner()
     actor = actor or default_actor()
-    with transaction() as con:
-        campaign = get_campaign(campaign_id, con)
-        run_no = campaign.current_run
-        if run_no:
-            lease = _one(con, "run_lease", {"campaign_id": campaign_id, "run_no": run_no})
-            if lease and lease_is_live(lease[0], lease[1], datetime.now(UTC)):
-                raise Busy(Code.BUSY, campaign=campaign_id, run=run_no)
-        check = _can_resend(con, campaign) if mode is Mode.RESEND else _CHECKS[mode](campaign)
-        if not check.allowed:
-            raise NotAllowed(check.reason or Reason(Code.NOT_UNFINISHED))
-        if mode in (Mode.START, Mode.RESET, Mode.RESEND):
-            run_no = campaign.current_run + 1
-            line = line_for(con, campaign.sender)
-            rate = line.rate_per_minute or settings.rate_per_minute
-            kind = {Mode.START: "send", Mode.RESET: "reset", Mode.RESEND: "resend"}[mode]
-            plan(
-                con,
-                campaign_id,
-                run_no,
-                campaign.send_count,
-                batch_size(settings, rate),
-                kind,
-                sender=campaign.sender,
-                cap=cap_for(line, settings),
-                defer=campaign.defer_capped,
-            )
-            con.execute(
-                q("campaign_new_run"),
-                {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
-            )
-            if mode is Mode.RESET:
-                record_audit(
-                    con,
-                    actor,
-                    campaign_id,
-                    "reset",
-                    "reset_count",
-                    campaign.reset_count,
-                    campaign.reset_count + 1,
-                )
-        con.execute(
-            q("run_take_lease"),
-            {
-                "campaign_id": campaign_id,
-                "run_no": run_no,
-                "owner": owner,
-                "ttl": settings.lease_ttl_s,
-            },
+    return retrying(lambda con: _begin(con, campaign_id, mode, owner, actor, settings))
+
+
+def _begin(
+    con: duckdb.DuckDBPyConnection,
+    campaign_id: int,
+    mode: Mode,
+    owner: str,
+    actor: str,
+    settings: Settings,
+) -> RunRef:
+    campaign = get_campaign(campaign_id, con)
+    run_no = campaign.current_run
+    if run_no:
+        lease = _one(con, "run_lease", {"campaign_id": campaign_id, "run_no": run_no})
+        if lease and lease_is_live(lease[0], lease[1], datetime.now(UTC)):
+            raise Busy(Code.BUSY, campaign=campaign_id, run=run_no)
+    check = _can_resend(con, campaign) if mode is Mode.RESEND else _CHECKS[mode](campaign)
+    if not check.allowed:
+        raise NotAllowed(check.reason or Reason(Code.NOT_UNFINISHED))
+    if mode in (Mode.START, Mode.RESET, Mode.RESEND):
+        run_no = campaign.current_run + 1
+        line = line_for(con, campaign.sender)
+        rate = line.rate_per_minute or settings.rate_per_minute
+        kind = {Mode.START: "send", Mode.RESET: "reset", Mode.RESEND: "resend"}[mode]
+        plan(
+            con,
+            campaign_id,
+            run_no,
+            campaign.send_count,
+            batch_size(settings, rate),
+            kind,
+            sender=campaign.sender,
+            cap=cap_for(line, settings),
+            defer=campaign.defer_capped,
         )
-        set_campaign_status(con, actor, campaign_id, campaign.status, CampaignStatus.SENDING)
-        planned, batches = _one(con, "run_counts", {"campaign_id": campaign_id, "run_no": run_no})
+        con.execute(
+            q("campaign_new_run"),
+            {"campaign_id": campaign_id, "run_no": run_no, "reset": int(mode is Mode.RESET)},
+        )
+        if mode is Mode.RESET:
+            record_audit(
+                con,
+                actor,
+                campaign_id,
+                "reset",
+                "reset_count",
+                campaign.reset_count,
+                campaign.reset_count + 1,
+            )
+    con.execute(
+        q("run_take_lease"),
+        {
+            "campaign_id": campaign_id,
+            "run_no": run_no,
+            "owner": owner,
+            "ttl": settings.lease_ttl_s,
+        },
+    )
+    set_campaign_status(con, actor, campaign_id, campaign.status, CampaignStatus.SENDING)
+    planned, batches = _one(con, "run_counts", {"campaign_id": campaign_id, "run_no": run_no})
     return RunRef(campaign_id, run_no, owner, int(planned or 0), int(batches or 0))
 
 
@@ -222,21 +235,24 @@ def plan(
     the cap are planned in batches of their own that wait until their cap frees."""
     params = {"campaign_id": campaign_id, "run_no": run_no}
     con.execute(q("run_insert"), {**params, "kind": kind})
-    con.register("capped_now", capped_now(con, cap))
+    if kind == "resend":
+        source = con.execute(q("plan_source_resend"), params).pl()
+    else:
+        source = con.execute(q("plan_source_lists"), {"campaign_id": campaign_id}).pl()
+    planned = audience.classify(
+        source,
+        con.execute(q("plan_barred"), {"sender": sender}).pl(),
+        capped_now(con, cap),
+        batch_size=size,
+        send_count=None if kind == "resend" else send_count,
+        defer=defer,
+    )
+    con.register("planned", planned)
     try:
-        filters: dict[str, Any] = {"sender": sender, "batch_size": size}
-        suffix = "_defer" if defer else ""
-        if defer:
-            filters["defer"] = True
-        if kind == "resend":
-            con.execute(q("plan_resend" + suffix), {**params, **filters})
-        else:
-            con.execute(
-                q("plan_messages" + suffix), {**params, **filters, "send_count": send_count}
-            )
+        con.execute(q("plan_insert"), params)
         con.execute(q("plan_batches"), params)
     finally:
-        con.unregister("capped_now")
+        con.unregister("planned")
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)
 
@@ -249,19 +265,26 @@ def capped_now(con: duckdb.DuckDBPyConnection, cap: tuple[int, int] | None) -> p
     if cap is None:
         return empty
     now = datetime.now(UTC)
-    sends = con.sql(
-        q("cap_sends"), params={"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
+    sends = con.execute(
+        q("cap_sends"), {"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
     ).pl()
     if sends.is_empty():
         return empty
     return capped(sends, cap[0], cap[1], now).select("number", "free_at").cast(empty.schema)
 
 
-def refresh_counts(con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int) -> None:
-    """Recount a run's figures by status flag, inside the caller's transaction."""
+def refresh_counts(
+    con: duckdb.DuckDBPyConnection, campaign_id: int, run_no: int, batch_no: int | None = None
+) -> None:
+    """Recount a run's figures by status flag — the whole run, or only the batch whose
+    messages changed — inside the caller's transaction."""
     params = {"campaign_id": campaign_id, "run_no": run_no}
-    con.execute(q("run_counts_clear"), params)
-    con.execute(q("run_counts_insert"), params)
+    if batch_no is None:
+        con.execute(q("run_counts_clear"), params)
+        con.execute(q("run_counts_insert"), params)
+    else:
+        con.execute(q("run_counts_clear_batch"), {**params, "batch_no": batch_no})
+        con.execute(q("run_counts_insert_batch"), {**params, "batch_no": batch_no})
 
 
 def set_campaign_status(

@@ -323,7 +323,7 @@ def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]
             with suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if _is_serialisation_failure(exc):
-                raise Conflict(f"a concurrent transaction changed the same rows: {exc}") from exc
+                raise Conflict(Code.STORE_CONFLICT) from exc
             raise
         except BaseException:
             with suppress(duckdb.Error):

@@ -22,11 +22,12 @@ WHERE kind = 'hold' AND campaign_id = $campaign_id AND run_no = $run_no AND batc
 
 -- name: refunds_due
 -- Messages the provider blocked or cancelled are refunded once.
-SELECT campaign_id, run_no, coalesce(sum(cost), 0)::BIGINT AS amount, count(*) AS n
+SELECT campaign_id, run_no, batch_no,
+       coalesce(sum(cost), 0)::BIGINT AS amount, count(*) AS n
 FROM messages
 WHERE status IN ('blocked', 'cancelled') AND NOT refunded AND cost > 0
   AND ($campaign_id IS NULL OR campaign_id = $campaign_id)
-GROUP BY campaign_id, run_no;
+GROUP BY 1, 2, 3;
 
 -- name: refunds_mark
 UPDATE messages SET refunded = true

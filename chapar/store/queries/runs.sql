@@ -8,175 +8,51 @@ SELECT run_no, kind, status, reason, reason_details, planned_at, started_at, fin
        planned, batches
 FROM runs WHERE campaign_id = $campaign_id ORDER BY run_no;
 
+-- name: campaign_stop_reason
+-- Why the campaign's current run stopped (code and details), and a batch's status in it.
+SELECT r.reason, r.reason_details, b.status
+FROM campaigns c JOIN runs r ON r.campaign_id = c.id AND r.run_no = c.current_run
+LEFT JOIN batches b ON b.campaign_id = c.id AND b.run_no = r.run_no AND b.batch_no = $batch_no
+WHERE c.id = $campaign_id;
+
 -- name: run_insert
 INSERT INTO runs (campaign_id, run_no, status, kind)
 VALUES ($campaign_id, $run_no, 'planned', $kind);
 
--- name: plan_messages
--- Freeze a run's audience: every row of the source lists in list order, then line order.
--- The first occurrence of a valid number is a recipient unless the suppression ledger
--- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
--- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
--- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
--- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
--- takes the first N recipients and the filtered rows met before the N-th.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
-                      list_id, line_no)
-WITH src AS (
-    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
-           row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
-    FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
-    WHERE cl.campaign_id = $campaign_id
-), classified AS (
-    SELECT src.*, c.free_at, CASE
-        WHEN src.number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
-        WHEN b.status IS NOT NULL THEN b.status
-        WHEN c.number IS NOT NULL THEN 'capped'
-        ELSE 'pending' END AS status
-    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
-             LEFT JOIN capped_now c ON c.number = src.number
-), ranked AS (
-    SELECT *, sum((status IN ('pending', 'deferred'))::INTEGER)
-                  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS sendable_rank
-    FROM classified
-), kept AS (
-    -- sendable_rank minus itself = recipients strictly before this row
-    SELECT * FROM ranked
-    WHERE $send_count IS NULL
-       OR sendable_rank - (status IN ('pending', 'deferred'))::INTEGER < $send_count
-)
-SELECT $campaign_id, $run_no, seq,
-       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
-       number, raw, operator,
-       CASE WHEN status = 'pending' THEN (sendable_rank - 1) // $batch_size END,
-       status, list_id, line_no
-FROM kept
+-- name: plan_source_lists
+-- A run's audience, first part (chapar.sending.audience): every row of the campaign's
+-- lists, in list order, then line order.
+SELECT r.number, r.raw, r.operator, r.list_id, r.line_no
+FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
+WHERE cl.campaign_id = $campaign_id
+ORDER BY cl.position, r.line_no;
+
+
+-- name: plan_source_resend
+-- A resend's audience: the previous run's undelivered and failed numbers, in its order.
+-- Blocked, blacklisted and every other status are not resent.
+SELECT number, raw, operator, list_id, line_no FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
+  AND status IN ('undelivered', 'failed') AND number IS NOT NULL
 ORDER BY seq;
 
--- name: plan_messages_defer
--- plan_messages with $defer: capped numbers in batches of their own (see above); its
--- extra window functions cost ~10x the plain plan, so only a deferring campaign pays.
--- Freeze a run's audience: every row of the source lists in list order, then line order.
--- The first occurrence of a valid number is a recipient unless the suppression ledger
--- bars it on this line (its status says why: blacklisted, opted_out, suppressed) or it is
--- at the frequency cap (`capped_now`: number, free_at) — then 'capped' (or, in
--- plan_messages_defer, a recipient in a batch of its own, sent when its cap frees); later
--- occurrences are duplicates; invalid rows stay as 'invalid'. With a send count, the run
--- takes the first N recipients and the filtered rows met before the N-th.
+
+-- name: plan_barred
+-- The numbers the suppression ledger bars on the sender's line, with the status their
+-- message gets.
+SELECT number, status FROM suppressed_on($sender);
+
+
+-- name: plan_insert
+-- The planned audience (`planned`, already in seq order, which the insert keeps: a batch's
+-- rows are stored together, so zone maps find them without an index).
 INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
                       list_id, line_no)
-WITH src AS (
-    SELECT r.number, r.raw, r.operator, r.list_id, r.line_no,
-           row_number() OVER (ORDER BY cl.position, r.line_no) AS seq
-    FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
-    WHERE cl.campaign_id = $campaign_id
-), classified AS (
-    SELECT src.*, c.free_at, CASE
-        WHEN src.number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY src.number ORDER BY seq) > 1 THEN 'duplicate'
-        WHEN b.status IS NOT NULL THEN b.status
-        WHEN c.number IS NOT NULL THEN CASE WHEN $defer THEN 'deferred' ELSE 'capped' END
-        ELSE 'pending' END AS status
-    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
-             LEFT JOIN capped_now c ON c.number = src.number
-), ranked AS (
-    SELECT *, sum((status IN ('pending', 'deferred'))::INTEGER)
-                  OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS sendable_rank
-    FROM classified
-), kept AS (
-    -- sendable_rank minus itself = recipients strictly before this row
-    SELECT * FROM ranked
-    WHERE $send_count IS NULL
-       OR sendable_rank - (status IN ('pending', 'deferred'))::INTEGER < $send_count
-), numbered AS (
-    SELECT *,
-           sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-               AS regular_rank,
-           (count(*) FILTER (WHERE status = 'pending') OVER () + $batch_size - 1) // $batch_size
-               AS regular_batches,
-           row_number() OVER (PARTITION BY status, free_at ORDER BY seq) AS deferred_rank
-    FROM kept
-)
 SELECT $campaign_id, $run_no, seq,
        ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,  -- campaigns.local_id
-       number, raw, operator,
-       CASE WHEN status = 'pending' THEN (regular_rank - 1) // $batch_size
-            WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
-                PARTITION BY status = 'deferred'
-                ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
-       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
-       list_id, line_no
-FROM numbered
-ORDER BY seq;
+       number, raw, operator, batch_no, status, list_id, line_no
+FROM planned;
 
--- name: plan_resend
--- A resend's audience: the previous run's undelivered and failed numbers, in its order,
--- filtered again by the suppression ledger and the frequency cap (kept with their status,
--- never batched; with $defer the capped ones wait in batches of their own, as above).
--- Blocked, blacklisted and every other status are not resent.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
-                      list_id, line_no)
-WITH src AS (
-    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
-    FROM messages
-    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
-      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
-), classified AS (
-    SELECT src.*, c.free_at, CASE
-        WHEN b.status IS NOT NULL THEN b.status
-        WHEN c.number IS NOT NULL THEN 'capped'
-        ELSE 'pending' END AS status
-    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
-             LEFT JOIN capped_now c ON c.number = src.number
-)
-SELECT $campaign_id, $run_no, seq,
-       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
-       number, raw, operator,
-       CASE WHEN status = 'pending'
-            THEN (sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-                  - 1) // $batch_size END,
-       status, list_id, line_no
-FROM classified ORDER BY seq;
-
--- name: plan_resend_defer
--- A resend's audience: the previous run's undelivered and failed numbers, in its order,
--- filtered again by the suppression ledger and the frequency cap (kept with their status,
--- never batched; with $defer the capped ones wait in batches of their own, as above).
--- Blocked, blacklisted and every other status are not resent.
-INSERT INTO messages (campaign_id, run_no, seq, local_id, number, raw, operator, batch_no, status,
-                      list_id, line_no)
-WITH src AS (
-    SELECT number, raw, operator, list_id, line_no, row_number() OVER (ORDER BY seq) AS seq
-    FROM messages
-    WHERE campaign_id = $campaign_id AND run_no = $run_no - 1
-      AND status IN ('undelivered', 'failed') AND number IS NOT NULL
-), classified AS (
-    SELECT src.*, c.free_at, CASE
-        WHEN b.status IS NOT NULL THEN b.status
-        WHEN c.number IS NOT NULL THEN CASE WHEN $defer THEN 'deferred' ELSE 'capped' END
-        ELSE 'pending' END AS status
-    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
-             LEFT JOIN capped_now c ON c.number = src.number
-), numbered AS (
-    SELECT *,
-           sum((status = 'pending')::INTEGER) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-               AS regular_rank,
-           (count(*) FILTER (WHERE status = 'pending') OVER () + $batch_size - 1) // $batch_size
-               AS regular_batches,
-           row_number() OVER (PARTITION BY status, free_at ORDER BY seq) AS deferred_rank
-    FROM classified
-)
-SELECT $campaign_id, $run_no, seq,
-       ($campaign_id * 10000 + $run_no)::BIGINT * 100000000 + seq,
-       number, raw, operator,
-       CASE WHEN status = 'pending' THEN (regular_rank - 1) // $batch_size
-            WHEN status = 'deferred' THEN regular_batches - 1 + dense_rank() OVER (
-                PARTITION BY status = 'deferred'
-                ORDER BY free_at, (deferred_rank - 1) // $batch_size) END,
-       CASE WHEN status = 'deferred' THEN 'pending' ELSE status END,
-       list_id, line_no
-FROM numbered ORDER BY seq;
 
 -- name: cap_sends
 -- The sends, since the cap's window opened, of every number at the cap (N or more of
@@ -194,10 +70,9 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND status IN ('undelivere
 -- name: plan_batches
 -- A batch of deferred (capped) numbers waits until the last of them frees.
 INSERT INTO batches (campaign_id, run_no, batch_no, status, size, not_before)
-SELECT m.campaign_id, m.run_no, m.batch_no, 'pending', count(*), max(c.free_at)
-FROM messages m LEFT JOIN capped_now c ON c.number = m.number
-WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no AND m.batch_no IS NOT NULL
-GROUP BY m.campaign_id, m.run_no, m.batch_no ORDER BY m.batch_no;
+SELECT $campaign_id, $run_no, batch_no, 'pending', count(*), max(free_at)
+FROM planned WHERE batch_no IS NOT NULL
+GROUP BY batch_no ORDER BY batch_no;
 
 -- name: batch_not_before
 SELECT not_before FROM batches
@@ -312,8 +187,8 @@ FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no;
 
 -- name: messages_awaiting_status
 -- Handed to the provider, delivery not yet known.
-SELECT campaign_id, run_no, seq, provider_id, number FROM messages
-WHERE status = 'sent' AND provider_id IS NOT NULL
+SELECT campaign_id, run_no, seq, provider_id, number, batch_no
+FROM messages WHERE status = 'sent' AND provider_id IS NOT NULL
 ORDER BY sent_at LIMIT $limit;
 
 -- name: messages_update_status
@@ -339,16 +214,32 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
   AND status = 'in_flight';
 
 -- name: run_counts_clear
--- A run's figures by status flag are recounted inside the transaction that changed them.
+-- A run's counters are recounted inside the transaction that changed its messages: the
+-- whole run at planning, one batch (run_counts_*_batch) afterwards. The rows never
+-- batched (counted under batch -1) change only at planning.
 DELETE FROM run_counts WHERE campaign_id = $campaign_id AND run_no = $run_no;
 
 -- name: run_counts_insert
 INSERT INTO run_counts
-SELECT campaign_id, run_no, status, coalesce(operator, ''), count(*), coalesce(sum(pages), 0),
-       coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
+SELECT campaign_id, run_no, coalesce(batch_no, -1), status, coalesce(operator, ''), count(*),
+       coalesce(sum(pages), 0), coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
        coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
 FROM messages WHERE campaign_id = $campaign_id AND run_no = $run_no
-GROUP BY ALL;
+GROUP BY 1, 2, 3, 4, 5;
+
+-- name: run_counts_clear_batch
+DELETE FROM run_counts
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: run_counts_insert_batch
+-- Only the batch's own rows are read (they are stored together: zone maps skip the rest).
+INSERT INTO run_counts
+SELECT campaign_id, run_no, batch_no, status, coalesce(operator, ''), count(*),
+       coalesce(sum(pages), 0), coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
+       coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+GROUP BY 1, 2, 3, 4, 5;
 
 -- name: run_minutes_add
 INSERT INTO run_minutes VALUES ($campaign_id, $run_no, date_trunc('minute', now()), $handed)
