@@ -1,4 +1,7 @@
-"""Chapar's checkpoint workload on the candidate stores:
+"""A design-time record, not maintained: it runs at commit 4b90c18 (see docs/scale-out.md);
+today's store is measured by ``bench.bench_scale_out``.
+
+Chapar's checkpoint workload on the candidate stores:
 ``python -m bench.bench_store_backends [--messages N] [--writers 1,2,4] [--backends ...]``.
 
 Backends (issue 13):
