@@ -219,6 +219,7 @@ def test_the_beyond_the_panels_journey(page: Any, tmp_path: Path, simulator: Any
     assert simulator.outbox("989351234567")["receptors"]
     test_charges = [e for e in repo.ledger(20) if e.kind == "charge"]
     assert [e.amount for e in test_charges] == [-PAGE_PRICE]
+    assert [a.action for a in repo.audit_trail(1)] == ["create", "test_send"]
     nav(page, "nav.credit")
     expect_metric(page, fa("cr.balance"), f"{fa_num(topup - PAGE_PRICE)} ریال")
     assert repo.balance() == topup - PAGE_PRICE
