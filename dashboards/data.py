@@ -429,7 +429,10 @@ def line_quote(
 
     line = (sender or "").strip() or None
     chosen = tuple(sources)
-    if template_of(message) is None or not chosen:
+    if not chosen:  # no one yet: still the text as the line sends it
+        own = line_of(line) if line else None
+        return repo.price_for(message, Audience({}, 0, 0, 0, footer=own.footer if own else None))
+    if template_of(message) is None:
         return repo.price_for(message, _line_audience(db_key(), generation(), chosen,
                                                       send_count, line))  # fmt: skip
     return _personalised_quote(db_key(), generation(), message, chosen, send_count, line)
