@@ -250,8 +250,8 @@ def test_the_beyond_the_panels_journey(page: Any, tmp_path: Path, simulator: Any
     # --- resend to the undelivered: the opted-out are kept out -------------------------------
     nav(page, "nav.home")
     choose(page, "bx.resend")
-    resent = fa("done.started", title="خوش‌آمد", mode=fa("mode.resend"))
-    expect()(page.get_by_text(resent)).to_be_visible()
+    # (its "started" message may already be gone: the home page redraws itself while a run
+    # sends, and a resend of a few numbers is over in a moment)
     wait_until(lambda: repo.get_campaign(1).current_run == 2
                and repo.get_campaign(1).status is CampaignStatus.COMPLETED)  # fmt: skip
     second = run_report(1, 2)
