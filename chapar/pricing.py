@@ -51,6 +51,13 @@ class Quote:
     min_pages: int | None = None
     max_pages: int | None = None
     samples: tuple[str, ...] = ()
+    #: a personalised message's pages over all its recipients (each text its own pages)
+    pages_total: int | None = None
+
+    @property
+    def total_pages(self) -> int:
+        """Pages over every recipient: what sending sends and charges by."""
+        return self.pages * self.recipients if self.pages_total is None else self.pages_total
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +74,7 @@ class Quote:
             "min_pages": self.min_pages,
             "max_pages": self.max_pages,
             "samples": list(self.samples),
+            "total_pages": self.total_pages,
             "by_operator": dict(self.by_operator),
             "cost": self.cost,
             "currency": self.currency,

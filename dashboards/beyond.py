@@ -1,5 +1,7 @@
-"""The Features menu's issue-12 entries: resend to the undelivered, and a test send.
-Kept apart from ui.py so that file only calls :func:`features_block`."""
+"""The dashboard's issue-12 parts kept apart from ui.py: the Features menu's entries (resend
+to the undelivered, a test send; ui.py only calls :func:`features_block`), and on the
+new-campaign and edit pages the text as the sender line sends it, its cap, "defer capped"
+and the line's footer and cap."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import streamlit as st
 
 from chapar.campaigns import Campaign
 from chapar.errors import ChaparError
+from chapar.pricing import Quote
 from dashboards import data, i18n
 from dashboards.i18n import t
 
@@ -60,3 +63,115 @@ def test_send(c: Campaign, numbers: str) -> None:
         data.changed()
     ui.close_menu(c)
     st.rerun()
+
+
+# --- the new-campaign and edit pages: the sender line's footer and cap, defer capped ----------
+
+
+def as_sent(message: str, quote: Quote, sender: str | None) -> None:
+    """The text as the line sends it (with its opt-out footer); for a personalised text the
+    fewest and most pages a recipient and a few rendered samples."""
+    from chapar.footer import with_footer
+
+    with st.container(key="bq_as_sent"):
+        if quote.footer:
+            st.caption(t("bq.footer", footer=quote.footer))
+        if quote.max_pages is not None:
+            st.caption(t("bq.pages_range", min=i18n.num(quote.min_pages),
+                         max=i18n.num(quote.max_pages)))  # fmt: skip
+            if quote.samples:
+                st.markdown(f"**{t('bq.samples')}**")
+                for n, sample in enumerate(quote.samples, start=1):
+                    st.caption(t("bq.sample", n=i18n.num(n)))
+                    st.text(sample)
+        elif quote.footer:
+            st.markdown(f"**{t('bq.as_sent')}**")
+            st.text(with_footer(message, quote.footer))
+        if not (sender and sender.strip()):
+            st.caption(t("bq.no_sender"))
+
+
+def cap_rule(sender: str | None) -> tuple[int, int] | None:
+    """The frequency cap on the line (messages, Tehran days), or None."""
+    from chapar.sending.run import cap_for
+    from chapar.settings import get_settings
+    from chapar.store.repo import Line
+
+    if not (sender and sender.strip()):
+        return None
+    line = data.line_of(sender) or Line(sender.strip(), None, None)
+    return cap_for(line, get_settings())
+
+
+def cap_note(quote: Quote, sender: str | None, defer_capped: bool) -> None:
+    """The line's cap and how many numbers it would skip (or defer) now."""
+    rule = cap_rule(sender)
+    if rule is None:
+        return
+    parts = [t("bq.cap_rule", n=i18n.num(rule[0]), days=i18n.num(rule[1]))]
+    if quote.capped:
+        key = "bq.cap_defers" if defer_capped else "bq.cap_skips"
+        parts.append(t(key, n=i18n.num(quote.capped)))
+    st.caption(" ".join(parts))
+
+
+def defer_checkbox(key: str, value: bool = False, disabled: bool = False) -> bool:
+    """The "defer capped" option: what ``chapar send --defer-capped`` sets on a campaign."""
+    return st.checkbox(t("bq.defer"), value=value, key=key, disabled=disabled,
+                       help=t("bq.defer_help"))  # fmt: skip
+
+
+def line_settings(sender: str) -> None:
+    """The sender line's opt-out footer and frequency cap (what ``chapar line set --footer
+    --cap`` sets), read and changed beside the campaign that uses the line."""
+    from chapar.footer import DEFAULT_FOOTER
+    from chapar.store import repo
+    from dashboards import ui
+
+    wanted = sender.strip()
+    if not wanted:
+        return
+    line = data.line_of(wanted)
+    footer = line.footer if line else None
+    own_cap = line.cap_messages if line else None
+    rule = cap_rule(wanted)
+    with st.expander(t("bq.line"), icon=":material/tune:", key=f"bq_line_{wanted}"):
+        cap_text = (t("bq.line_cap.none") if rule is None
+                    else t("bq.cap_rule", n=i18n.num(rule[0]), days=i18n.num(rule[1])))  # fmt: skip
+        st.caption(t("bq.line_now", footer=footer or t("bq.line_no_footer"), cap=cap_text))
+        k = f"{wanted}"
+        on = st.checkbox(t("bq.line_footer_on"), value=footer is not None, key=f"bq_footer_on_{k}")
+        text = st.text_input(t("bq.line_footer_text"), value=footer or DEFAULT_FOOTER,
+                             key=f"bq_footer_{k}", disabled=not on)  # fmt: skip
+        modes = ["default", "none", "own"]
+        current = "default" if own_cap is None else "none" if own_cap == 0 else "own"
+        mode = st.radio(t("bq.line_cap"), modes, index=modes.index(current), horizontal=True,
+                        key=f"bq_cap_mode_{k}",
+                        format_func=ui.labels(modes, lambda m: t(f"bq.line_cap.{m}")))  # fmt: skip
+        n, days, ok = 1, 1, True
+        if mode == "own":
+            left, right = st.columns(2)
+            with left:
+                got_n, ok_n = ui.int_input(t("bq.line_cap_n"), f"bq_cap_n_{k}",
+                                           own_cap or 1, minimum=1)  # fmt: skip
+            with right:
+                got_d, ok_d = ui.int_input(t("bq.line_cap_days"), f"bq_cap_d_{k}",
+                                           (line.cap_days if line else None) or 1,
+                                           minimum=1)  # fmt: skip
+            n, days, ok = got_n or 1, got_d or 1, ok_n and ok_d
+        if st.button(t("bq.line_save"), key=f"bq_line_save_{k}", disabled=not ok):
+            cap = None if mode == "default" else (0, 1) if mode == "none" else (n, days)
+            try:
+                repo.set_line(
+                    wanted,
+                    line.send_window if line else None,
+                    line.rate_per_minute if line else None,
+                    footer=(text.strip() or DEFAULT_FOOTER) if on else None,
+                    cap=cap,
+                )
+            except ChaparError as exc:
+                st.error(i18n.error(exc))
+            else:
+                data.changed()
+                ui.flash("success", t("bq.line_saved", sender=i18n.digits(wanted)))
+                st.rerun()

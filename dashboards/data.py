@@ -387,3 +387,91 @@ def tell_prefect(campaign_id: int) -> bool | None:
     except SchedulerUnavailable:
         return False
     return True
+
+
+# --- issue 12: the preview on the sender line, the program blacklist's reasons ----------------
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def _line_audience(
+    db: str, gen: int, sources: tuple[str, ...], send_count: int | None, sender: str | None
+) -> Audience:
+    return repo.audience(list(sources), send_count, sender)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=32)
+def _personalised_quote(
+    db: str,
+    gen: int,
+    message: str,
+    sources: tuple[str, ...],
+    send_count: int | None,
+    sender: str | None,
+) -> Quote:
+    return repo.price(message, list(sources), send_count, sender)
+
+
+def line_quote(
+    message: str,
+    sources: tuple[str, ...] | list[str],
+    send_count: int | None,
+    sender: str | None,
+) -> Quote:
+    """What sending this text over these lists from ``sender``'s line charges, priced by the
+    core as ``chapar price`` and planning do (:func:`chapar.store.repo.price`): the line's
+    opt-outs and frequency cap filter the audience, its opt-out footer is part of the text,
+    and a personalised text is rendered and priced per recipient (min/max pages, samples).
+    Raises the core's refusal (unknown variables, missing values) as create would.
+
+    A plain text is priced from the audience counted once (cached), so the price follows
+    every keystroke without a query; a personalised one is rendered per distinct text."""
+    from chapar.personalise import template_of
+
+    line = (sender or "").strip() or None
+    chosen = tuple(sources)
+    if not chosen:  # no one yet: still the text as the line sends it
+        own = line_of(line) if line else None
+        return repo.price_for(message, Audience({}, 0, 0, 0, footer=own.footer if own else None))
+    if template_of(message) is None:
+        return repo.price_for(message, _line_audience(db_key(), generation(), chosen,
+                                                      send_count, line))  # fmt: skip
+    return _personalised_quote(db_key(), generation(), message, chosen, send_count, line)
+
+
+def line_of(sender: str) -> repo.Line | None:
+    """The sender line's own settings (footer, cap), or None for a line never set."""
+    wanted = sender.strip()
+    for line in _lines(db_key(), generation()):
+        if line.sender == wanted:
+            return line
+    return None
+
+
+#: What the program blacklist counts, each a message status the engine records: the telecom
+#: blacklist (and numbers the provider blocked before, filtered at planning), blocked by the
+#: provider at sending, opted out by reply, suppressed by hand, and the frequency cap.
+BARRED_STATES: tuple[str, ...] = (
+    MessageState.BLACKLISTED,
+    MessageState.BLOCKED,
+    MessageState.OPTED_OUT,
+    MessageState.SUPPRESSED,
+    MessageState.CAPPED,
+)
+
+
+def program_blacklist_reasons(campaign_id: int, run_no: int | None) -> dict[str, int]:
+    """How many of a run's (or of every run's) numbers each reason kept from the campaign,
+    from the runs' reports, in :data:`BARRED_STATES` order."""
+    run_nos = [run_no] if run_no is not None else [int(n) for n in runs(campaign_id)["run_no"]]
+    counts = dict.fromkeys(BARRED_STATES, 0)
+    for n in run_nos:
+        rep = report(campaign_id, n)
+        for state in BARRED_STATES:
+            counts[state] += rep.n(state)
+    return counts
+
+
+def run_kinds(campaign_id: int) -> dict[int, str]:
+    """Each run's kind (send, reset, resend), by run number."""
+    frame = runs(campaign_id)
+    return {int(n): str(k or "send") for n, k in zip(frame["run_no"], frame["kind"], strict=True)}

@@ -891,6 +891,8 @@ def ledger_note(kind: str, note: str | None, batch_no: int | None) -> str:
     said from its kind (the engine's notes are English)."""
     if kind == "topup":
         return note or ""
+    if (note or "").startswith("test send"):  # chapar.credit's note of a test send's charge
+        kind = "test_send"
     key = f"ledger.note.{kind}"
     if key in LABELS:
         return t(key, batch=num(batch_no) if batch_no is not None else t("none"))
@@ -903,3 +905,102 @@ def blacklist_source(source: str | None) -> str:
         return t("none")
     key = f"bl.source.{source}"
     return t(key) if key in LABELS else source
+
+
+# ================================================================================================
+# --- issue 12 in the dashboard (journey12): the preview on the sender line, defer capped,
+# --- run kinds, the program blacklist's reasons ---
+# ================================================================================================
+
+BEYOND_LABELS: Final[dict[str, tuple[str, str]]] = {
+    # --- the new-campaign preview on the sender line ---------------------------------------
+    "bq.as_sent": ("متن همان‌طور که ارسال می‌شود", "The text as sent"),
+    "bq.footer": (
+        "پانویس لغو خط «{footer}» به انتهای هر پیام افزوده می‌شود و در صفحه و هزینه حساب است.",
+        "The line's opt-out footer “{footer}” ends every message and counts in pages and cost.",
+    ),
+    "bq.pages_range": (
+        "صفحه‌های هر گیرنده: کمینه {min}، بیشینه {max}",
+        "Pages per recipient: fewest {min}, most {max}",
+    ),
+    "bq.samples": ("نمونه‌ی متن چند گیرنده", "Samples of recipients' texts"),
+    "bq.sample": ("نمونه {n}", "Sample {n}"),
+    "bq.opted_out": ("لغو عضویت در این خط", "Opted out on this line"),
+    "bq.capped": ("در سقف ارسال", "At the frequency cap"),
+    "bq.cap_rule": (
+        "سقف ارسال این خط: حداکثر {n} پیام در {days} روز (به وقت تهران)",
+        "This line's cap: at most {n} messages in {days} Tehran day(s)",
+    ),
+    "bq.cap_skips": (
+        "{n} شماره هم‌اکنون در سقف ارسال است و پیامی نمی‌گیرد.",
+        "{n} numbers are at the cap now and would be skipped.",
+    ),
+    "bq.cap_defers": (
+        "{n} شماره هم‌اکنون در سقف ارسال است و وقتی سقفش آزاد شود ارسال می‌شود "
+        "(هزینه‌اش در این پیش‌نمایش نیست).",
+        "{n} numbers are at the cap now and are sent later, when their cap frees "
+        "(not in this price).",
+    ),
+    "bq.no_sender": (
+        "شماره خط ارسال را بنویسید تا پانویس لغو، لغوها و سقف ارسال آن خط در پیش‌نمایش حساب شود.",
+        "Enter the sender line to count its opt-out footer, opt-outs and cap in the preview.",
+    ),
+    "bq.refused": (
+        "این متن با این فهرست ساخته نمی‌شود: {reason}",
+        "This text cannot be sent: {reason}",
+    ),
+    # --- the sender line's footer and cap ---------------------------------------------------
+    "bq.line": ("پانویس لغو و سقف ارسال خط", "The line's opt-out footer and cap"),
+    "bq.line_footer_on": ("افزودن پانویس لغو", "Add an opt-out footer"),
+    "bq.line_footer_text": ("متن پانویس", "Footer text"),
+    "bq.line_cap": ("سقف ارسال خط", "The line's frequency cap"),
+    "bq.line_cap.default": ("پیش‌فرض تنظیمات", "The settings' default"),
+    "bq.line_cap.none": ("بدون سقف", "No cap"),
+    "bq.line_cap.own": ("سقف خود خط", "Its own cap"),
+    "bq.line_cap_n": ("حداکثر پیام", "At most messages"),
+    "bq.line_cap_days": ("در چند روز", "In days"),
+    "bq.line_save": ("ذخیره تنظیمات خط", "Save the line's settings"),
+    "bq.line_saved": ("تنظیمات خط {sender} ذخیره شد.", "Line {sender} saved."),
+    "bq.line_now": ("اکنون: {footer}؛ {cap}", "Now: {footer}; {cap}"),
+    "bq.line_no_footer": ("بدون پانویس", "no footer"),
+    # --- defer capped ------------------------------------------------------------------------
+    "bq.defer": (
+        "ارسال بعدی به شماره‌های در سقف (وقتی سقف آزاد شود)",
+        "Send capped numbers later (when their cap frees)",
+    ),
+    "bq.defer_help": (
+        "بدون این گزینه، شماره‌های در سقف ارسال کنار گذاشته و شمرده می‌شوند؛ با آن، در ادامه‌ی "
+        "همان دور وقتی سقفشان آزاد شود یک بار ارسال می‌شوند. از دور بعدی اعمال می‌شود.",
+        "Without it, numbers at the cap are skipped and counted; with it, the same run sends "
+        "them once, when their cap frees. Applies from the next run planned.",
+    ),
+    "bq.defer_saved": ("گزینه‌ی ارسال بعدی به شماره‌های در سقف ذخیره شد.", "Defer capped saved."),
+    "field.defer_capped": ("ارسال بعدی به شماره‌های در سقف", "defer capped"),
+    # --- run kinds -----------------------------------------------------------------------------
+    "kind.run.send": ("ارسال نخست", "first send"),
+    "kind.run.reset": ("ریست (همه از نو)", "reset (everyone again)"),
+    "kind.run.resend": ("ارسال مجدد به نرسیده‌ها", "resend to undelivered"),
+    "bq.run_with_kind": ("{run} — {kind}", "{run} — {kind}"),
+    "bq.run_kind": ("نوع دور: {kind}", "Run kind: {kind}"),
+    # --- the program blacklist's reasons ---------------------------------------------------------
+    "pbl.reason.blacklisted": ("لیست سیاه مخابراتی", "Telecom blacklist"),
+    "pbl.reason.blocked": ("مسدود توسط سرویس‌دهنده", "Blocked by the provider"),
+    "pbl.reason.opted_out": ("لغو عضویت", "Opted out"),
+    "pbl.reason.suppressed": ("مسدود دستی", "Added by hand"),
+    "pbl.reason.capped": ("سقف ارسال", "Frequency cap"),
+    "pbl.how.at the frequency cap: not sent": (
+        "در سقف ارسال؛ ارسال نشد",
+        "at the frequency cap: not sent",
+    ),
+    # --- test sends in the ledger and the audit trail -------------------------------------------
+    "audit.test_send": ("ارسال آزمایشی", "test send"),
+    "field.numbers": ("شماره‌ها", "numbers"),
+    "ledger.note.test_send": ("ارسال آزمایشی", "test send"),
+}
+LABELS.update(BEYOND_LABELS)
+
+
+def run_kind(kind: str | None) -> str:
+    """A run's kind (send, reset, resend) in words; an unknown one as it is."""
+    key = f"kind.run.{kind or 'send'}"
+    return t(key) if key in LABELS else str(kind)

@@ -510,36 +510,56 @@ def page_count_text(count: PageCount) -> str:
 
 
 def price_preview(
-    message: str, sources: Sequence[str], send_count: int | None = None
+    message: str,
+    sources: Sequence[str],
+    send_count: int | None = None,
+    sender: str | None = None,
+    defer_capped: bool = False,
 ) -> Quote | None:
-    """Live price of a message over recipient lists, with the send count (a dry run,
-    nothing written): recipients, pages and cost in total and per message, beside the
-    credit; a warning with a link to top up when the credit does not cover it."""
+    """Live price of a message over recipient lists from a sender line, with the send count
+    (a dry run, nothing written), priced by the core as ``chapar price`` and sending do
+    (:func:`dashboards.data.line_quote`): recipients, pages and cost in total and per
+    message beside the credit; the text as sent with the line's opt-out footer; for a
+    personalised text the fewest and most pages a recipient and a few rendered samples; what
+    the line's opt-outs and frequency cap leave out; the core's refusal of unknown variables
+    or missing values; a warning with a link to top up when the credit does not cover it."""
+    from dashboards import beyond
+
     if not message.strip():
         return None
     try:
-        quote = data.quote(message, list(sources), send_count)
+        check_message(message)
     except ChaparError:
         return None  # the composer already shows what is wrong with the text
+    try:
+        quote = data.line_quote(message, list(sources), send_count, sender)
+    except ChaparError as exc:
+        st.error(t("bq.refused", reason=i18n.error(exc)))
+        return None
     balance = data.balance()
     cols = st.columns(4)
     cols[0].metric(t("new.recipients"), i18n.num(quote.recipients))
-    cols[1].metric(t("pages"), i18n.num(quote.pages * quote.recipients))
+    cols[1].metric(t("pages"), i18n.num(quote.total_pages))
     cols[2].metric(i18n.in_currency(t("cost")), i18n.num(quote.cost))
     cols[3].metric(i18n.in_currency(t("price.balance")), i18n.num(balance))
-    per_message = quote.cost // quote.recipients if quote.recipients else 0
-    st.caption(f"{t('price.per_message')}: " + t(
-        "price.per_message_value", pages=i18n.num(quote.pages), cost=i18n.num(per_message),
-        currency=i18n.currency()))  # fmt: skip
+    if quote.max_pages is None:
+        per_message = quote.cost // quote.recipients if quote.recipients else 0
+        st.caption(f"{t('price.per_message')}: " + t(
+            "price.per_message_value", pages=i18n.num(quote.pages), cost=i18n.num(per_message),
+            currency=i18n.currency()))  # fmt: skip
+    beyond.as_sent(message, quote, sender)
     if send_count is not None and sources:
         everyone = data.audience(list(sources))
         st.caption(t("price.send_count", n=i18n.num(send_count),
                      all=i18n.num(sum(everyone.by_operator.values()))))  # fmt: skip
     if sources:
-        left, middle, right = st.columns(3)
-        left.metric(t("fig.invalid"), i18n.num(quote.invalid))
-        middle.metric(t("fig.duplicates"), i18n.num(quote.duplicates))
-        right.metric(t("fig.blacklisted"), i18n.num(quote.blacklisted))
+        figures = [("fig.invalid", quote.invalid), ("fig.duplicates", quote.duplicates),
+                   ("fig.blacklisted", quote.blacklisted)]  # fmt: skip
+        if sender and sender.strip():
+            figures += [("bq.opted_out", quote.opted_out), ("bq.capped", quote.capped)]
+        for col, (label, n) in zip(st.columns(len(figures)), figures, strict=True):
+            col.metric(t(label), i18n.num(n))
+        beyond.cap_note(quote, sender, defer_capped)
         if quote.by_operator:
             ops = i18n.join(
                 [

@@ -119,7 +119,7 @@ def test_the_run_picker_shows_the_latest_run_and_any_earlier_one(app, sent):
     click(at, f"reports_c{sent}")
     picker = at.selectbox(key=f"rep_run_{sent}")
     assert picker.value == 2
-    assert picker.options == ["Run 2 (latest)", "Run 1"]
+    assert picker.options == ["Run 2 (latest) — reset (everyone again)", "Run 1 — first send"]
     planned_2 = reports.run_report(sent, 2).planned
     assert metric(at, "Planned") == str(planned_2)
     picker.set_value(1)
@@ -185,8 +185,8 @@ def test_the_program_blacklist_lists_filtered_and_blocked_numbers(app, sent):
     at = click(run_ok(app()), f"blacklist_c{sent}")
     assert at.title[0].value == "Program blacklist"
     rep = reports.run_report(sent)
-    assert metric(at, "Filtered before sending") == "1"
-    assert metric(at, "Reported blocked") == f"{rep.n('blocked'):,}"
+    assert metric(at, "Telecom blacklist") == "1"
+    assert metric(at, "Blocked by the provider") == f"{rep.n('blocked'):,}"
     table = at.dataframe[0].value
     assert len(table) == 1 + rep.n("blocked")
     assert "filtered before sending" in set(table["How"])

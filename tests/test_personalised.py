@@ -83,6 +83,14 @@ def test_the_preview_prices_each_recipient(write):
     assert quote.samples == (f"سلام {LONG} از تهران", "سلام نام1 از تهران", "سلام نام2 از تهران")
 
 
+def test_the_preview_takes_the_first_recipients_of_a_send_count(write):
+    people_with_names(write, n=30)
+    quote = repo.price("سلام {نام|دوست}", ["people"], send_count=5, sender=LINE)
+    assert (quote.recipients, quote.min_pages, quote.max_pages) == (5, 1, 2)
+    assert (quote.total_pages, quote.cost) == (6, 6 * 1_180)
+    assert quote.samples[1:] == ("سلام نام1", "سلام نام2")
+
+
 def test_each_recipient_gets_its_own_text_priced_by_its_own_pages(sim, write):
     values = people_with_names(write)
     repo.set_line(LINE, None, None, footer="لغو۱۱")

@@ -540,10 +540,16 @@ def price(
     template = personalise.template_of(message)
     if template is None or not list_names:
         return base
+    from chapar.sending.run import cap_for
+    from chapar.settings import get_settings
+
     with connect() as con:
         ids = _list_ids(con, list_names)
         personalise.check(con, message, ids)
-        shown = personalise.preview(con, template, ids, sender, base.footer)
+        cap = cap_for(line_for(con, sender), get_settings()) if sender else None
+        shown = personalise.preview(
+            con, template, ids, sender, base.footer, send_count=send_count, cap=cap
+        )
     return replace(
         base,
         cost=shown.cost,
@@ -551,6 +557,7 @@ def price(
         min_pages=shown.min_pages,
         max_pages=shown.max_pages,
         samples=tuple(shown.samples),
+        pages_total=shown.pages,
     )
 
 

@@ -13,7 +13,7 @@ from chapar import campaigns as rules
 from chapar.campaigns import Campaign
 from chapar.errors import ChaparError
 from chapar.store import repo
-from dashboards import data, i18n, ui
+from dashboards import beyond, data, i18n, ui
 from dashboards.i18n import t
 
 
@@ -56,7 +56,8 @@ def edit_form(c: Campaign) -> None:
                             disabled=disabled, placeholder=t("choose"))  # fmt: skip
     if c.current_run:
         st.info(t("edit.next_run"))
-    ui.price_preview(message, source, count)
+    defer_capped = beyond.defer_checkbox(f"edit_defer_{k}", c.defer_capped, disabled)
+    ui.price_preview(message, source, count, c.sender, defer_capped)
     sched_changed, start_at = schedule_input(c, disabled)
 
     save, cut = st.columns(2)
@@ -75,18 +76,21 @@ def edit_form(c: Campaign) -> None:
             changes["source"] = tuple(source)
         if sched_changed and start_at != c.start_at:
             changes["start_at"] = start_at
-        if not changes:
+        defer_changed = defer_capped != c.defer_capped
+        if not changes and not defer_changed:
             st.info(t("edit.nothing"))
         else:
             try:
-                done = repo.edit_campaign(c.id, changes, actor=data.actor())
+                done = repo.edit_campaign(c.id, changes, actor=data.actor()) if changes else []
+                if defer_changed and repo.set_defer_capped(c.id, defer_capped, data.actor()):
+                    done.append(repo.Change("defer_capped", c.defer_capped, defer_capped))
             except ChaparError as exc:
                 st.error(i18n.error(exc))
             else:
                 data.changed()
-                fields = "، ".join(i18n.field_name(ch.field) for ch in done)
-                if i18n.lang() == "en":
-                    fields = ", ".join(i18n.field_name(ch.field) for ch in done)
+                names = [t("field.defer_capped") if ch.field == "defer_capped"
+                         else i18n.field_name(ch.field) for ch in done]  # fmt: skip
+                fields = ("، " if i18n.lang() == "fa" else ", ").join(names)
                 ui.flash("success", t("edit.saved", fields=fields) if done else t("edit.nothing"))
                 if any(ch.field == "start_at" for ch in done):
                     ui.schedule_changed(c.id)

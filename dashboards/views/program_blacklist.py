@@ -1,8 +1,10 @@
-"""لیست سیاه برنامه — Program blacklist: this campaign's numbers on the telecom blacklist,
-filtered out before sending or reported blocked by the provider; paged in DuckDB."""
+"""لیست سیاه برنامه — Program blacklist: this campaign's numbers kept from it, counted by
+reason (telecom blacklist, blocked by the provider, opted out, added by hand, frequency cap)
+and listed with their reason; paged in DuckDB."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from chapar.campaigns import Campaign
@@ -20,11 +22,10 @@ def show(c: Campaign) -> None:
     run_no = st.selectbox(t("run"), runs, key=f"pbl_run_{c.id}",
                           format_func=ui.labels(runs, lambda n: t("all") if n is None
                                                 else t("run.label", n=i18n.num(n))))  # fmt: skip
-    filtered, blocked = data.program_blacklist_counts(c.id, run_no)
-    left, right = st.columns(2)
-    left.metric(t("pbl.filtered"), i18n.num(filtered), border=True)
-    right.metric(t("pbl.blocked"), i18n.num(blocked), border=True)
-    total = filtered + blocked
+    counts = data.program_blacklist_reasons(c.id, run_no)
+    for col, (reason, n) in zip(st.columns(len(counts)), counts.items(), strict=True):
+        col.metric(t(f"pbl.reason.{reason}"), i18n.num(n), border=True)
+    total = sum(counts.values())
     if total == 0:
         st.caption(t("rows.none"))
         return
@@ -34,6 +35,9 @@ def show(c: Campaign) -> None:
     frame = data.program_blacklist(c.id, run_no, offset, PAGE_SIZE)
     st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
                  total=i18n.num(total)))  # fmt: skip
+    frame = frame.with_columns(
+        pl.col("reason").map_elements(lambda r: t(f"pbl.reason.{r}"), return_dtype=pl.String)
+    )
     ui.table(ui.localized(frame))
 
 

@@ -26,10 +26,12 @@ LIVE_S = 2.0
 
 def pick_run(c: Campaign) -> int:
     runs = list(range(c.current_run, 0, -1))  # the latest first, and by default
+    kinds = data.run_kinds(c.id)  # each run beside its kind: send, reset, resend (issue 12)
     return int(st.selectbox(
         t("run"), runs, key=f"rep_run_{c.id}",
-        format_func=ui.labels(runs, lambda n: t("run.latest" if n == c.current_run
-                                                 else "run.label", n=i18n.num(n))),
+        format_func=ui.labels(runs, lambda n: t("bq.run_with_kind", kind=i18n.run_kind(
+            kinds.get(n)), run=t("run.latest" if n == c.current_run else "run.label",
+                                 n=i18n.num(n)))),
     ))  # fmt: skip
 
 
@@ -44,7 +46,8 @@ def is_live(c: Campaign, rep: RunReport) -> bool:
 
 def run_header(rep: RunReport) -> None:
     st.badge(i18n.campaign_status(rep.status), color="gray")
-    parts = [t("rep.started", when=i18n.when(rep.started_at))]
+    parts = [t("bq.run_kind", kind=i18n.run_kind(rep.kind)),
+             t("rep.started", when=i18n.when(rep.started_at))]  # fmt: skip
     if rep.finished_at:
         parts.append(t("rep.finished", when=i18n.when(rep.finished_at)))
     st.caption(i18n.join(parts))

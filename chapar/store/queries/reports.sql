@@ -49,17 +49,19 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR st
 
 -- name: program_blacklist
 -- This campaign's barred numbers, each with its reason: blacklisted, opted out or
--- suppressed (filtered before sending, from the suppression ledger), or blocked by the
--- provider.
+-- suppressed (filtered before sending, from the suppression ledger), at the frequency cap,
+-- or blocked by the provider.
 SELECT number, operator, run_no,
        CASE status WHEN 'blacklisted' THEN 'filtered before sending'
                    WHEN 'opted_out' THEN 'opted out: filtered before sending'
                    WHEN 'suppressed' THEN 'suppressed by hand: filtered before sending'
+                   WHEN 'capped' THEN 'at the frequency cap: not sent'
                    ELSE 'reported blocked by the provider' END AS how,
        status AS reason,
        coalesce(status_at, sent_at) AS at
 FROM messages
-WHERE campaign_id = $campaign_id AND status IN ('blacklisted', 'opted_out', 'suppressed', 'blocked')
+WHERE campaign_id = $campaign_id
+  AND status IN ('blacklisted', 'opted_out', 'suppressed', 'blocked', 'capped')
   AND ($run_no IS NULL OR run_no = $run_no)
 ORDER BY run_no, seq LIMIT $limit OFFSET $offset;
 
