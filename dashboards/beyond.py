@@ -10,6 +10,7 @@ import streamlit as st
 from chapar.campaigns import Campaign
 from chapar.errors import ChaparError
 from chapar.pricing import Quote
+from chapar.reasons import Code
 from dashboards import data, i18n
 from dashboards.i18n import t
 
@@ -26,6 +27,33 @@ def features_block(c: Campaign) -> None:
                             placeholder="09121234567, 09351234567")  # fmt: skip
     if st.button(t("bx.test_send"), key=f"test_send_{k}", width="stretch"):
         test_send(c, numbers)
+    reason = c.status_reason
+    if reason is not None and reason.code is Code.OUTCOME_UNKNOWN and not c.lease_live:
+        batch = int(reason.params.get("batch", 0))
+        report = st.text_area(t("bx.settle_numbers", batch=i18n.num(batch)),
+                              key=f"settle_numbers_{k}", help=t("bx.settle_help"))  # fmt: skip
+        if st.button(t("bx.settle", batch=i18n.num(batch)), key=f"settle_{k}", width="stretch"):
+            settle(c, batch, report)
+
+
+def settle(c: Campaign, batch: int, report: str) -> None:
+    """The numbers of a batch of unknown fate that the provider's pack report shows as sent
+    (``chapar settle``): recorded and charged; the batch's other messages go with a rebuild."""
+    from chapar.sending.settle import settle_batch
+    from dashboards import ui
+
+    numbers = [n for n in report.replace("،", ",").replace(",", " ").split() if n.strip()]
+    try:
+        done = settle_batch(c.id, batch, numbers, actor=data.actor())
+    except ChaparError as exc:
+        ui.flash("error", exc.text(i18n.lang()))
+    else:
+        figures = {"sent": done.sent, "back": done.given_back, "cost": done.cost}
+        ui.flash("success", t("bx.settled", **{k: i18n.num(v) for k, v in figures.items()}))
+    finally:
+        data.changed()
+    ui.close_menu(c)
+    st.rerun()
 
 
 def resend(c: Campaign) -> None:

@@ -399,6 +399,21 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "fig.opted out": ("لغو عضویت", "Opted out"),
     "fig.capped": ("سقف ارسال", "Capped"),
     "bx.resend": ("ارسال مجدد به نرسیده‌ها", "Resend to undelivered"),
+    "bx.settle_numbers": (
+        "شماره‌های ارسال‌شده‌ی دسته {batch} طبق گزارش بسته‌ها (pack)",
+        "Numbers of batch {batch} the pack report shows as sent",
+    ),
+    "bx.settle_help": (
+        "گزارش بسته‌ها را در پنل سرویس‌دهنده ببینید؛ هر شماره‌ای که آنجا ارسال شده "
+        "آمده را اینجا بنویسید. خالی یعنی هیچ‌کدام نرفته است.",
+        "Read the pack report in the provider's panel and list every number it "
+        "shows as sent. Empty: none went out.",
+    ),
+    "bx.settle": ("تعیین تکلیف دسته {batch}", "Settle batch {batch}"),
+    "bx.settled": (
+        "{sent} پیام ارسال‌شده ثبت شد ({cost} ریال)؛ {back} پیام با «بازسازی» ارسال می‌شود.",
+        "{sent} messages recorded as sent ({cost} Rial); {back} go out with Rebuild.",
+    ),
     "bx.test_numbers": ("شماره‌های آزمایشی (۱ تا ۵)", "Test numbers (1 to 5)"),
     "bx.test_send": ("ارسال آزمایشی", "Test send"),
     "bx.test_done": (

@@ -252,3 +252,29 @@ def test_the_program_blacklist_counts_every_reason(app, people, sends, write):
     at = go(run_ok(app("fa")), "program_blacklist")
     assert metric(at, "لغو عضویت") == "۱"
     assert metric(at, "سقف ارسال") == "۳"
+
+
+def test_a_batch_of_unknown_fate_is_settled_from_the_menu_by_the_pack_report(
+    app, people, simulator, monkeypatch
+):
+    from chapar.reasons import Code
+    from tests.test_engine import NoLocalIds
+
+    monkeypatch.setenv("CHAPAR_SIMULATOR_PORT", str(simulator.port))
+    monkeypatch.setenv("CHAPAR_PROVIDER_TIMEOUT_S", "2")
+    get_settings.cache_clear()
+    repo.topup(10**8)
+    cid = campaign()
+    simulator.set_faults(drop_rate=1.0)  # accepted, then the connection drops: fate unknown
+    try:
+        send_run(cid, Mode.START, factory=NoLocalIds)
+    finally:
+        simulator.set_faults(drop_rate=0.0)
+    held = [n for n, v in simulator.outbox()["receptors"].items() if v["accepted"]]
+    at = run_ok(app("fa"))
+    at.text_area(key=f"settle_numbers_c{cid}").set_value("\n".join("0" + n[2:] for n in held))
+    click(at, f"settle_c{cid}")
+    assert "پیام ارسال‌شده ثبت شد" in texts(at)
+    reason = repo.get_campaign(cid).status_reason
+    assert reason is not None and reason.code is Code.SETTLED
+    assert reason.params["sent"] == len(held)
