@@ -21,6 +21,7 @@ from __future__ import annotations
 from chapar.sending.deliver import ProviderFactory, TokenBucket, state_of
 from chapar.sending.engine import crashpoint, run_async, send_batch, send_batches
 from chapar.sending.run import (
+    WHOLE_RUN,
     BatchOutcome,
     LeaseLost,
     Mode,
@@ -52,6 +53,7 @@ def send_run(
         ref,
         lambda r, group: send_batches(r, group, factory, on_batch=on_batch),  # type: ignore[arg-type]
         actor=actor,
+        group_size=WHOLE_RUN,
     )
 
 

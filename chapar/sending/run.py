@@ -377,10 +377,18 @@ def open_batches(ref: RunRef) -> list[int]:
         return _one_list(con, "batches_open", ref.key)
 
 
-def batch_groups(ref: RunRef) -> list[list[int]]:
-    """The run's open batches in groups: one group is one Prefect task."""
-    size = get_settings().batches_per_task
+#: one group: the whole run (sending in one process has no task to size, and the pipeline
+#: of batches runs unbroken from the first to the last)
+WHOLE_RUN = 0
+
+
+def batch_groups(ref: RunRef, size: int | None = None) -> list[list[int]]:
+    """The run's open batches in groups: one group is one Prefect task
+    (``batches_per_task``), or the whole run (:data:`WHOLE_RUN`)."""
+    size = get_settings().batches_per_task if size is None else size
     batches = open_batches(ref)
+    if size <= WHOLE_RUN:
+        return [batches] if batches else []
     return [batches[i : i + size] for i in range(0, len(batches), size)]
 
 
@@ -405,8 +413,10 @@ def drive(
     send_group: SendGroup,
     on_progress: Callable[[RunRef], None] | None = None,
     actor: str | None = None,
+    group_size: int | None = None,
 ) -> RunResult:
-    """Send a run's open batches group by group until done or stopped, then finish it.
+    """Send a run's open batches group by group (``group_size`` batches; default: the
+    setting ``batches_per_task``) until done or stopped, then finish it.
 
     A lost lease propagates and nothing more is written. Any other exception (an error, a
     KeyboardInterrupt) finishes the run unfinished — if the lease is still ours — and
@@ -416,7 +426,7 @@ def drive(
     status, reason, resume_at = RunStatus.COMPLETED, None, None
     with Heartbeat(ref) as heartbeat:
         try:
-            for group in batch_groups(ref):
+            for group in batch_groups(ref, group_size):
                 outcomes = send_group(ref, group)
                 sent += sum(o.sent for o in outcomes)
                 if on_progress is not None:
