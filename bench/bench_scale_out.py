@@ -1,4 +1,4 @@
-"""Sending on the shared store: ``python -m bench.bench_scale_out [--rows N]``.
+"""Sending on the shared store: ``python -m bench.bench_scale_out [--rows N] [--latency-ms L]``.
 
 Starts its own PostgreSQL 15 (Debian's, a temp cluster as the tests do, ``fsync`` off) and
 the simulator, then measures in the same run:
@@ -9,6 +9,12 @@ the simulator, then measures in the same run:
 2. **two workers vs one** on PostgreSQL: two campaigns of N/2 each, sent one after the
    other by one worker process, then at once by two worker processes (each with its own
    data dir, as on two machines). Goal: two workers ≥ 1.5× one.
+
+With ``--latency-ms`` the simulator answers each request after that delay, as a provider
+across the internet does (~100 ms): a worker then waits on the provider rather than on the
+CPU, which is when a second machine adds capacity. At 0 ms every process here (both
+workers, PostgreSQL, the simulator) shares the same 2 cores, and a second worker can only
+take CPU from the first.
 
 Each worker is a child process (``--worker``): it opens the store (on PostgreSQL: attach),
 says it is ready, waits for the go, and times ``send_run`` alone; planning is part of it
@@ -161,6 +167,11 @@ def rate(n: int, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="messages a comparison")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0,
+        help="the simulator's delay before each answer (a real provider's is ~100 ms): "
+        "with it a worker waits on the provider, not on the CPU",
+    )  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--ready", help=argparse.SUPPRESS)
     parser.add_argument("--go", help=argparse.SUPPRESS)
@@ -194,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
 
         csv = work / "recipients.csv"
         write_distinct_recipients(csv, n)
-        print(f"{n:,} messages a comparison; load average {os.getloadavg()[0]:.1f} at start\n")
-        with SimulatorProcess(credit=10**13, delivery_delay_s=0.0) as sim:
+        print(f"{n:,} messages a comparison; provider latency {args.latency_ms:g} ms a request; "
+              f"load average {os.getloadavg()[0]:.1f} at start\n")  # fmt: skip
+        latency = ("--latency-ms", str(args.latency_ms))
+        with SimulatorProcess(credit=10**13, delivery_delay_s=0.0, args=latency) as sim:
             figures: dict[str, Any] = {}
 
             # 1. one worker, N messages: the DuckDB file, then PostgreSQL

@@ -13,8 +13,10 @@ on the other worker is refused (Busy) while the lease is live; a SIGKILLed worke
 refused to the survivor until its lease lapses — a pid means nothing across machines — and
 is then rebuilt with 0 duplicates, 0 missing and the money invariant; ``chapar report``
 reads while both send, without lock errors; random SIGKILLs of either worker, each followed
-by rebuilds on the survivor, end with both campaigns complete and exactly once. And the
-same sends through Prefect: tests/test_scale_out.py's two workers of a process work pool,
+by rebuilds on the survivor, end with both campaigns complete and exactly once; and the same
+with each worker in a network namespace of its own (tests/netns_bridge.py), reaching the
+store and the provider through Unix sockets and nothing else. And the same sends through
+Prefect: tests/test_scale_out.py's two workers of a process work pool,
 with the shared store.
 """
 
@@ -39,6 +41,7 @@ from chapar.errors import Busy
 from chapar.sending import Mode, begin_run
 from chapar.settings import get_settings
 from chapar.store import repo
+from tests.netns_bridge import UnixToTcp
 from tests.postgres_fixtures import Postgres, create_database
 from tests.test_scale_out import CampaignOutbox, Cluster, cluster  # noqa: F401 - a fixture
 from tests.test_scale_out import (
@@ -66,12 +69,16 @@ class Job:
     proc: subprocess.Popen[bytes]
     log: Path
     args: tuple[str, ...]
+    group: bool = False  # its own process group (a namespace's bridge and the command)
 
     def running(self) -> bool:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        if self.group:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
+            self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
 
     def finish(self, timeout: float = 240) -> tuple[int, str]:
@@ -91,19 +98,22 @@ class Worker:
     home: Path
     env: dict[str, str]
     jobs: list[Job] = field(default_factory=list)
+    #: what runs the command (the network namespace's bridge), if anything
+    prefix: tuple[str, ...] = ()
 
     def chapar(self, *args: str) -> Job:
         log = self.home / "logs" / f"{len(self.jobs):03d}-{'-'.join(args)}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "chapar", *args],
+                [*self.prefix, sys.executable, "-m", "chapar", *args],
                 cwd=self.home,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=bool(self.prefix),
             )
-        job = Job(proc, log, args)
+        job = Job(proc, log, args, group=bool(self.prefix))
         self.jobs.append(job)
         return job
 
@@ -353,3 +363,65 @@ def test_two_prefect_workers_send_two_campaigns_through_the_shared_store(
     prefect_sends(cluster, simulator, write)
     assert not list(chapar_home.rglob("*.duckdb"))
     assert not list(Path(cluster.logs).parent.rglob("*.duckdb"))
+
+
+# --- machines of their own network ------------------------------------------------------------
+
+
+def _namespaces_allowed() -> bool:
+    try:
+        return subprocess.run(["unshare", "--net", "--", "true"], timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture
+def isolated(
+    machines: Machines, postgres: Postgres, simulator: Any, tmp_path: Path
+) -> Iterator[Machines]:
+    """The two workers, each in a network namespace of its own (only its own loopback):
+    they reach PostgreSQL and the simulator through Unix sockets, nothing else."""
+    if not _namespaces_allowed():
+        pytest.skip("network namespaces are not allowed here (unshare --net needs CAP_SYS_ADMIN)")
+    [pg_socket] = list(postgres.data_dir.parent.rglob(f".s.PGSQL.{postgres.port}"))
+    sim_socket = tmp_path / "simulator.sock"
+    bridge = (sys.executable, str(Path(__file__).with_name("netns_bridge.py")))
+    with UnixToTcp(sim_socket, simulator.port):
+        for worker in machines.workers:
+            worker.prefix = ("unshare", "--net", "--", *bridge,
+                             f"{postgres.port}={pg_socket}", f"{simulator.port}={sim_socket}",
+                             "--")  # fmt: skip
+        yield machines
+
+
+def network_of(job: Job) -> str:
+    """The network namespace of the chapar process a job runs (the bridge's child)."""
+    children = Path(f"/proc/{job.proc.pid}/task/{job.proc.pid}/children")
+    wait_until(lambda: children.exists() and children.read_text().split(), "the worker starts")
+    child = children.read_text().split()[0]
+    return os.readlink(f"/proc/{child}/ns/net")
+
+
+def test_workers_with_networks_of_their_own_share_only_the_store_and_the_provider(
+    isolated: Machines, simulator: Any, write: Any
+) -> None:
+    w1, w2 = isolated.workers
+    repo.topup(10**10)
+    a, a_receptors = make_campaign(write, "list-a", 0)
+    b, b_receptors = make_campaign(write, "list-b", 1_000_000)
+    simulator.set_faults(latency_ms=300)
+    sending_a, sending_b = w1.chapar("send", str(a)), w2.chapar("send", str(b))
+    ours = os.readlink("/proc/self/ns/net")
+    networks = {network_of(sending_a), network_of(sending_b)}
+    assert len(networks) == 2 and ours not in networks  # three machines' networks
+
+    wait_until(lambda: accepted(simulator, a_receptors) >= 700, "worker 1 sends")
+    sending_a.kill()  # worker 1 dies mid-send; worker 2 rebuilds its run once the lease lapses
+    assert sending_b.finish()[0] == 0, sending_b.log.read_text()[-2000:]
+    wait_until(lambda: status(a) is CampaignStatus.UNFINISHED, "the lease lapses", timeout=60)
+    code, text = w2.run("rebuild", str(a))
+    assert code == 0, text[-3000:]
+    assert (status(a), status(b)) == (CampaignStatus.COMPLETED, CampaignStatus.COMPLETED)
+    simulator.set_faults(latency_ms=0)
+    assert_exactly_once(CampaignOutbox(simulator, a_receptors), a)
+    assert_exactly_once(CampaignOutbox(simulator, b_receptors), b)
