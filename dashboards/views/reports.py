@@ -276,7 +276,8 @@ def export_panel(c: Campaign, rep: RunReport, status: str | None, total: int) ->
                          disabled=total == 0 or refused, width="stretch",
                          help=why if refused else None):  # fmt: skip
                 name = data.export_name(c.id, rep.run_no, status, fmt)
-                exports.start(data.db_key(), c.id, rep.run_no, status, fmt, lang, name)
+                exports.start(data.db_key(), c.id, rep.run_no, status, fmt, lang, name,
+                              rows=total)  # fmt: skip
             if refused:
                 st.caption(why)
             job = exports.job(key)
@@ -297,6 +298,8 @@ def export_job(key: tuple[object, ...], fmt: str) -> None:
     if not job.finished or job.path is None:
         ui.progress_bar(job.fraction, t("export.progress", done=i18n.num(job.done),
                                         total=i18n.num(job.total)))  # fmt: skip
+        if job.url:  # a Prefect flow run builds it
+            st.markdown(f"[{t('prefect.link')} ↗]({job.url})")
         return
     mime = "text/csv" if fmt == "csv" else (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
