@@ -61,8 +61,13 @@ def test_the_figures_of_the_latest_run(app, sent):
     assert metric(at, "Pages") == f"{rep.pages:,}"
     assert metric(at, "Money spent (Rial)") == f"{rep.cost:,}"
     assert rep.n("delivered") > 0 and rep.n("sent") == 0
-    assert len(at.get("vega_lite_chart")) == 3  # by status, by operator, over time
     assert [t.label for t in at.tabs] == ["By status", "By operator", "Sends over time (a minute)"]
+    # Only the open tab's chart is built and drawn: the first paint draws one chart.
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1 and '"sort": "-x"' in charts[0].proto.spec  # by status
+    at.session_state["rep_chart_tab"] = "Sends over time (a minute)"
+    charts = run_ok(at).get("vega_lite_chart")
+    assert len(charts) == 1 and "utcyearmonthdatehoursminutes" in charts[0].proto.spec
 
 
 def test_the_status_flag_filters_the_numbers(app, sent):
