@@ -23,6 +23,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import threading
 import time
@@ -68,9 +69,15 @@ _generation: dict[str, int] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(path: Path) -> str:
+    return str(path.resolve())
+
+
 def db_key() -> str:
-    """The database this process talks to: part of every cache key."""
-    return str(get_settings().database_path.resolve())
+    """The database this process talks to: part of every cache key (resolved once per
+    path: a page asks it dozens of times a run)."""
+    return _resolved(get_settings().database_path)
 
 
 def generation() -> int:
