@@ -165,6 +165,27 @@ def numbers_page(
     return _numbers(read_key(), campaign_id, run_no, status, offset, limit)
 
 
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _numbers_shown(
+    key: Key, campaign_id: int, run_no: int, status: str | None, offset: int, limit: int,
+    lang: str,
+) -> tuple[pl.DataFrame, int]:  # fmt: skip
+    from dashboards import ui
+
+    frame, total = _numbers(key, campaign_id, run_no, status, offset, limit)
+    return ui.localized(frame), total
+
+
+def numbers_shown(
+    campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
+) -> tuple[pl.DataFrame, int]:
+    """:func:`numbers_page` as the table shows it (:func:`dashboards.ui.localized`, in the
+    session's language): formatting a page cell by cell costs more than reading it."""
+    from dashboards import i18n
+
+    return _numbers_shown(read_key(), campaign_id, run_no, status, offset, limit, i18n.lang())
+
+
 def program_blacklist_counts(campaign_id: int, run_no: int | None) -> tuple[int, int]:
     """(filtered before sending, reported blocked) of one run, or of every run."""
     if run_no is not None:

@@ -267,13 +267,13 @@ def numbers(c: Campaign, rep: RunReport) -> None:
     if pages > 1:
         page_no = ui.pager(pages, key=f"rep_page_{c.id}_{rep.run_no}_{status}_{size}")
     offset = (min(page_no, pages) - 1) * size
-    frame, total = data.numbers_page(c.id, rep.run_no, status, offset, size)
+    frame, total = data.numbers_shown(c.id, rep.run_no, status, offset, size)
     if total == 0:
         st.caption(t("rows.none"))
     else:
         st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
                      total=i18n.num(total)))  # fmt: skip
-        ui.table(ui.localized(frame))
+        ui.table(frame)
     export_panel(c, rep, status, total)
 
 
