@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
@@ -213,6 +214,19 @@ def _overview(key: Key) -> dict[int, reports.Overview]:
 def overview() -> dict[int, reports.Overview]:
     """Per campaign: totals of its current run and of all its runs (the home cards)."""
     return _overview(read_key())
+
+
+#: A run whose last status arrived this long ago is no longer watched for more.
+STATUS_WATCH_S = 30 * 60
+
+
+def lately_active(campaign_id: int) -> bool:
+    """Its current run sent, or had a delivery status, within :data:`STATUS_WATCH_S`: the
+    home card and the report refresh by themselves only then (a run whose last status came
+    days ago will not change, and is not polled)."""
+    view = overview().get(campaign_id)
+    last = view.current.last_activity if view is not None else None
+    return last is not None and (datetime.now(UTC) - last).total_seconds() < STATUS_WATCH_S
 
 
 @st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=16)

@@ -232,3 +232,15 @@ def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funne
     assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
     rates = {m.label: m.value for m in at.metric if m.label.startswith(("Delivered", "Blocked"))}
     assert f"{rate}%" in rates.values()
+
+
+def test_a_report_awaiting_statuses_for_days_is_not_polled(app):
+    """1% of this run still awaits its delivery status, but its last status came days ago:
+    the report is drawn once, not refreshed every few seconds (as on the home page)."""
+    from bench.bench_export import seed_sent_run
+
+    cid = seed_sent_run(1_000)
+    assert reports.run_report(cid).n("sent") > 0
+    at = open_report(app, cid)
+    assert metric(at, "Awaiting delivery") == f"{reports.run_report(cid).n('sent'):,}"
+    assert "refreshes by itself" not in texts(at)

@@ -36,10 +36,13 @@ def pick_run(c: Campaign) -> int:
 
 def is_live(c: Campaign, rep: RunReport) -> bool:
     """The report changes by itself: the run is sending (or waiting for its window), or
-    messages handed to the provider still await their delivery status."""
+    messages handed to the provider still await their delivery status and the run was
+    lately active (as on the home page)."""
     current = rep.run_no == c.current_run
     return current and (
-        c.is_sending or rep.status in ("sending", "waiting", "planned") or rep.n("sent") > 0
+        c.is_sending
+        or rep.status in ("sending", "waiting", "planned")
+        or (rep.n("sent") > 0 and data.lately_active(c.id))
     )
 
 
