@@ -171,7 +171,7 @@ def export(
     The run's rows are first copied to a temporary Parquet file (one short read, so a
     sending process is never locked out for the length of the export), then formatted
     and written in chunks: memory stays flat at any size. ``progress(done, total)`` is
-    called after each chunk.
+    called once the rows are counted, then after each chunk.
     """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -196,6 +196,8 @@ def export(
                 if suffix == ".xlsx" and total > EXCEL_MAX_ROWS:
                     raise InputError(Code.EXCEL_TOO_BIG, where=str(path), rows=total,
                                      maximum=EXCEL_MAX_ROWS)  # fmt: skip
+                if progress:
+                    progress(0, total)  # the total is known before the snapshot is taken
                 params = {**key, "tz": get_settings().timezone, "snapshot": str(snapshot)}
                 # DuckDB's COPY streams the sorted rows to the file: at 1M rows ≈90 MB less
                 # memory than a relation's write_parquet, and faster (bench/README.md).
