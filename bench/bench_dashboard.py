@@ -16,6 +16,7 @@ Persian; and the server-side reads behind them (``chapar.reports`` at this size)
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         sys.exit("Debian's chromium is not installed (apt-get install chromium)")
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="chapar-bench-dashboard-") as folder:
         use_temp_store(Path(folder))
         start = time.perf_counter()
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
                 seen += len(runs)
                 print(f"{'':>10}  the script runs on the server: "
                       + ", ".join(f"{s:.2f}" for s in runs) + " s")  # fmt: skip
+    print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

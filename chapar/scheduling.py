@@ -1,6 +1,6 @@
 """The Scheduler port: who starts a send now, schedules it for later, or cancels it.
 
-The core asks these four things and never imports an orchestrator. Two adapters, chosen by
+The core asks these five things and never imports an orchestrator. Two adapters, chosen by
 the ``scheduler`` setting as providers are:
 
 - ``prefect`` (the default): Prefect's deployments — ``flows/scheduler.py``; every Prefect
@@ -16,12 +16,15 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chapar.campaigns import CampaignStatus
 from chapar.errors import ChaparError
 from chapar.reasons import Code
 from chapar.settings import get_settings
+
+if TYPE_CHECKING:
+    from chapar.exports import ExportRequest
 
 
 class SchedulerUnavailable(ChaparError):
@@ -50,6 +53,11 @@ class Scheduler(Protocol):
 
     def apply(self, campaign_id: int) -> str | None:
         """Make the orchestrator match the campaign's schedule after an edit or a cut."""
+        ...
+
+    def export(self, request: ExportRequest) -> str | None:
+        """Build an export file in the background (:func:`chapar.exports.run_export`: its
+        progress and file in the request's job folder); a link to it, if there is one."""
         ...
 
 
@@ -129,6 +137,16 @@ class InProcessScheduler:
         self.cancel(campaign_id)
         return None
 
+    def export(self, request: ExportRequest) -> str | None:
+        from chapar.exports import run_export
+
+        thread = threading.Thread(
+            target=run_export, args=(request,), name=f"chapar-export-{request.job_id}",
+            daemon=True,
+        )  # fmt: skip
+        thread.start()
+        return None
+
 
 #: The adapters by setting; Prefect's lives outside the core, named by its import path.
 ADAPTERS = {"prefect": "flows.scheduler:PrefectScheduler"}
@@ -142,16 +160,21 @@ def scheduler_name() -> str:
     return get_settings().scheduler
 
 
+def in_process(on_done: OnDone | None = None) -> InProcessScheduler:
+    """This process's own scheduler (one per process), whatever the setting says."""
+    global _inprocess
+    if _inprocess is None:
+        _inprocess = InProcessScheduler(on_done)
+    elif on_done is not None:
+        _inprocess.on_done = on_done
+    return _inprocess
+
+
 def get_scheduler(on_done: OnDone | None = None) -> Scheduler:
     """The configured scheduler (one in-process scheduler per process)."""
-    global _inprocess
     name = scheduler_name()
     if name == "inprocess":
-        if _inprocess is None:
-            _inprocess = InProcessScheduler(on_done)
-        elif on_done is not None:
-            _inprocess.on_done = on_done
-        return _inprocess
+        return in_process(on_done)
     module, _, attr = ADAPTERS[name].partition(":")
     adapter: Scheduler = getattr(importlib.import_module(module), attr)()
     return adapter

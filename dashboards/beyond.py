@@ -17,11 +17,10 @@ from dashboards.i18n import t
 
 def features_block(c: Campaign) -> None:
     """Resend to the undelivered (where allowed), and the test send form."""
-    from chapar.sending.run import can_resend
     from dashboards import ui
 
     k = f"c{c.id}"
-    if ui.feature_button(t("bx.resend"), can_resend(c.id), f"resend_{k}"):
+    if ui.feature_button(t("bx.resend"), data.can_resend(c.id), f"resend_{k}"):
         resend(c)
     numbers = st.text_input(t("bx.test_numbers"), key=f"test_numbers_{k}",
                             placeholder="09121234567, 09351234567")  # fmt: skip

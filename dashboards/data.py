@@ -5,12 +5,14 @@ Rules kept here:
 * Every read goes through the core's repo/report functions, which open a DuckDB
   connection, run and close it: nothing holds a connection across a rerun, so a sending
   flow in another process is never locked out for long.
-* Reads that aggregate messages (the home page's overview, reports, pages of numbers) and
-  the balance are cached for :data:`TTL` seconds, keyed by the database path (tests use
-  one file each) and by a generation that every write made from the dashboard bumps: what
-  you just did shows at once, what a sending flow does shows within a couple of seconds.
-  These few functions are where the pages read: when the engine's per-run counters land,
-  :func:`overview` and :func:`report` switch to them here and nowhere else.
+* The pages' reads (campaigns, the home page's overview, reports, pages of numbers, the
+  balance, the Features menu's resend check) are cached across sessions, keyed by the
+  database path (tests use one file each), by a generation that every write made from
+  the dashboard bumps, and by :func:`store_token`, a ``stat`` of the DuckDB file and its
+  WAL that changes whenever any process commits. So a new session on a quiet store opens
+  no connection at all (what made a first render slow: a dozen connections of ≈16 ms),
+  what you just did shows at once, and what a sending flow does shows at its next commit
+  (within :data:`TTL` seconds on the shared PostgreSQL store, which has no file to watch).
 * What a send will cost (:func:`estimate`) is priced by the core (``repo.price_for`` over
   ``repo.audience`` with the send count) against a balance read afresh.
 * Sending runs in Prefect: :func:`start_send` triggers the deployment
@@ -21,12 +23,14 @@ Rules kept here:
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
@@ -45,8 +49,11 @@ from chapar.settings import get_settings
 from chapar.store import repo
 from chapar.store.repo import Audience
 
-#: Seconds a cached aggregate may lag behind a sending flow.
+#: Seconds a cached read may lag behind a sending flow where commits cannot be seen (the
+#: shared PostgreSQL store, or two commits within one mtime tick of the DuckDB file).
 TTL = 2.0
+#: How long an unchanged read is kept (its key changes with every commit anyway).
+KEEP_S = 600
 #: Excel's row limit, header row included.
 EXCEL_MAX_ROWS = 1_048_575
 
@@ -63,13 +70,55 @@ _generation: dict[str, int] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(path: Path) -> str:
+    return str(path.resolve())
+
+
 def db_key() -> str:
-    """The database this process talks to: part of every cache key."""
-    return str(get_settings().database_path.resolve())
+    """The database this process talks to: part of every cache key (resolved once per
+    path: a page asks it dozens of times a run)."""
+    return _resolved(get_settings().database_path)
 
 
 def generation() -> int:
     return _generation.get(db_key(), 0)
+
+
+#: A store written less than this many seconds ago is also keyed by a TTL bucket: a file's
+#: mtime moves in ticks of a few ms, so two commits within one tick could look the same.
+RECENT_S = 2 * TTL
+
+
+def store_token() -> tuple[object, ...]:
+    """Changes whenever the store commits: the DuckDB file's and its WAL's inode, mtime and
+    size (a commit grows the WAL; closing the last connection checkpoints it into the file).
+    A ``stat`` costs microseconds, a connection ≈16 ms. On the shared PostgreSQL store: the
+    current :data:`TTL` bucket."""
+    settings = get_settings()
+    now = time.time()
+    if settings.store:
+        return ("ttl", int(now // TTL))
+    path = settings.database_path
+    token: list[object] = []
+    newest = 0
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            st_ = file.stat()
+        except OSError:
+            token.append(None)
+            continue
+        token.append((st_.st_ino, st_.st_mtime_ns, st_.st_size))
+        newest = max(newest, st_.st_mtime_ns)
+    if now - newest / 1e9 < RECENT_S:
+        token.append(int(now // TTL))
+    return tuple(token)
+
+
+def read_key() -> tuple[object, ...]:
+    """What every cached read is keyed by: the database, the dashboard's writes, the store's
+    commits."""
+    return (db_key(), generation(), store_token())
 
 
 def changed() -> None:
@@ -82,27 +131,30 @@ def changed() -> None:
 # --- cached reads ------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _report(db: str, gen: int, campaign_id: int, run_no: int | None) -> RunReport:
+Key = tuple[object, ...]
+
+
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _report(key: Key, campaign_id: int, run_no: int | None) -> RunReport:
     return reports.run_report(campaign_id, run_no)
 
 
 def report(campaign_id: int, run_no: int | None = None) -> RunReport:
-    return _report(db_key(), generation(), campaign_id, run_no)
+    return _report(read_key(), campaign_id, run_no)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _runs(db: str, gen: int, campaign_id: int) -> pl.DataFrame:
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _runs(key: Key, campaign_id: int) -> pl.DataFrame:
     return reports.runs(campaign_id)
 
 
 def runs(campaign_id: int) -> pl.DataFrame:
-    return _runs(db_key(), generation(), campaign_id)
+    return _runs(read_key(), campaign_id)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=128)
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=128)
 def _numbers(
-    db: str, gen: int, campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
+    key: Key, campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
 ) -> tuple[pl.DataFrame, int]:
     return reports.numbers(campaign_id, run_no, status, offset=offset, limit=limit)
 
@@ -111,7 +163,28 @@ def numbers_page(
     campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
 ) -> tuple[pl.DataFrame, int]:
     """One page of a run's numbers (LIMIT/OFFSET in DuckDB) and the filtered total."""
-    return _numbers(db_key(), generation(), campaign_id, run_no, status, offset, limit)
+    return _numbers(read_key(), campaign_id, run_no, status, offset, limit)
+
+
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _numbers_shown(
+    key: Key, campaign_id: int, run_no: int, status: str | None, offset: int, limit: int,
+    lang: str,
+) -> tuple[pl.DataFrame, int]:  # fmt: skip
+    from dashboards import ui
+
+    frame, total = _numbers(key, campaign_id, run_no, status, offset, limit)
+    return ui.localized(frame), total
+
+
+def numbers_shown(
+    campaign_id: int, run_no: int, status: str | None, offset: int, limit: int
+) -> tuple[pl.DataFrame, int]:
+    """:func:`numbers_page` as the table shows it (:func:`dashboards.ui.localized`, in the
+    session's language): formatting a page cell by cell costs more than reading it."""
+    from dashboards import i18n
+
+    return _numbers_shown(read_key(), campaign_id, run_no, status, offset, limit, i18n.lang())
 
 
 def program_blacklist_counts(campaign_id: int, run_no: int | None) -> tuple[int, int]:
@@ -133,23 +206,36 @@ def program_blacklist(
     return reports.program_blacklist(campaign_id, run_no, offset=offset, limit=limit)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
-def _overview(db: str, gen: int) -> dict[int, reports.Overview]:
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=16)
+def _overview(key: Key) -> dict[int, reports.Overview]:
     return reports.campaign_overview()
 
 
 def overview() -> dict[int, reports.Overview]:
     """Per campaign: totals of its current run and of all its runs (the home cards)."""
-    return _overview(db_key(), generation())
+    return _overview(read_key())
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
-def _balance(db: str, gen: int) -> int:
+#: A run whose last status arrived this long ago is no longer watched for more.
+STATUS_WATCH_S = 30 * 60
+
+
+def lately_active(campaign_id: int) -> bool:
+    """Its current run sent, or had a delivery status, within :data:`STATUS_WATCH_S`: the
+    home card and the report refresh by themselves only then (a run whose last status came
+    days ago will not change, and is not polled)."""
+    view = overview().get(campaign_id)
+    last = view.current.last_activity if view is not None else None
+    return last is not None and (datetime.now(UTC) - last).total_seconds() < STATUS_WATCH_S
+
+
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=16)
+def _balance(key: Key) -> int:
     return repo.balance()
 
 
 def balance() -> int:
-    return _balance(db_key(), generation())
+    return _balance(read_key())
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
@@ -218,12 +304,35 @@ def line_window(sender: str) -> str:
     return get_settings().send_window
 
 
-def campaign(campaign_id: int) -> Campaign:
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _campaign(key: Key, campaign_id: int) -> Campaign:
     return repo.get_campaign(campaign_id)
 
 
-def campaigns(archived: bool | None = False) -> list[Campaign]:
+def campaign(campaign_id: int) -> Campaign:
+    return _campaign(read_key(), campaign_id)
+
+
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=16)
+def _campaigns(key: Key, archived: bool | None) -> list[Campaign]:
     return repo.list_campaigns(archived=archived)
+
+
+def campaigns(archived: bool | None = False) -> list[Campaign]:
+    return _campaigns(read_key(), archived)
+
+
+@st.cache_data(ttl=KEEP_S, show_spinner=False, max_entries=64)
+def _can_resend(key: Key, campaign_id: int) -> rules.ActionCheck:
+    from chapar.sending.run import can_resend
+
+    return can_resend(campaign_id)
+
+
+def can_resend(campaign_id: int) -> rules.ActionCheck:
+    """Whether Resend to the undelivered is allowed now (one query per campaign: cached, as
+    every card's Features menu asks it on every run of the home page)."""
+    return _can_resend(read_key(), campaign_id)
 
 
 def list_names() -> list[str]:

@@ -1,27 +1,31 @@
 """Exports from the dashboard: the words of a file in Persian or English, and exports built
-in a background thread with their progress, so a page never waits on a large file.
+in the background with their progress, so a page never waits on a large file.
 
-A job writes to a temporary file through :func:`chapar.reports.export` (which snapshots the
-run's rows once and then streams them in chunks) and reports rows done; the reports page
-polls it in a fragment and offers the download when it is ready. Jobs live in this
-process, one per (database, campaign, run, flag, format, language); a finished file is
-kept until the next job of the same key or the process ends.
+A job is a :class:`chapar.exports.ExportRequest`: :func:`chapar.exports.run_export` writes
+the file and its progress into the job's folder under the data dir. A small export (up to
+:data:`LARGE_ROWS` rows) runs in a thread of this process; a large one goes through the
+Scheduler port (``CHAPAR_SCHEDULER``): a flow run of Prefect's ``chapar-export`` deployment,
+or a thread here with ``inprocess``. The reports page polls the progress file in a fragment
+and offers the download when it is done. This process remembers one job per (database,
+campaign, run, flag, format, language); a new job of the same key replaces the old one's
+folder.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from chapar import reports
 from chapar.campaigns import MessageState
 from chapar.errors import ChaparError
+from chapar.exports import ExportRequest, Progress, fail, new_request, read_progress
 from chapar.numbers import OPERATOR_NAMES_FA
 from chapar.reports import ExportLabels
+from chapar.scheduling import get_scheduler, in_process
 
 Format = Literal["csv", "xlsx"]
 Lang = Literal["fa", "en"]
@@ -41,22 +45,56 @@ def labels_for(lang: str) -> ExportLabels:
     )  # fmt: skip
 
 
+#: Exports above this many rows go through the Scheduler port (Prefect by default); smaller
+#: ones are quicker written here than handed to a flow run (which takes seconds to start).
+LARGE_ROWS = 100_000
+
+
 @dataclass
 class Job:
+    """One export this process started; its state is read from the job's progress file
+    (written by whoever runs it: this process or a Prefect flow run)."""
+
     key: tuple[object, ...]
     name: str
-    total: int = 0
-    done: int = 0
-    finished: bool = False
-    error: ChaparError | None = None
-    path: Path | None = None
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="chapar-job-")))
+    request: ExportRequest
+    url: str | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.request.folder
+
+    @property
+    def progress(self) -> Progress:
+        return read_progress(self.folder) or Progress()
+
+    @property
+    def finished(self) -> bool:
+        return self.progress.finished
+
+    @property
+    def done(self) -> int:
+        return self.progress.done
+
+    @property
+    def total(self) -> int:
+        return self.progress.total
+
+    @property
+    def error(self) -> ChaparError | None:
+        return self.progress.error
+
+    @property
+    def path(self) -> Path | None:
+        found = self.progress
+        return self.folder / found.file if found.state == "done" and found.file else None
 
     @property
     def fraction(self) -> float:
-        if self.finished:
+        found = self.progress
+        if found.finished:
             return 1.0
-        return 0.0 if self.total <= 0 else min(1.0, self.done / self.total)
+        return 0.0 if found.total <= 0 else min(1.0, found.done / found.total)
 
 
 _jobs: dict[tuple[object, ...], Job] = {}
@@ -75,8 +113,11 @@ def start(
     fmt: Format,
     lang: Lang,
     name: str,
+    rows: int = 0,
 ) -> Job:
-    """Start building the export in a thread (a second click while it runs is the same job)."""
+    """Start building the export (a second click while it runs is the same job). ``rows``:
+    how many it will hold, which decides where it runs. A scheduler that cannot take it
+    (Prefect down) is recorded as the job's failure, shown on the page."""
     key = (db, campaign_id, run_no, status, fmt, lang)
     with _lock:
         running = _jobs.get(key)
@@ -84,24 +125,12 @@ def start(
             return running
         if running is not None:
             shutil.rmtree(running.folder, ignore_errors=True)
-        new = Job(key, name)
+        request = new_request(campaign_id, run_no, status, fmt, name, labels_for(lang))
+        new = Job(key, name, request)
         _jobs[key] = new
-
-    def progress(done: int, total: int) -> None:
-        new.done, new.total = done, total
-
-    def work() -> None:
-        target = new.folder / name
-        try:
-            reports.export(campaign_id, target, run_no, status, labels=labels_for(lang),
-                           progress=progress)  # fmt: skip
-            new.path = target
-        except ChaparError as exc:
-            new.error = exc
-        except Exception as exc:  # a failure is shown on the page, never lost in a thread
-            new.error = ChaparError(f"{exc.__class__.__name__}: {exc}")
-        finally:
-            new.finished = True
-
-    threading.Thread(target=work, name=f"chapar-export-{campaign_id}", daemon=True).start()
+    scheduler = get_scheduler() if rows > LARGE_ROWS else in_process()
+    try:
+        new.url = scheduler.export(request)
+    except Exception as exc:
+        fail(request.folder, exc)
     return new

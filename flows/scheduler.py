@@ -10,12 +10,14 @@ from datetime import datetime
 
 import httpx
 
+from chapar.exports import ExportRequest
 from chapar.reasons import Code
 from chapar.scheduling import SchedulerUnavailable
 from chapar.settings import get_settings
 from chapar.store import repo
 
 SEND_DEPLOYMENT = "send-campaign/chapar-send"
+EXPORT_DEPLOYMENT = "export-run/chapar-export"
 
 
 def prefect_api_url() -> str:
@@ -121,3 +123,27 @@ class PrefectScheduler:
                 return apply_schedule(campaign_id)
         except Exception as exc:  # Prefect went away between the check and the call
             raise SchedulerUnavailable(Code.PREFECT_REFUSED, detail=str(exc)) from None
+
+    def export(self, request: ExportRequest) -> str | None:
+        """Hand the export to Prefect (a flow run of ``chapar-export``, without waiting); the
+        flow run's URL. The job id is the idempotency key: one flow run per job."""
+        self._require()
+        from prefect.deployments import run_deployment
+        from prefect.exceptions import ObjectNotFound
+
+        try:
+            with _prefect(self.api):
+                flow_run = run_deployment(
+                    EXPORT_DEPLOYMENT,
+                    parameters={"request": request.params()},
+                    timeout=0,
+                    as_subflow=False,
+                    idempotency_key=f"chapar-export-{request.job_id}",
+                )
+        except ObjectNotFound:
+            raise SchedulerUnavailable(
+                Code.PREFECT_NO_DEPLOYMENT, deployment=EXPORT_DEPLOYMENT
+            ) from None
+        except Exception as exc:
+            raise SchedulerUnavailable(Code.PREFECT_REFUSED, detail=str(exc)) from None
+        return f"{prefect_ui_url()}/runs/flow-run/{flow_run.id}"  # type: ignore[union-attr]

@@ -27,6 +27,8 @@ from typing import cast
 STOP_GRACE_S = 1.0
 # A campaign sends in one flow run at a time (its lease); this caps campaigns at once.
 SEND_LIMIT = 4
+# An Excel export of 1M rows holds a few hundred MB: two at once at most.
+EXPORT_LIMIT = 2
 
 
 def _children(pid: int) -> list[int]:
@@ -78,6 +80,7 @@ def main() -> None:
     from prefect.deployments.runner import RunnerDeployment
     from prefect.runner import Runner
 
+    from flows.export import export_run
     from flows.imports import import_file
     from flows.inbox import sync_inbox
     from flows.schedule import sync_schedules
@@ -94,6 +97,7 @@ def main() -> None:
             "chapar-sync-inbox", interval=timedelta(seconds=300), tags=["chapar"]
         ),
         import_file.to_deployment("chapar-import-list", tags=["chapar"]),
+        export_run.to_deployment("chapar-export", concurrency_limit=EXPORT_LIMIT, tags=["chapar"]),
         sync_schedules.to_deployment(
             "chapar-schedules", interval=timedelta(seconds=60), tags=["chapar"]
         ),

@@ -61,8 +61,13 @@ def test_the_figures_of_the_latest_run(app, sent):
     assert metric(at, "Pages") == f"{rep.pages:,}"
     assert metric(at, "Money spent (Rial)") == f"{rep.cost:,}"
     assert rep.n("delivered") > 0 and rep.n("sent") == 0
-    assert len(at.get("vega_lite_chart")) == 3  # by status, by operator, over time
     assert [t.label for t in at.tabs] == ["By status", "By operator", "Sends over time (a minute)"]
+    # Only the open tab's chart is built and drawn: the first paint draws one chart.
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1 and '"sort": "-x"' in charts[0].proto.spec  # by status
+    at.session_state["rep_chart_tab"] = "Sends over time (a minute)"
+    charts = run_ok(at).get("vega_lite_chart")
+    assert len(charts) == 1 and "utcyearmonthdatehoursminutes" in charts[0].proto.spec
 
 
 def test_the_status_flag_filters_the_numbers(app, sent):
@@ -227,3 +232,15 @@ def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funne
     assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
     rates = {m.label: m.value for m in at.metric if m.label.startswith(("Delivered", "Blocked"))}
     assert f"{rate}%" in rates.values()
+
+
+def test_a_report_awaiting_statuses_for_days_is_not_polled(app):
+    """1% of this run still awaits its delivery status, but its last status came days ago:
+    the report is drawn once, not refreshed every few seconds (as on the home page)."""
+    from bench.bench_export import seed_sent_run
+
+    cid = seed_sent_run(1_000)
+    assert reports.run_report(cid).n("sent") > 0
+    at = open_report(app, cid)
+    assert metric(at, "Awaiting delivery") == f"{reports.run_report(cid).n('sent'):,}"
+    assert "refreshes by itself" not in texts(at)

@@ -8,7 +8,7 @@ what the new status allows. The menu's actions live outside the fragments.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import streamlit as st
 
@@ -35,10 +35,6 @@ def is_live(c: Campaign) -> bool:
     return c.is_sending or recent or awaits_statuses(c)
 
 
-#: A run whose last status arrived this long ago is no longer watched for more.
-STATUS_WATCH_S = 30 * 60
-
-
 def awaits_statuses(c: Campaign) -> bool:
     """Handed to the provider, delivery statuses still to come, and lately active."""
     view = data.overview().get(c.id)
@@ -46,9 +42,7 @@ def awaits_statuses(c: Campaign) -> bool:
         return False
     now = view.current
     final = now.delivered + now.failed + now.blocked
-    last = now.last_activity
-    recent = last is not None and (datetime.now(UTC) - last).total_seconds() < STATUS_WATCH_S
-    return now.handed > final and recent
+    return now.handed > final and data.lately_active(c.id)
 
 
 def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None) -> None:

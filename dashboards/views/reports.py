@@ -6,6 +6,7 @@ their progress shown."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -37,10 +38,13 @@ def pick_run(c: Campaign) -> int:
 
 def is_live(c: Campaign, rep: RunReport) -> bool:
     """The report changes by itself: the run is sending (or waiting for its window), or
-    messages handed to the provider still await their delivery status."""
+    messages handed to the provider still await their delivery status and the run was
+    lately active (as on the home page)."""
     current = rep.run_no == c.current_run
     return current and (
-        c.is_sending or rep.status in ("sending", "waiting", "planned") or rep.n("sent") > 0
+        c.is_sending
+        or rep.status in ("sending", "waiting", "planned")
+        or (rep.n("sent") > 0 and data.lately_active(c.id))
     )
 
 
@@ -100,114 +104,136 @@ def _digits_expr(expr: str) -> str:
 
 
 def charts(rep: RunReport) -> None:
-    import altair as alt  # imported when a report is drawn, not on every page
-
+    """Three charts in tabs; only the open tab's chart is built and drawn (a tab switch
+    reruns), so a first paint draws one chart, not three."""
     st.subheader(t("rep.charts"))
-    by_status, by_operator, over_time = st.tabs(
-        [t("rep.by_status"), t("rep.by_operator"), t("rep.over_time")]
-    )
+    tabs = st.tabs([t("rep.by_status"), t("rep.by_operator"), t("rep.over_time")],
+                   key="rep_chart_tab", on_change="rerun")  # fmt: skip
+    for tab, draw in zip(tabs, (status_chart, operator_chart, time_chart), strict=True):
+        with tab:
+            if tab.open is not False:
+                draw(rep)
+
+
+def _count_axis() -> Any:
+    import altair as alt  # imported when a chart is drawn, not on every page
+
+    labels = _digits_expr("format(datum.value, ',')")
+    return alt.Axis(title=t("rep.count"), labelExpr=labels, format=",")
+
+
+def status_chart(rep: RunReport) -> None:
+    import altair as alt
+
     count_title = t("rep.count")
-    count_labels = _digits_expr("format(datum.value, ',')")
-    count_axis = alt.Axis(title=count_title, labelExpr=count_labels, format=",")
+    states = [(i18n.message_state(s), n, i18n.num(n)) for s, n in rep.counts.items() if n]
+    if states:
+        frame = pl.DataFrame(states, schema={"status": pl.String, "n": pl.Int64,
+                                             "shown": pl.String}, orient="row")  # fmt: skip
+        chart = (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(
+                x=alt.X("n:Q", axis=_count_axis()),
+                y=alt.Y(
+                    "status:N",
+                    sort="-x",
+                    title=None,
+                    axis=alt.Axis(labelLimit=0),
+                ),
+                tooltip=[
+                    alt.Tooltip("status:N", title=t("col.status")),
+                    alt.Tooltip("shown:N", title=count_title),
+                ],
+            )
+        )
+        st.altair_chart(chart, width="stretch")
+    else:
+        st.caption(t("rows.none"))
+
+
+def operator_chart(rep: RunReport) -> None:
+    import altair as alt
+
+    count_title = t("rep.count")
     rtl = i18n.is_rtl()
-    with by_status:
-        states = [(i18n.message_state(s), n, i18n.num(n)) for s, n in rep.counts.items() if n]
-        if states:
-            frame = pl.DataFrame(states, schema={"status": pl.String, "n": pl.Int64,
-                                               "shown": pl.String}, orient="row")  # fmt: skip
-            chart = (
-                alt.Chart(frame)
-                .mark_bar()
-                .encode(
-                    x=alt.X("n:Q", axis=count_axis),
-                    y=alt.Y(
-                        "status:N",
-                        sort="-x",
-                        title=None,
-                        axis=alt.Axis(labelLimit=0),
-                    ),
-                    tooltip=[
-                        alt.Tooltip("status:N", title=t("col.status")),
-                        alt.Tooltip("shown:N", title=count_title),
-                    ],
-                )
+    # Invalid lines have no operator: they are a status, never a bar of their own.
+    rows = [
+        (i18n.operator(op), i18n.message_state(s), n, i18n.num(n))
+        for op, states in rep.by_operator.items()
+        if op and op != "invalid"
+        for s, n in states.items()
+        if n
+    ]
+    if rows:
+        frame = pl.DataFrame(rows, schema={"operator": pl.String, "status": pl.String,
+                                           "n": pl.Int64, "shown": pl.String},
+                             orient="row")  # fmt: skip
+        chart = (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "operator:N",
+                    title=t("rep.operator"),
+                    axis=alt.Axis(labelAngle=0, labelLimit=0),
+                    sort=alt.SortOrder("descending" if rtl else "ascending"),
+                ),
+                y=alt.Y("n:Q", axis=_count_axis()),
+                color=alt.Color(
+                    "status:N",
+                    title=t("col.status"),
+                    # a column, not a row: Vega measures Persian labels short and a row
+                    # of them overlaps
+                    legend=alt.Legend(labelLimit=0, orient="right"),
+                ),
+                tooltip=[
+                    alt.Tooltip("operator:N", title=t("rep.operator")),
+                    alt.Tooltip("status:N", title=t("col.status")),
+                    alt.Tooltip("shown:N", title=count_title),
+                ],
             )
-            st.altair_chart(chart, width="stretch")
-        else:
-            st.caption(t("rows.none"))
-    with by_operator:
-        # Invalid lines have no operator: they are a status, never a bar of their own.
-        rows = [
-            (i18n.operator(op), i18n.message_state(s), n, i18n.num(n))
-            for op, states in rep.by_operator.items()
-            if op and op != "invalid"
-            for s, n in states.items()
-            if n
-        ]
-        if rows:
-            frame = pl.DataFrame(rows, schema={"operator": pl.String, "status": pl.String,
-                                               "n": pl.Int64, "shown": pl.String},
-                                 orient="row")  # fmt: skip
-            chart = (
-                alt.Chart(frame)
-                .mark_bar()
-                .encode(
-                    x=alt.X(
-                        "operator:N",
-                        title=t("rep.operator"),
-                        axis=alt.Axis(labelAngle=0, labelLimit=0),
-                        sort=alt.SortOrder("descending" if rtl else "ascending"),
-                    ),
-                    y=alt.Y("n:Q", axis=count_axis),
-                    color=alt.Color(
-                        "status:N",
-                        title=t("col.status"),
-                        # a column, not a row: Vega measures Persian labels short and a row
-                        # of them overlaps
-                        legend=alt.Legend(labelLimit=0, orient="right"),
-                    ),
-                    tooltip=[
-                        alt.Tooltip("operator:N", title=t("rep.operator")),
-                        alt.Tooltip("status:N", title=t("col.status")),
-                        alt.Tooltip("shown:N", title=count_title),
-                    ],
-                )
+        )
+        st.altair_chart(chart, width="stretch")
+    else:
+        st.caption(t("rows.none"))
+
+
+def time_chart(rep: RunReport) -> None:
+    import altair as alt
+
+    count_title = t("rep.count")
+    if rep.over_time:
+        zone = i18n.tz()
+        # Tehran wall-clock times, drawn on a UTC scale: the axis shows them as they are
+        # (a browser would otherwise shift them to its own zone), 24-hour.
+        minutes = [m.astimezone(zone).replace(tzinfo=None) for m, _ in rep.over_time]
+        frame = pl.DataFrame({
+            "minute": minutes,
+            "n": [n for _, n in rep.over_time],
+            "when": [i18n.when(m.replace(tzinfo=zone)) for m in minutes],
+            "shown": [i18n.num(n) for _, n in rep.over_time],
+        })  # fmt: skip
+        time_labels = _digits_expr("utcFormat(datum.value, '%H:%M')")
+        chart = (
+            alt.Chart(frame)
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "utcyearmonthdatehoursminutes(minute):T",  # a bar spans its minute
+                    title=t("rep.hour"),
+                    axis=alt.Axis(labelExpr=time_labels, labelAngle=0, tickMinStep=60_000),
+                ),
+                y=alt.Y("n:Q", axis=_count_axis()),
+                tooltip=[
+                    alt.Tooltip("when:N", title=t("rep.hour")),
+                    alt.Tooltip("shown:N", title=count_title),
+                ],
             )
-            st.altair_chart(chart, width="stretch")
-        else:
-            st.caption(t("rows.none"))
-    with over_time:
-        if rep.over_time:
-            zone = i18n.tz()
-            # Tehran wall-clock times, drawn on a UTC scale: the axis shows them as they are
-            # (a browser would otherwise shift them to its own zone), 24-hour.
-            minutes = [m.astimezone(zone).replace(tzinfo=None) for m, _ in rep.over_time]
-            frame = pl.DataFrame({
-                "minute": minutes,
-                "n": [n for _, n in rep.over_time],
-                "when": [i18n.when(m.replace(tzinfo=zone)) for m in minutes],
-                "shown": [i18n.num(n) for _, n in rep.over_time],
-            })  # fmt: skip
-            time_labels = _digits_expr("utcFormat(datum.value, '%H:%M')")
-            chart = (
-                alt.Chart(frame)
-                .mark_bar()
-                .encode(
-                    x=alt.X(
-                        "utcyearmonthdatehoursminutes(minute):T",  # a bar spans its minute
-                        title=t("rep.hour"),
-                        axis=alt.Axis(labelExpr=time_labels, labelAngle=0, tickMinStep=60_000),
-                    ),
-                    y=alt.Y("n:Q", axis=count_axis),
-                    tooltip=[
-                        alt.Tooltip("when:N", title=t("rep.hour")),
-                        alt.Tooltip("shown:N", title=count_title),
-                    ],
-                )
-            )
-            st.altair_chart(chart, width="stretch")
-        else:
-            st.caption(t("rows.none"))
+        )
+        st.altair_chart(chart, width="stretch")
+    else:
+        st.caption(t("rows.none"))
 
 
 def live_part(
@@ -247,13 +273,13 @@ def numbers(c: Campaign, rep: RunReport) -> None:
     if pages > 1:
         page_no = ui.pager(pages, key=f"rep_page_{c.id}_{rep.run_no}_{status}_{size}")
     offset = (min(page_no, pages) - 1) * size
-    frame, total = data.numbers_page(c.id, rep.run_no, status, offset, size)
+    frame, total = data.numbers_shown(c.id, rep.run_no, status, offset, size)
     if total == 0:
         st.caption(t("rows.none"))
     else:
         st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
                      total=i18n.num(total)))  # fmt: skip
-        ui.table(ui.localized(frame))
+        ui.table(frame)
     export_panel(c, rep, status, total)
 
 
@@ -279,7 +305,8 @@ def export_panel(c: Campaign, rep: RunReport, status: str | None, total: int) ->
                          disabled=total == 0 or refused, width="stretch",
                          help=why if refused else None):  # fmt: skip
                 name = data.export_name(c.id, rep.run_no, status, fmt)
-                exports.start(data.db_key(), c.id, rep.run_no, status, fmt, lang, name)
+                exports.start(data.db_key(), c.id, rep.run_no, status, fmt, lang, name,
+                              rows=total)  # fmt: skip
             if refused:
                 st.caption(why)
             job = exports.job(key)
@@ -300,6 +327,8 @@ def export_job(key: tuple[object, ...], fmt: str) -> None:
     if not job.finished or job.path is None:
         ui.progress_bar(job.fraction, t("export.progress", done=i18n.num(job.done),
                                         total=i18n.num(job.total)))  # fmt: skip
+        if job.url:  # a Prefect flow run builds it
+            st.markdown(f"[{t('prefect.link')} ↗]({job.url})")
         return
     mime = "text/csv" if fmt == "csv" else (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
