@@ -146,7 +146,7 @@ def numbers(
             "run_no": _run_no(campaign_id, run_no, con),
             "status": _check_status(status),
         }
-        page = con.sql(q("report_numbers"), params={**key, "offset": offset, "limit": limit}).pl()
+        page = con.execute(q("report_numbers"), {**key, "offset": offset, "limit": limit}).pl()
         total = fetch_one(con.execute(q("report_numbers_count"), key))
     return page, int(total[0]) if total else 0
 
@@ -469,7 +469,7 @@ def program_blacklist(
 
 def runs(campaign_id: int) -> pl.DataFrame:
     with connect() as con:
-        return con.sql(q("runs_for"), params={"campaign_id": campaign_id}).pl()
+        return con.execute(q("runs_for"), {"campaign_id": campaign_id}).pl()
 
 
 def campaign_summaries() -> dict[int, dict[str, Any]]:
