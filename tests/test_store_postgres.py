@@ -12,11 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from chapar import store
 from chapar.settings import get_settings
-from chapar.store import Conflict, repo
+from chapar.store import Conflict, connect, repo, transaction
 from chapar.store.queries import _all, q
 from tests.postgres_fixtures import Postgres, create_database
 
@@ -132,3 +133,28 @@ def test_a_refused_transaction_runs_again_and_sees_the_other_hold(shared_store: 
     assert store.retrying(hold_what_is_left) == 40
     assert len(attempts) == 2
     assert repo.balance() == 0
+
+
+def test_a_frame_joined_in_postgresql_itself_keeps_every_value_as_it_was(shared_store: str) -> None:
+    # The native path sends the frame as typed array literals: quotes, backslashes, commas,
+    # braces, Persian text and nulls come back exactly, and nothing outside the
+    # transaction sees the rows until it commits.
+    from chapar.store import execute_with_frame
+
+    texts = ["ok", "it's", 'a "quoted", {braced} \\ slash', "سلام، دنیا", None]
+    frame = pl.DataFrame(
+        {"seq": [1, 2, 3, 4, 5], "text": texts},
+        schema={"seq": pl.Int32, "text": pl.String},
+    )
+    with transaction() as con:
+        con.execute("CALL postgres_execute('store', 'CREATE TABLE echo (seq int, text text)')")
+        execute_with_frame(
+            con,
+            "INSERT INTO echo SELECT * FROM unnest($incoming) AS i(seq, text) WHERE seq <= $most",
+            frame,
+            {"most": 5},
+        )
+    with connect() as con:
+        assert con.execute("SELECT seq, text FROM echo ORDER BY seq").fetchall() == list(
+            zip(range(1, 6), texts, strict=True)
+        )

@@ -14,3 +14,19 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
 SELECT run_no FROM runs
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
   AND lease_expires IS NULL;
+
+-- name: messages_record
+-- Run in PostgreSQL itself (chapar.store.execute_with_frame): the accepted rows arrive as
+-- arrays in the order of chapar.sending.record's frame.
+UPDATE messages AS m SET status = i.status, provider_id = i.provider_id, pages = i.pages,
+    cost = i.cost, sent_at = now(), status_at = now()
+FROM unnest($incoming) AS i(seq, number, campaign_id, status, provider_id, pages, cost)
+WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no AND m.batch_no = $batch_no
+  AND m.seq = i.seq AND m.status = 'pending';
+
+-- name: messages_update_status
+-- Run in PostgreSQL itself, as messages_record: chapar.delivery's frame of new statuses.
+UPDATE messages AS m SET status = i.status, status_at = now()
+FROM unnest($incoming) AS i(campaign_id, run_no, seq, status)
+WHERE m.campaign_id = i.campaign_id AND m.run_no = i.run_no AND m.seq = i.seq
+  AND m.status = 'sent';
