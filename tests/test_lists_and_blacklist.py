@@ -98,3 +98,28 @@ def test_checking_an_invalid_number_says_so():
 def test_pricing_an_unknown_list_names_it():
     with pytest.raises(NotFound, match="'ghost'"):
         repo.price("سلام", ["ghost"])
+
+
+def test_pricing_everyone_counts_as_pricing_a_send_count_past_the_end(write):
+    """The price of a whole audience is counted per number (audience_price_all); with a send
+    count, in order (audience_price). Past the end both must agree, filter by filter."""
+    from chapar import suppressions
+
+    line = "30001234"
+    repo.import_list("a", write("a.txt", MIXED))
+    repo.import_list("b", write("b.txt", "\n".join(
+        ["09351234567", "09201234567", "x", "09121234568", "09901234567", "09901234568",
+         "09121239999", "09121239999"]
+    )))  # fmt: skip
+    repo.import_blacklist(write("bl.txt", "09201234567\n09121234567\n"))
+    suppressions.add_suppression("09901234567", "opted_out", line=line)
+    suppressions.add_suppression("09901234568", "manual")
+    suppressions.add_suppression("09121239999", "opted_out", line=line)
+    suppressions.add_suppression("09121239999", "opted_in", line=line)  # the latest decides
+    for lists in (["a"], ["b"], ["a", "b"], ["b", "a"]):
+        for sender in (None, line):
+            everyone = repo.audience(lists, sender=sender)
+            assert everyone == repo.audience(lists, send_count=10**6, sender=sender)
+    both = repo.audience(["a", "b"], sender=line)
+    assert sum(both.by_operator.values()) == 8
+    assert (both.invalid, both.duplicates, both.blacklisted, both.opted_out) == (3, 5, 2, 2)

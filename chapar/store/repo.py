@@ -140,14 +140,25 @@ def _verdict(
 
 @dataclass(frozen=True)
 class _Staged:
-    files: list[str]  # the staged batches, Parquet, in line order
+    """An import's rows, read and classified: in memory (``rows``) for a file read whole,
+    in temporary Parquet files (``files``, in line order) for one streamed."""
+
     first_rows: pl.DataFrame
+    rows: pl.DataFrame | None = None
+    files: list[str] = field(default_factory=list)
 
 
 EMPTY_BATCH = pl.Schema(
     [("line_no", pl.Int32), ("number", pl.Int64), ("operator", pl.String), ("raw", pl.String),
      ("attrs", pl.List(pl.String))]
 )  # fmt: skip
+#: Text files up to this size are read whole: one frame, normalised at once, counted by
+#: Polars and inserted from Arrow (1M rows of mixed forms ≈ 16 MB). Larger ones stream in
+#: bounded memory through Parquet. A workbook is always read whole: a sheet holds at most
+#: 1,048,576 rows, and fastexcel loads it whole anyway.
+WHOLE_FILE_BYTES = 32 * 1024 * 1024
+#: The blocks a file read whole is parsed in (Polars parses each on every core).
+WHOLE_BLOCK_BYTES = 16 * 1024 * 1024
 #: DuckDB's memory while it counts a staged file (distinct numbers of 10M rows would take
 #: ≈250 MB in a hash table; under this cap DuckDB spills to disk instead).
 COUNT_MEMORY = "48MB"
@@ -158,25 +169,59 @@ COUNT_MEMORY = "48MB"
 COPY_MEMORY = "64MB"
 
 
+def _read_whole(source: Source) -> bool:
+    return source.kind == "excel" or source.size <= WHOLE_FILE_BYTES
+
+
+def _kept(df: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """A classified batch as it is stored: the raw text only where the number is invalid,
+    no ``attrs`` for a file without other columns (an all-null list column costs)."""
+    return df.select(
+        "line_no", "number", "operator",
+        pl.when(pl.col("number").is_null()).then("raw").alias("raw"),
+        *(["attrs"] if source.attributes else []),
+    )  # fmt: skip
+
+
+def _shown(first: pl.DataFrame | None, source: Source) -> pl.DataFrame:
+    """The preview's first rows: the number as written and as read, then the attributes."""
+    if first is None:
+        first = pl.DataFrame(schema=EMPTY_BATCH)
+    return first.select(
+        "line_no", "raw", "number",
+        *[pl.col("attrs").list.get(i, null_on_oob=True).alias(n)
+          for i, n in enumerate(source.attributes)],
+    )  # fmt: skip
+
+
 @contextmanager
 def _staged(source: Source) -> Iterator[_Staged]:
-    """Read and classify the whole file batch by batch into temporary Parquet files (one a
-    batch, in line order), removed on leaving.
+    """Read and classify the whole file. The database is not touched while the file is
+    read, and a refusal, decided from the counts, never writes.
 
-    Why not straight into ``recipients`` in one transaction: DuckDB keeps a transaction's
-    appended rows in memory (≈14 bytes a row measured: 10M rows, 140 MB more), while
-    ``INSERT … SELECT`` from Parquet streams in bounded memory. The database is not touched
-    while the file is read, and a refusal, decided from the staged counts, never writes."""
+    A small file (:data:`WHOLE_FILE_BYTES`, any workbook) is read whole into one frame:
+    one normalisation, counts from Polars, one insert from Arrow. A larger one is read
+    batch by batch into temporary Parquet files (one a batch, in line order), removed on
+    leaving. Why not append a large file straight into ``recipients`` in one transaction:
+    DuckDB keeps a transaction's appended rows in memory (≈14 bytes a row measured: 10M
+    rows, 140 MB more), while ``INSERT … SELECT`` from Parquet streams in bounded memory.
+    Both give the same rows, counts and refusals (tests/test_imports_files.py)."""
+    if _read_whole(source):
+        batches = list(source.batches(WHOLE_BLOCK_BYTES))
+        if not batches:
+            yield _Staged(_shown(None, source), rows=pl.DataFrame(schema=EMPTY_BATCH))
+            return
+        raw = pl.concat(batches) if len(batches) > 1 else batches[0]
+        del batches
+        rows = _kept(classify(raw), source)
+        yield _Staged(_shown(classify(raw.head(FIRST_ROWS)), source), rows=rows)
+        return
     folder = Path(tempfile.mkdtemp(prefix="chapar-import-"))
     try:
         first: pl.DataFrame | None = None
         files: list[str] = []
         for batch in source.batches():
-            df = classify(batch).select(
-                "line_no", "number", "operator",
-                pl.when(pl.col("number").is_null()).then("raw").alias("raw"),
-                *(["attrs"] if source.attributes else []),  # an all-null column costs
-            )  # fmt: skip
+            df = _kept(classify(batch), source)
             if first is None or first.height < FIRST_ROWS:
                 head = classify(batch.head(FIRST_ROWS))
                 first = head if first is None else pl.concat([first, head]).head(FIRST_ROWS)
@@ -186,34 +231,71 @@ def _staged(source: Source) -> Iterator[_Staged]:
             files.append(str(folder / "empty.parquet"))
             empty = pl.DataFrame(schema=EMPTY_BATCH)
             empty.drop([] if source.attributes else ["attrs"]).write_parquet(files[-1])
-        if first is None:
-            first = pl.DataFrame(schema=EMPTY_BATCH)
-        shown = first.select(
-            "line_no", "raw", "number",
-            *[pl.col("attrs").list.get(i, null_on_oob=True).alias(n)
-              for i, n in enumerate(source.attributes)],
-        )  # fmt: skip
-        yield _Staged(files, shown)
+        yield _Staged(_shown(first, source), files=files)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
+def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory capped at ``limit`` while inside, then set back to what it was.
+    Set back by value: DuckDB 1.5's ``RESET memory_limit`` shows the default again but
+    leaves the buffer pool at the cap, so a later commit of the blacklist's index failed
+    ("could not allocate block … 45.7 MiB used")."""
+    before = con.sql("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        if before is not None:
+            con.execute(f"SET memory_limit = '{before[0]}'")
+
+
+def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
+    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars;
+    only the blacklist overlap asks DuckDB (of the distinct numbers)."""
+    numbers = rows.get_column("number")
+    distinct = numbers.drop_nulls().unique().to_frame()
+    con.register("staging_numbers", distinct)
+    try:
+        blacklisted = _scalar(con, "staging_blacklisted", {})
+    finally:
+        con.unregister("staging_numbers")
+    sample = (
+        rows.filter(pl.col("number").is_null())
+        .head(SAMPLE_INVALID)
+        .select("line_no", pl.col("raw").fill_null(""))
+    )
+    return {
+        "total": rows.height,
+        "numbers": numbers.count(),
+        "valid": distinct.height,
+        "blacklisted": int(blacklisted),
+        "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
+    }
+
+
+@contextmanager
 def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[str, Any]]:
     """The staged rows as the view ``staging_rows`` of this connection, and their counts.
-    DuckDB's memory is capped while it counts (read-only queries, which spill under the
-    cap) and only then: a write that cannot get memory at commit invalidates the database
+    Rows in memory are registered as they are; staged files are counted by DuckDB, whose
+    memory is capped while it counts (read-only queries, which spill under the cap) and
+    only then: a write that cannot get memory at commit invalidates the database
     (measured: the blacklist's index under a 48 MB cap)."""
+    if staged.rows is not None:
+        con.register("staging_rows", staged.rows)
+        try:
+            yield _frame_counts(con, staged.rows)
+        finally:
+            con.unregister("staging_rows")
+        return
     # a view takes no parameters: the files are our own temp paths, quoted
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged.files)
     con.execute(q("staging_view").replace("$files", f"[{files}]"))
     try:
-        con.execute(f"SET memory_limit = '{COUNT_MEMORY}'")
-        try:
+        with _memory_capped(con, COUNT_MEMORY):
             counts = _rows(con, "staging_counts", {})[0]
             sample = _rows(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
-        finally:
-            con.execute("RESET memory_limit")
         counts["samples"] = [(int(r["line_no"]), str(r["raw"])) for r in sample]
         yield counts
     finally:
@@ -286,12 +368,11 @@ def import_list(
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
             # Rows are read by line_no everywhere (planning, previews), never by storage
             # order: letting DuckDB write them in any order made the copy ≈40% faster.
-            con.execute(f"SET memory_limit = '{COPY_MEMORY}'")
             con.execute("SET preserve_insertion_order = false")
             try:
-                con.execute(q(insert), {"list_id": list_id})
+                with _memory_capped(con, COPY_MEMORY):
+                    con.execute(q(insert), {"list_id": list_id})
             finally:
-                con.execute("RESET memory_limit")
                 con.execute("RESET preserve_insertion_order")
             con.execute(
                 q("list_update_counts"),
@@ -484,7 +565,6 @@ def audience(
     ``sender``'s line, its opt-outs, frequency cap and footer apply too (without a line only
     the ledger's 'everywhere' rows do)."""
     from chapar.frequency import window_start
-    from chapar.sending.run import cap_for
     from chapar.settings import get_settings
 
     if not list_names:
@@ -492,18 +572,21 @@ def audience(
     with connect() as con:
         ids = _list_ids(con, list_names)
         line = line_for(con, sender) if sender else None
-        cap = cap_for(line, get_settings()) if line else None
-        rows = _rows(
-            con,
-            "audience_price",
-            {
-                "list_ids": ids,
-                "send_count": send_count,
-                "sender": sender,
-                "cap_n": cap[0] if cap else None,
-                "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
-            },
-        )
+        cap = None
+        if line is not None:
+            from chapar.sending.run import cap_for  # loads the senders and httpx (≈0.2 s)
+
+            cap = cap_for(line, get_settings())
+        params = {
+            "list_ids": ids,
+            "sender": sender,
+            "cap_n": cap[0] if cap else None,
+            "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
+        }
+        if send_count is None:  # everyone: counted per number, no ordering needed
+            rows = _rows(con, "audience_price_all", params)
+        else:
+            rows = _rows(con, "audience_price", params | {"send_count": send_count})
     by_status: dict[str, int] = {}
     by_op: dict[str, int] = {}
     for r in rows:
