@@ -359,7 +359,8 @@ def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: A
         with connect() as con:
             stored = con.execute(
                 "SELECT line_no, number, operator, raw, attrs FROM recipients r "
-                "JOIN lists l ON l.id = r.list_id WHERE l.name = ? ORDER BY line_no", [way]
+                "JOIN lists l ON l.id = r.list_id WHERE l.name = ? ORDER BY line_no",
+                [way],
             ).fetchall()
         assert bool(counted_by_polars) == (way == "whole")
         found[way] = (result, preview.first_rows.to_dicts(), preview.total, preview.valid,

@@ -123,3 +123,18 @@ def test_pricing_everyone_counts_as_pricing_a_send_count_past_the_end(write):
     both = repo.audience(["a", "b"], sender=line)
     assert sum(both.by_operator.values()) == 8
     assert (both.invalid, both.duplicates, both.blacklisted, both.opted_out) == (3, 5, 2, 2)
+
+
+def test_an_import_s_memory_cap_is_lifted_for_the_writes_after_it(tmp_path: Path):
+    """DuckDB 1.5's ``RESET memory_limit`` left the buffer pool capped: a 1M-line blacklist
+    then failed at commit (its key's index needs memory). The cap is set back by value."""
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "cap.duckdb"))
+    con.execute("CREATE TABLE b (n BIGINT PRIMARY KEY)")
+    with repo._memory_capped(con, "4MB"):
+        assert con.sql("SELECT current_setting('memory_limit')").fetchone() == ("3.8 MiB",)
+    con.execute("BEGIN")
+    con.execute("INSERT INTO b SELECT range FROM range(200000)")  # an index of ≈ 10 MB
+    con.execute("COMMIT")
+    assert con.sql("SELECT count(*) FROM b").fetchone() == (200_000,)
