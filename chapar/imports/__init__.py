@@ -86,10 +86,8 @@ class Source:
         """The file's size in bytes."""
         return self.path.stat().st_size
 
-    def batches(self, block_bytes: int | None = None) -> Iterator[pl.DataFrame]:
-        """The file's rows as ``line_no``, ``raw``, ``attrs`` (see the module), in order;
-        a text file in blocks of about ``block_bytes`` (``text.BLOCK_BYTES`` by default),
-        a sheet in chunks of rows."""
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The file's rows as ``line_no``, ``raw``, ``attrs`` (see the module), in order."""
         width = len(self.layout.columns)
         if self.kind == "excel":
             assert self.sheet is not None
@@ -98,7 +96,7 @@ class Source:
         else:
             assert self.dialect is not None
             frames = text.read_rows(self.path, self.dialect, width, self.layout.first_data,
-                                    self.where, block_bytes)  # fmt: skip
+                                    self.where)  # fmt: skip
         number = f"c{self.layout.number_index}"
         others = [f"c{i}" for i in self.layout.attribute_indexes]
         for df in frames:

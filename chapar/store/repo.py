@@ -152,13 +152,11 @@ EMPTY_BATCH = pl.Schema(
     [("line_no", pl.Int32), ("number", pl.Int64), ("operator", pl.String), ("raw", pl.String),
      ("attrs", pl.List(pl.String))]
 )  # fmt: skip
-#: Text files up to this size are read whole: one frame, normalised at once, counted by
-#: Polars and inserted from Arrow (1M rows of mixed forms ≈ 16 MB). Larger ones stream in
-#: bounded memory through Parquet. A workbook is always read whole: a sheet holds at most
-#: 1,048,576 rows, and fastexcel loads it whole anyway.
+#: Text files up to this size are held in memory once read: counted by Polars and inserted
+#: from Arrow in one statement (1M rows of mixed forms ≈ 16 MB of CSV, ≈ 20 MB held).
+#: Larger ones are staged in Parquet and stream into DuckDB in bounded memory. A workbook
+#: is always held: a sheet has at most 1,048,576 rows, and fastexcel loads it whole anyway.
 WHOLE_FILE_BYTES = 32 * 1024 * 1024
-#: The blocks a file read whole is parsed in (Polars parses each on every core).
-WHOLE_BLOCK_BYTES = 16 * 1024 * 1024
 #: DuckDB's memory while it counts a staged file (distinct numbers of 10M rows would take
 #: ≈250 MB in a hash table; under this cap DuckDB spills to disk instead).
 COUNT_MEMORY = "48MB"
@@ -196,44 +194,47 @@ def _shown(first: pl.DataFrame | None, source: Source) -> pl.DataFrame:
 
 @contextmanager
 def _staged(source: Source) -> Iterator[_Staged]:
-    """Read and classify the whole file. The database is not touched while the file is
-    read, and a refusal, decided from the counts, never writes.
+    """Read and classify the whole file batch by batch (bounded blocks, whatever the way),
+    keeping each classified batch in memory for a small file (:data:`WHOLE_FILE_BYTES`,
+    any workbook), or in a temporary Parquet file (one a batch, in line order, removed on
+    leaving) for a larger one. The database is not touched while the file is read, and a
+    refusal, decided from the counts, never writes. Both ways give the same rows, counts
+    and refusals (tests/test_imports_files.py).
 
-    A small file (:data:`WHOLE_FILE_BYTES`, any workbook) is read whole into one frame:
-    one normalisation, counts from Polars, one insert from Arrow. A larger one is read
-    batch by batch into temporary Parquet files (one a batch, in line order), removed on
-    leaving. Why not append a large file straight into ``recipients`` in one transaction:
-    DuckDB keeps a transaction's appended rows in memory (≈14 bytes a row measured: 10M
-    rows, 140 MB more), while ``INSERT … SELECT`` from Parquet streams in bounded memory.
-    Both give the same rows, counts and refusals (tests/test_imports_files.py)."""
-    if _read_whole(source):
-        batches = list(source.batches(WHOLE_BLOCK_BYTES))
-        if not batches:
-            yield _Staged(_shown(None, source), rows=pl.DataFrame(schema=EMPTY_BATCH))
-            return
-        raw = pl.concat(batches) if len(batches) > 1 else batches[0]
-        del batches
-        rows = _kept(classify(raw), source)
-        yield _Staged(_shown(classify(raw.head(FIRST_ROWS)), source), rows=rows)
-        return
-    folder = Path(tempfile.mkdtemp(prefix="chapar-import-"))
+    Why not append a large file straight into ``recipients`` in one transaction: DuckDB
+    keeps a transaction's appended rows in memory (≈14 bytes a row measured: 10M rows,
+    140 MB more), while ``INSERT … SELECT`` from Parquet streams in bounded memory. Why
+    not read a small file in one block and normalise it at once: no faster in CPU, and
+    Polars' temporaries doubled the memory (1M rows: +230 MB against +120 MB)."""
+    hold = _read_whole(source)
+    folder = None if hold else Path(tempfile.mkdtemp(prefix="chapar-import-"))
     try:
         first: pl.DataFrame | None = None
+        held: list[pl.DataFrame] = []
         files: list[str] = []
         for batch in source.batches():
             df = _kept(classify(batch), source)
             if first is None or first.height < FIRST_ROWS:
                 head = classify(batch.head(FIRST_ROWS))
                 first = head if first is None else pl.concat([first, head]).head(FIRST_ROWS)
+            if folder is None:
+                held.append(df)
+                continue
             files.append(str(folder / f"{len(files):08d}.parquet"))
             df.write_parquet(files[-1], compression="lz4", statistics=False)
+        if folder is None:
+            empty = _kept(pl.DataFrame(schema=EMPTY_BATCH), source)
+            rows = pl.concat(held) if held else empty
+            del held
+            yield _Staged(_shown(first, source), rows=rows)
+            return
         if not files:
             files.append(str(folder / "empty.parquet"))
-            empty = pl.DataFrame(schema=EMPTY_BATCH)
-            empty.drop([] if source.attributes else ["attrs"]).write_parquet(files[-1])
+            _kept(pl.DataFrame(schema=EMPTY_BATCH), source).write_parquet(files[-1])
         yield _Staged(_shown(first, source), files=files)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
