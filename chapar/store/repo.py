@@ -9,7 +9,9 @@ from __future__ import annotations
 import getpass
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -192,6 +194,26 @@ def _shown(first: pl.DataFrame | None, source: Source) -> pl.DataFrame:
     )  # fmt: skip
 
 
+#: Batches being classified while the next block is read: Polars normalises one batch on
+#: one core, so a second batch and the reading use the other.
+CLASSIFY_AHEAD = 2
+
+
+def _classified(source: Source) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Each batch of the file as read, with its rows classified and kept (:func:`_kept`),
+    in line order; at most :data:`CLASSIFY_AHEAD` batches wait, so memory stays bounded."""
+    with ThreadPoolExecutor(CLASSIFY_AHEAD, thread_name_prefix="chapar-classify") as pool:
+        waiting: deque[tuple[pl.DataFrame, Future[pl.DataFrame]]] = deque()
+        for batch in source.batches():
+            waiting.append((batch, pool.submit(lambda b: _kept(classify(b), source), batch)))
+            if len(waiting) > CLASSIFY_AHEAD:
+                done, kept = waiting.popleft()
+                yield done, kept.result()
+        while waiting:
+            done, kept = waiting.popleft()
+            yield done, kept.result()
+
+
 @contextmanager
 def _staged(source: Source) -> Iterator[_Staged]:
     """Read and classify the whole file batch by batch (bounded blocks, whatever the way),
@@ -212,8 +234,7 @@ def _staged(source: Source) -> Iterator[_Staged]:
         first: pl.DataFrame | None = None
         held: list[pl.DataFrame] = []
         files: list[str] = []
-        for batch in source.batches():
-            df = _kept(classify(batch), source)
+        for batch, df in _classified(source):
             if first is None or first.height < FIRST_ROWS:
                 head = classify(batch.head(FIRST_ROWS))
                 first = head if first is None else pl.concat([first, head]).head(FIRST_ROWS)
