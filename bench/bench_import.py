@@ -228,11 +228,11 @@ def _timed_import(name: str, rows: int, call: Callable[[], Any]) -> Step:
             staged_s += time.perf_counter() - start
             yield s
 
-    repo._staged = staged  # type: ignore[assignment]
+    repo._staged = staged
     try:
         step = _import_step(name, rows, call)
     finally:
-        repo._staged = original  # type: ignore[assignment]
+        repo._staged = original
     _split_stage(step, staged_s)
     return step
 
