@@ -157,7 +157,7 @@ EMPTY_BATCH = pl.Schema(
 #: Text files up to this size are held in memory once read: counted by Polars and inserted
 #: from Arrow in one statement (1M numbers in mixed forms ≈ 16 MB of CSV, ≈ 20 MB held).
 #: Larger ones are staged in Parquet and stream into DuckDB in bounded memory. Holding saves
-#: ≈8% CPU and costs memory (1M rows: peak +90 MB over streaming; 2M: +200 MB), so only
+#: ≈8% CPU and costs memory (1M rows: peak +100 MB over streaming; 2M: +200 MB), so only
 #: files about the size of the 1 s goal's million are held (bench/README.md). A workbook is
 #: always held: a sheet has at most 1,048,576 rows, and fastexcel loads it whole anyway.
 WHOLE_FILE_BYTES = 24 * 1024 * 1024
