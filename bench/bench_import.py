@@ -11,8 +11,8 @@ against a fresh DuckDB file in a temp folder (the user's ``data/`` is never touc
   reading (``Source.batches``), normalising (``classify``, on other threads while the
   next block is read: only what the reading did not hide), staging (writing the Parquet
   batches when streamed) and DuckDB (counting and the copy, in one transaction). Each
-  import says which way it went: a file up to ``repo.WHOLE_FILE_BYTES`` is held in
-  memory once read ("whole"), a larger one streamed through Parquet;
+  import says which way it went: a file up to ``repo.HELD_FILE_BYTES`` is held in
+  memory once read ("held"), a larger one streamed through Parquet;
 * for comparison in the same run: the same list **streamed** (as every file was before
   the two ways), the price **with a send count** of N (the ordered query), and a
   **baseline**: the whole file read at once, normalised, and inserted in one transaction
@@ -23,7 +23,7 @@ against a fresh DuckDB file in a temp folder (the user's ``data/`` is never touc
   (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after the child exits, children run one at
   a time from the smallest) and the RSS of the same child before it imports (Python, Polars
   and DuckDB loaded); and at the smallest size, the same list streamed (when it is read
-  whole) and the baseline.
+  held) and the baseline.
 
 Figures only; nothing asserts on time or memory (the machine is shared).
 """
@@ -264,10 +264,10 @@ def baseline(path: Path, folder: Path) -> Step:
 
 
 def way(path: Path) -> str:
-    """How ``repo.import_list`` reads this file: whole, or streamed through Parquet."""
+    """How ``repo.import_list`` takes this file: held in memory, or streamed through Parquet."""
     from chapar.store import repo
 
-    return "whole" if path.stat().st_size <= repo.WHOLE_FILE_BYTES else "streamed"
+    return "held" if path.stat().st_size <= repo.HELD_FILE_BYTES else "streamed"
 
 
 @contextmanager
@@ -275,12 +275,12 @@ def streamed() -> Iterator[None]:
     """Every file streamed through Parquet, whatever its size (the other way, to compare)."""
     from chapar.store import repo
 
-    saved = repo.WHOLE_FILE_BYTES
-    repo.WHOLE_FILE_BYTES = -1
+    saved = repo.HELD_FILE_BYTES
+    repo.HELD_FILE_BYTES = -1
     try:
         yield
     finally:
-        repo.WHOLE_FILE_BYTES = saved
+        repo.HELD_FILE_BYTES = saved
 
 
 def run_once(folder: Path, n: int, files: tuple[Path, Path]) -> list[Step]:
@@ -420,7 +420,7 @@ def measure_memory(root: Path, sizes: list[int]) -> None:
     print(f"  (the writers' peak: {writers:.0f} MB)")
     runs = [(n, "import_list") for n in sorted(sizes)]
     smallest = root / f"recipients-{min(sizes)}.csv"
-    if way(smallest) == "whole":  # the other way too, at the same size
+    if way(smallest) == "held":  # the other way too, at the same size
         runs.append((min(sizes), "streamed"))
     runs.append((min(sizes), "baseline"))
     for n, kind in runs:

@@ -311,7 +311,7 @@ def test_a_stray_quote_inside_a_value_loses_no_row(write):
     assert attributes("stray")[0] == (2, 989351234567, ['Ali "Big'])
 
 
-# --- read whole or streamed ----------------------------------------------------------------
+# --- held or streamed -------------------------------------------------------------------------
 
 
 def mixed_rows(n: int) -> list[str]:
@@ -336,7 +336,7 @@ def mixed_rows(n: int) -> list[str]:
 
 def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: Any
                        ) -> dict[str, Any]:  # fmt: skip
-    """Import ``path`` read whole and streamed (in 4 KB blocks: many batches), as lists named
+    """Import ``path`` held in memory and streamed (in 4 KB blocks: many batches), as lists named
     after the way; the results, previews and stored rows of each."""
     from chapar.imports import text
 
@@ -346,8 +346,8 @@ def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: A
     monkeypatch.setattr(repo, "_frame_counts",
                         lambda *a: counted_by_polars.append(1) or frame_counts(*a))  # fmt: skip
     found: dict[str, Any] = {}
-    for way, limit in (("whole", repo.WHOLE_FILE_BYTES), ("streamed", 0)):
-        monkeypatch.setattr(repo, "WHOLE_FILE_BYTES", limit)
+    for way, limit in (("held", repo.HELD_FILE_BYTES), ("streamed", 0)):
+        monkeypatch.setattr(repo, "HELD_FILE_BYTES", limit)
         counted_by_polars.clear()
         preview = repo.preview_list(path, **options)
         try:
@@ -362,14 +362,14 @@ def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: A
                 "JOIN lists l ON l.id = r.list_id WHERE l.name = ? ORDER BY line_no",
                 [way],
             ).fetchall()
-        assert bool(counted_by_polars) == (way == "whole")
+        assert bool(counted_by_polars) == (way == "held")
         found[way] = (result, preview.first_rows.to_dicts(), preview.total, preview.valid,
                       preview.invalid, preview.duplicates, preview.blacklisted,
                       preview.invalid_samples, stored)  # fmt: skip
     return found
 
 
-def test_a_file_read_whole_and_streamed_gives_the_same_rows_counts_and_preview(
+def test_a_file_held_and_streamed_gives_the_same_rows_counts_and_preview(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     rows = mixed_rows(6_000)
@@ -381,8 +381,8 @@ def test_a_file_read_whole_and_streamed_gives_the_same_rows_counts_and_preview(
     repo.import_blacklist(bl)
 
     found = imported_both_ways(monkeypatch, path, accept_invalid=True)
-    assert found["whole"] == found["streamed"]
-    result, first_rows, *_, stored = found["whole"]
+    assert found["held"] == found["streamed"]
+    result, first_rows, *_, stored = found["held"]
     # total, valid, invalid, duplicates, blacklisted (every 42nd row of the first form)
     assert result[:5] == (6_000, 4_000, 1_000, 1_000, 72)
     # row i is on line i + 5 (a title, a blank line, the header, a blank line after row 0)
@@ -393,23 +393,21 @@ def test_a_file_read_whole_and_streamed_gives_the_same_rows_counts_and_preview(
     assert len(stored) == 6_000
 
 
-def test_a_file_without_attributes_read_whole_and_streamed_is_the_same(
+def test_a_file_without_attributes_held_and_streamed_is_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     path = tmp_path / "numbers.txt"
     path.write_text("\n".join(r.split(";")[-2] if r else "" for r in mixed_rows(3_000)) + "\n")
     found = imported_both_ways(monkeypatch, path)
-    assert found["whole"] == found["streamed"]
-    assert found["whole"][0][:4] == (2_750, 2_000, 250, 500)  # a row with no number: blank
+    assert found["held"] == found["streamed"]
+    assert found["held"][0][:4] == (2_750, 2_000, 250, 500)  # a row with no number: blank
 
 
-def test_a_refusal_is_the_same_read_whole_or_streamed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_a_refusal_is_the_same_held_or_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "bad.txt"
     path.write_text("\n".join(["hello", "09121234567", "123", "x"] * 2_000) + "\n")
     before = snapshot()
     found = imported_both_ways(monkeypatch, path)
-    assert found["whole"] == found["streamed"]
-    assert found["whole"][0][0] is Code.IMPORT_MOSTLY_INVALID
+    assert found["held"] == found["streamed"]
+    assert found["held"][0][0] is Code.IMPORT_MOSTLY_INVALID
     assert snapshot() == before

@@ -142,7 +142,7 @@ def _verdict(
 
 @dataclass(frozen=True)
 class _Staged:
-    """An import's rows, read and classified: in memory (``rows``) for a file read whole,
+    """An import's rows, read and classified: in memory (``rows``) for a file held,
     in temporary Parquet files (``files``, in line order) for one streamed."""
 
     first_rows: pl.DataFrame
@@ -160,7 +160,7 @@ EMPTY_BATCH = pl.Schema(
 #: ≈8% CPU and costs memory (1M rows: peak +100 MB over streaming; 2M: +200 MB), so only
 #: files about the size of the 1 s goal's million are held (bench/README.md). A workbook is
 #: always held: a sheet has at most 1,048,576 rows, and fastexcel loads it whole anyway.
-WHOLE_FILE_BYTES = 24 * 1024 * 1024
+HELD_FILE_BYTES = 24 * 1024 * 1024
 #: The blocks a held file is read in: fewer, larger batches cost less per row (1M rows:
 #: read and classified in ≈0.31 s against ≈0.42 s in 1 MB blocks) for ≈40 MB more at the
 #: peak; a streamed file keeps ``text.BLOCK_BYTES`` (1 MB), its memory flat in the size.
@@ -175,8 +175,8 @@ COUNT_MEMORY = "48MB"
 COPY_MEMORY = "64MB"
 
 
-def _read_whole(source: Source) -> bool:
-    return source.kind == "excel" or source.size <= WHOLE_FILE_BYTES
+def _held(source: Source) -> bool:
+    return source.kind == "excel" or source.size <= HELD_FILE_BYTES
 
 
 def _kept(df: pl.DataFrame, source: Source) -> pl.DataFrame:
@@ -224,7 +224,7 @@ def _classified(source: Source, block_bytes: int | None = None
 @contextmanager
 def _staged(source: Source) -> Iterator[_Staged]:
     """Read and classify the whole file batch by batch (bounded blocks, whatever the way),
-    keeping each classified batch in memory for a small file (:data:`WHOLE_FILE_BYTES`,
+    keeping each classified batch in memory for a small file (:data:`HELD_FILE_BYTES`,
     any workbook), or in a temporary Parquet file (one a batch, in line order, removed on
     leaving) for a larger one. The database is not touched while the file is read, and a
     refusal, decided from the counts, never writes. Both ways give the same rows, counts
@@ -235,7 +235,7 @@ def _staged(source: Source) -> Iterator[_Staged]:
     140 MB more), while ``INSERT … SELECT`` from Parquet streams in bounded memory. Why
     not read a small file in one block and normalise it at once: no faster in CPU, and
     Polars' temporaries doubled the memory (1M rows: +230 MB against +120 MB)."""
-    hold = _read_whole(source)
+    hold = _held(source)
     folder = None if hold else Path(tempfile.mkdtemp(prefix="chapar-import-"))
     try:
         first: pl.DataFrame | None = None
