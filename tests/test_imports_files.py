@@ -309,3 +309,105 @@ def test_a_stray_quote_inside_a_value_loses_no_row(write):
     result = repo.import_list("stray", path)
     assert (result.total, result.valid, result.invalid) == (20_001, 20_001, 0)
     assert attributes("stray")[0] == (2, 989351234567, ['Ali "Big'])
+
+
+# --- held or streamed -------------------------------------------------------------------------
+
+
+def mixed_rows(n: int) -> list[str]:
+    """``n`` rows of name;number;city in the forms people write, with invalid numbers,
+    repeats, blank rows and a quoted value holding the delimiter."""
+    forms = [
+        lambda i: f"0912{1_000_000 + i:07d}",
+        lambda i: f"+98 935 {i:07d}",
+        lambda i: "۰۹۱۲" + "".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in f"{2_000_000 + i:07d}"),
+        lambda i: f"9124{i:06d}.0",  # a number a spreadsheet stored as a number
+        lambda i: "not a number" if i % 4 else "",  # invalid, or no number at all
+        lambda i: f"0912{1_000_000 + i - 5:07d}",  # a repeat of the first form's row
+    ]
+    rows = []
+    for i in range(n):
+        name = f'"{NAMES[i % 4]}; {i}"' if i % 11 == 0 else NAMES[i % 4]
+        rows.append(f"{name};{forms[i % len(forms)](i)};{CITIES[i % 4] if i % 5 else ''}")
+        if i % 997 == 0:
+            rows.append("")
+    return rows
+
+
+def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: Any
+                       ) -> dict[str, Any]:  # fmt: skip
+    """Import ``path`` held in memory and streamed (in 4 KB blocks: many batches), as lists named
+    after the way; the results, previews and stored rows of each."""
+    from chapar.imports import text
+
+    monkeypatch.setattr(text, "BLOCK_BYTES", 4096)
+    counted_by_polars = []
+    frame_counts = repo._frame_counts
+    monkeypatch.setattr(repo, "_frame_counts",
+                        lambda *a: counted_by_polars.append(1) or frame_counts(*a))  # fmt: skip
+    found: dict[str, Any] = {}
+    for way, limit in (("held", repo.HELD_FILE_BYTES), ("streamed", 0)):
+        monkeypatch.setattr(repo, "HELD_FILE_BYTES", limit)
+        counted_by_polars.clear()
+        preview = repo.preview_list(path, **options)
+        try:
+            result: Any = repo.import_list(way, path, **options)
+            result = (result.total, result.valid, result.invalid, result.duplicates,
+                      result.blacklisted, result.invalid_samples, result.columns)  # fmt: skip
+        except InputError as exc:
+            result = (exc.code, exc.text("en"))
+        with connect() as con:
+            stored = con.execute(
+                "SELECT line_no, number, operator, raw, attrs FROM recipients r "
+                "JOIN lists l ON l.id = r.list_id WHERE l.name = ? ORDER BY line_no",
+                [way],
+            ).fetchall()
+        assert bool(counted_by_polars) == (way == "held")
+        found[way] = (result, preview.first_rows.to_dicts(), preview.total, preview.valid,
+                      preview.invalid, preview.duplicates, preview.blacklisted,
+                      preview.invalid_samples, stored)  # fmt: skip
+    return found
+
+
+def test_a_file_held_and_streamed_gives_the_same_rows_counts_and_preview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rows = mixed_rows(6_000)
+    path = tmp_path / "mixed.csv"
+    lines = ["Customers of 1404", "", "نام;موبایل;شهر", *rows]
+    path.write_bytes("\r\n".join(lines).encode("utf-8-sig"))  # Excel's ';' CSV
+    bl = tmp_path / "bl.txt"
+    bl.write_text("\n".join(f"0912{1_000_000 + i:07d}" for i in range(0, 3_000, 7)) + "\n")
+    repo.import_blacklist(bl)
+
+    found = imported_both_ways(monkeypatch, path, accept_invalid=True)
+    assert found["held"] == found["streamed"]
+    result, first_rows, *_, stored = found["held"]
+    # total, valid, invalid, duplicates, blacklisted (every 42nd row of the first form)
+    assert result[:5] == (6_000, 4_000, 1_000, 1_000, 72)
+    # row i is on line i + 5 (a title, a blank line, the header, a blank line after row 0)
+    assert result[5] == [(9, ""), (15, "not a number"), (21, ""), (27, "not a number"),
+                         (33, "")]  # fmt: skip
+    assert first_rows[0] == {"line_no": 4, "raw": "09121000000", "number": 989121000000,
+                             "نام": "علی رضایی; 0", "شهر": None}  # fmt: skip
+    assert len(stored) == 6_000
+
+
+def test_a_file_without_attributes_held_and_streamed_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "numbers.txt"
+    path.write_text("\n".join(r.split(";")[-2] if r else "" for r in mixed_rows(3_000)) + "\n")
+    found = imported_both_ways(monkeypatch, path)
+    assert found["held"] == found["streamed"]
+    assert found["held"][0][:4] == (2_750, 2_000, 250, 500)  # a row with no number: blank
+
+
+def test_a_refusal_is_the_same_held_or_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "bad.txt"
+    path.write_text("\n".join(["hello", "09121234567", "123", "x"] * 2_000) + "\n")
+    before = snapshot()
+    found = imported_both_ways(monkeypatch, path)
+    assert found["held"] == found["streamed"]
+    assert found["held"][0][0] is Code.IMPORT_MOSTLY_INVALID
+    assert snapshot() == before

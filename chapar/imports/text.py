@@ -179,12 +179,12 @@ def sniff(path: Path, where: str) -> tuple[Dialect, list[list[str | None]]]:
 # --- streaming ---------------------------------------------------------------------------------
 
 
-def _cut(buffer: bytes, quote: bytes | None) -> int:
+def _cut(buffer: bytes, quote: bytes | None, block_bytes: int) -> int:
     """The end of the last complete line outside quotes, 0 if none. A buffer that has
     grown past four blocks is cut at its last line end whatever the quotes (an unbalanced
     quote must not pull the whole file into memory)."""
     end = buffer.rfind(b"\n")
-    if quote is None or len(buffer) > 4 * BLOCK_BYTES:
+    if quote is None or len(buffer) > 4 * block_bytes:
         return end + 1
     odd = buffer.count(quote, 0, end) % 2  # quotes before this line end
     while end >= 0 and odd:  # walk back a line at a time, counting only what is passed
@@ -194,7 +194,7 @@ def _cut(buffer: bytes, quote: bytes | None) -> int:
     return end + 1
 
 
-def _blocks(path: Path, dialect: Dialect, where: str) -> Iterator[bytes]:
+def _blocks(path: Path, dialect: Dialect, where: str, block_bytes: int) -> Iterator[bytes]:
     """The file as UTF-8 in blocks of whole lines. UTF-8 and ASCII pass through after a
     check; other encodings are re-encoded. A head of plain ASCII followed by another
     encoding switches to the code page detected where the ASCII ends."""
@@ -207,7 +207,7 @@ def _blocks(path: Path, dialect: Dialect, where: str) -> Iterator[bytes]:
     with path.open("rb") as f:
         f.seek(dialect.bom)
         while True:
-            raw = f.read(BLOCK_BYTES)
+            raw = f.read(block_bytes)
             final = not raw
             if decoder is not None:
                 data = decoder.decode(carry + raw, final=final).encode("utf-8")
@@ -234,20 +234,22 @@ def _blocks(path: Path, dialect: Dialect, where: str) -> Iterator[bytes]:
                 if buffer:
                     yield buffer
                 return
-            cut = _cut(buffer, quote)
+            cut = _cut(buffer, quote, block_bytes)
             pending = buffer[cut:]
             if cut:
                 yield buffer[:cut]
 
 
 def read_rows(
-    path: Path, dialect: Dialect, width: int, skip_lines: int, where: str
-) -> Iterator[pl.DataFrame]:
+    path: Path, dialect: Dialect, width: int, skip_lines: int, where: str,
+    block_bytes: int | None = None,
+) -> Iterator[pl.DataFrame]:  # fmt: skip
     """The file's rows after the first ``skip_lines`` lines, as frames of ``line_no`` and
-    ``c0``…``c{width-1}`` (String, null when empty), one a block."""
+    ``c0``…``c{width-1}`` (String, null when empty), one a block of about ``block_bytes``
+    (:data:`BLOCK_BYTES` unless given)."""
     schema = {f"c{i}": pl.String for i in range(width)}
     line = 0  # lines before the block
-    for block in _blocks(path, dialect, where):
+    for block in _blocks(path, dialect, where, block_bytes or BLOCK_BYTES):
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
         data = block
         skipped = 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 import getpass
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -140,14 +142,29 @@ def _verdict(
 
 @dataclass(frozen=True)
 class _Staged:
-    files: list[str]  # the staged batches, Parquet, in line order
+    """An import's rows, read and classified: in memory (``rows``) for a file held,
+    in temporary Parquet files (``files``, in line order) for one streamed."""
+
     first_rows: pl.DataFrame
+    rows: pl.DataFrame | None = None
+    files: list[str] = field(default_factory=list)
 
 
 EMPTY_BATCH = pl.Schema(
     [("line_no", pl.Int32), ("number", pl.Int64), ("operator", pl.String), ("raw", pl.String),
      ("attrs", pl.List(pl.String))]
 )  # fmt: skip
+#: Text files up to this size are held in memory once read: counted by Polars and inserted
+#: from Arrow in one statement (1M numbers in mixed forms ≈ 16 MB of CSV, ≈ 20 MB held).
+#: Larger ones are staged in Parquet and stream into DuckDB in bounded memory. Holding saves
+#: ≈8% CPU and costs memory (1M rows: peak +100 MB over streaming; 2M: +200 MB), so only
+#: files about the size of the 1 s goal's million are held (bench/README.md). A workbook is
+#: always held: a sheet has at most 1,048,576 rows, and fastexcel loads it whole anyway.
+HELD_FILE_BYTES = 24 * 1024 * 1024
+#: The blocks a held file is read in: fewer, larger batches cost less per row (1M rows:
+#: read and classified in ≈0.31 s against ≈0.42 s in 1 MB blocks) for ≈40 MB more at the
+#: peak; a streamed file keeps ``text.BLOCK_BYTES`` (1 MB), its memory flat in the size.
+HELD_BLOCK_BYTES = 4 * 1024 * 1024
 #: DuckDB's memory while it counts a staged file (distinct numbers of 10M rows would take
 #: ≈250 MB in a hash table; under this cap DuckDB spills to disk instead).
 COUNT_MEMORY = "48MB"
@@ -158,62 +175,156 @@ COUNT_MEMORY = "48MB"
 COPY_MEMORY = "64MB"
 
 
+def _held(source: Source) -> bool:
+    return source.kind == "excel" or source.size <= HELD_FILE_BYTES
+
+
+def _kept(df: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """A classified batch as it is stored: the raw text only where the number is invalid,
+    no ``attrs`` for a file without other columns (an all-null list column costs)."""
+    return df.select(
+        "line_no", "number", "operator",
+        pl.when(pl.col("number").is_null()).then("raw").alias("raw"),
+        *(["attrs"] if source.attributes else []),
+    )  # fmt: skip
+
+
+def _shown(first: pl.DataFrame | None, source: Source) -> pl.DataFrame:
+    """The preview's first rows: the number as written and as read, then the attributes."""
+    if first is None:
+        first = pl.DataFrame(schema=EMPTY_BATCH)
+    return first.select(
+        "line_no", "raw", "number",
+        *[pl.col("attrs").list.get(i, null_on_oob=True).alias(n)
+          for i, n in enumerate(source.attributes)],
+    )  # fmt: skip
+
+
+#: Batches being classified while the next block is read: Polars normalises one batch on
+#: one core, so a second batch and the reading use the other.
+CLASSIFY_AHEAD = 2
+
+
+def _classified(source: Source, block_bytes: int | None = None
+                ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:  # fmt: skip
+    """Each batch of the file as read, with its rows classified and kept (:func:`_kept`),
+    in line order; at most :data:`CLASSIFY_AHEAD` batches wait, so memory stays bounded."""
+    with ThreadPoolExecutor(CLASSIFY_AHEAD, thread_name_prefix="chapar-classify") as pool:
+        waiting: deque[tuple[pl.DataFrame, Future[pl.DataFrame]]] = deque()
+        for batch in source.batches(block_bytes):
+            waiting.append((batch, pool.submit(lambda b: _kept(classify(b), source), batch)))
+            if len(waiting) > CLASSIFY_AHEAD:
+                done, kept = waiting.popleft()
+                yield done, kept.result()
+        while waiting:
+            done, kept = waiting.popleft()
+            yield done, kept.result()
+
+
 @contextmanager
 def _staged(source: Source) -> Iterator[_Staged]:
-    """Read and classify the whole file batch by batch into temporary Parquet files (one a
-    batch, in line order), removed on leaving.
+    """Read and classify the whole file batch by batch (bounded blocks, whatever the way),
+    keeping each classified batch in memory for a small file (:data:`HELD_FILE_BYTES`,
+    any workbook), or in a temporary Parquet file (one a batch, in line order, removed on
+    leaving) for a larger one. The database is not touched while the file is read, and a
+    refusal, decided from the counts, never writes. Both ways give the same rows, counts
+    and refusals (tests/test_imports_files.py).
 
-    Why not straight into ``recipients`` in one transaction: DuckDB keeps a transaction's
-    appended rows in memory (≈14 bytes a row measured: 10M rows, 140 MB more), while
-    ``INSERT … SELECT`` from Parquet streams in bounded memory. The database is not touched
-    while the file is read, and a refusal, decided from the staged counts, never writes."""
-    folder = Path(tempfile.mkdtemp(prefix="chapar-import-"))
+    Why not append a large file straight into ``recipients`` in one transaction: DuckDB
+    keeps a transaction's appended rows in memory (≈14 bytes a row measured: 10M rows,
+    140 MB more), while ``INSERT … SELECT`` from Parquet streams in bounded memory. Why
+    not read a small file in one block and normalise it at once: no faster in CPU, and
+    Polars' temporaries doubled the memory (1M rows: +230 MB against +120 MB)."""
+    hold = _held(source)
+    folder = None if hold else Path(tempfile.mkdtemp(prefix="chapar-import-"))
     try:
         first: pl.DataFrame | None = None
+        held: list[pl.DataFrame] = []
         files: list[str] = []
-        for batch in source.batches():
-            df = classify(batch).select(
-                "line_no", "number", "operator",
-                pl.when(pl.col("number").is_null()).then("raw").alias("raw"),
-                *(["attrs"] if source.attributes else []),  # an all-null column costs
-            )  # fmt: skip
+        for batch, df in _classified(source, HELD_BLOCK_BYTES if hold else None):
             if first is None or first.height < FIRST_ROWS:
                 head = classify(batch.head(FIRST_ROWS))
                 first = head if first is None else pl.concat([first, head]).head(FIRST_ROWS)
+            if folder is None:
+                held.append(df)
+                continue
             files.append(str(folder / f"{len(files):08d}.parquet"))
             df.write_parquet(files[-1], compression="lz4", statistics=False)
+        if folder is None:
+            empty = _kept(pl.DataFrame(schema=EMPTY_BATCH), source)
+            rows = pl.concat(held) if held else empty
+            del held
+            yield _Staged(_shown(first, source), rows=rows)
+            return
         if not files:
             files.append(str(folder / "empty.parquet"))
-            empty = pl.DataFrame(schema=EMPTY_BATCH)
-            empty.drop([] if source.attributes else ["attrs"]).write_parquet(files[-1])
-        if first is None:
-            first = pl.DataFrame(schema=EMPTY_BATCH)
-        shown = first.select(
-            "line_no", "raw", "number",
-            *[pl.col("attrs").list.get(i, null_on_oob=True).alias(n)
-              for i, n in enumerate(source.attributes)],
-        )  # fmt: skip
-        yield _Staged(files, shown)
+            _kept(pl.DataFrame(schema=EMPTY_BATCH), source).write_parquet(files[-1])
+        yield _Staged(_shown(first, source), files=files)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory capped at ``limit`` while inside, then set back to what it was.
+    Set back by value: DuckDB 1.5's ``RESET memory_limit`` shows the default again but
+    leaves the buffer pool at the cap, so a later commit of the blacklist's index failed
+    ("could not allocate block … 45.7 MiB used")."""
+    before = con.sql("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        if before is not None:
+            con.execute(f"SET memory_limit = '{before[0]}'")
+
+
+def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
+    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars;
+    only the blacklist overlap asks DuckDB (of the distinct numbers)."""
+    numbers = rows.get_column("number")
+    distinct = numbers.drop_nulls().unique().to_frame()
+    con.register("staging_numbers", distinct)
+    try:
+        blacklisted = _scalar(con, "staging_blacklisted", {})
+    finally:
+        con.unregister("staging_numbers")
+    sample = (
+        rows.filter(pl.col("number").is_null())
+        .head(SAMPLE_INVALID)
+        .select("line_no", pl.col("raw").fill_null(""))
+    )
+    return {
+        "total": rows.height,
+        "numbers": numbers.count(),
+        "valid": distinct.height,
+        "blacklisted": int(blacklisted),
+        "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
+    }
 
 
 @contextmanager
 def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[str, Any]]:
     """The staged rows as the view ``staging_rows`` of this connection, and their counts.
-    DuckDB's memory is capped while it counts (read-only queries, which spill under the
-    cap) and only then: a write that cannot get memory at commit invalidates the database
+    Rows in memory are registered as they are; staged files are counted by DuckDB, whose
+    memory is capped while it counts (read-only queries, which spill under the cap) and
+    only then: a write that cannot get memory at commit invalidates the database
     (measured: the blacklist's index under a 48 MB cap)."""
+    if staged.rows is not None:
+        con.register("staging_rows", staged.rows)
+        try:
+            yield _frame_counts(con, staged.rows)
+        finally:
+            con.unregister("staging_rows")
+        return
     # a view takes no parameters: the files are our own temp paths, quoted
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged.files)
     con.execute(q("staging_view").replace("$files", f"[{files}]"))
     try:
-        con.execute(f"SET memory_limit = '{COUNT_MEMORY}'")
-        try:
+        with _memory_capped(con, COUNT_MEMORY):
             counts = _rows(con, "staging_counts", {})[0]
             sample = _rows(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
-        finally:
-            con.execute("RESET memory_limit")
         counts["samples"] = [(int(r["line_no"]), str(r["raw"])) for r in sample]
         yield counts
     finally:
@@ -286,12 +397,11 @@ def import_list(
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
             # Rows are read by line_no everywhere (planning, previews), never by storage
             # order: letting DuckDB write them in any order made the copy ≈40% faster.
-            con.execute(f"SET memory_limit = '{COPY_MEMORY}'")
             con.execute("SET preserve_insertion_order = false")
             try:
-                con.execute(q(insert), {"list_id": list_id})
+                with _memory_capped(con, COPY_MEMORY):
+                    con.execute(q(insert), {"list_id": list_id})
             finally:
-                con.execute("RESET memory_limit")
                 con.execute("RESET preserve_insertion_order")
             con.execute(
                 q("list_update_counts"),
@@ -484,7 +594,6 @@ def audience(
     ``sender``'s line, its opt-outs, frequency cap and footer apply too (without a line only
     the ledger's 'everywhere' rows do)."""
     from chapar.frequency import window_start
-    from chapar.sending.run import cap_for
     from chapar.settings import get_settings
 
     if not list_names:
@@ -492,18 +601,21 @@ def audience(
     with connect() as con:
         ids = _list_ids(con, list_names)
         line = line_for(con, sender) if sender else None
-        cap = cap_for(line, get_settings()) if line else None
-        rows = _rows(
-            con,
-            "audience_price",
-            {
-                "list_ids": ids,
-                "send_count": send_count,
-                "sender": sender,
-                "cap_n": cap[0] if cap else None,
-                "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
-            },
-        )
+        cap = None
+        if line is not None:
+            from chapar.sending.run import cap_for  # loads the senders and httpx (≈0.2 s)
+
+            cap = cap_for(line, get_settings())
+        params = {
+            "list_ids": ids,
+            "sender": sender,
+            "cap_n": cap[0] if cap else None,
+            "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
+        }
+        if send_count is None:  # everyone: counted per number, no ordering needed
+            rows = _rows(con, "audience_price_all", params)
+        else:
+            rows = _rows(con, "audience_price", params | {"send_count": send_count})
     by_status: dict[str, int] = {}
     by_op: dict[str, int] = {}
     for r in rows:

@@ -30,7 +30,8 @@ DELETE FROM recipients WHERE list_id = $id;
 
 -- name: staging_view
 -- An import's rows, read and classified into temporary Parquet files (see repo._staged);
--- the raw text is kept only where the number is invalid.
+-- the raw text is kept only where the number is invalid. A file read whole is registered
+-- under the same name from its Polars frame, and the queries below read either.
 CREATE OR REPLACE TEMP VIEW staging_rows AS SELECT * FROM read_parquet($files);
 
 -- name: staging_counts
@@ -40,6 +41,11 @@ SELECT count(*) AS total, count(number) AS numbers, count(DISTINCT number) AS va
        (SELECT count(DISTINCT s.number) FROM staging_rows s SEMI JOIN blacklist b
           ON s.number = b.number) AS blacklisted
 FROM staging_rows;
+
+-- name: staging_blacklisted
+-- The same overlap for a file read whole: its distinct numbers (registered from Polars as
+-- staging_numbers) found on the blacklist.
+SELECT count(*) FROM blacklist WHERE number IN (SELECT number FROM staging_numbers);
 
 -- name: staging_invalid_sample
 SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
@@ -106,6 +112,35 @@ WITH src AS (
 SELECT status, operator, count(*) AS n FROM ranked
 WHERE $send_count IS NULL OR sendable_rank - (status = 'pending')::INTEGER < $send_count
 GROUP BY ALL ORDER BY ALL;
+
+-- name: audience_price_all
+-- The same answer for a campaign that sends to everyone (no send count), where order does
+-- not matter: each distinct number is classified once (the NULL group is the invalid rows),
+-- its repeats are the duplicates (a number has one operator). One pass over the rows and no
+-- window: ≈2-3x faster than audience_price on 1M rows (bench/README.md).
+WITH capped AS (
+    SELECT number FROM messages
+    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
+    GROUP BY number HAVING count(*) >= $cap_n
+), numbers AS (
+    SELECT number, any_value(operator) AS operator, count(*) AS rows FROM recipients
+    WHERE list_id IN (SELECT unnest($list_ids)) GROUP BY number
+), classified AS (
+    SELECT n.operator, n.rows, CASE
+        WHEN n.number IS NULL THEN 'invalid'
+        WHEN b.status IS NOT NULL THEN b.status
+        WHEN c.number IS NOT NULL THEN 'capped'
+        ELSE 'pending' END AS status
+    FROM numbers n LEFT JOIN suppressed_on($sender) b ON b.number = n.number
+                   LEFT JOIN capped c ON c.number = n.number
+)
+SELECT status, operator, n FROM (
+    SELECT status, operator, sum(CASE WHEN status = 'invalid' THEN rows ELSE 1 END) AS n
+    FROM classified GROUP BY ALL
+    UNION ALL
+    SELECT 'duplicate', operator, sum(rows - 1) FROM classified WHERE status <> 'invalid'
+    GROUP BY ALL
+) WHERE n > 0 ORDER BY ALL;
 
 -- name: suppression_insert
 INSERT INTO suppressions (number, kind, scope, source, campaign_id)
