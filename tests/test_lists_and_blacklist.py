@@ -9,7 +9,6 @@ import pytest
 
 from chapar.errors import InputError, NotFound
 from chapar.store import repo
-from tests.conftest import STORE_UNDER_TEST
 
 MIXED = "\n".join(
     [
@@ -130,10 +129,6 @@ def test_pricing_everyone_counts_as_pricing_a_send_count_past_the_end(write):
     assert (both.invalid, both.duplicates, both.blacklisted) == (3, 5, 2)
 
 
-@pytest.mark.xfail(
-    STORE_UNDER_TEST == "pg",
-    reason="suppression_insert uses RETURNING, which the postgres extension refuses",
-)
 def test_opt_outs_are_priced_the_same_for_everyone_and_a_send_count(write):
     from chapar import suppressions
 

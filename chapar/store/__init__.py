@@ -214,7 +214,8 @@ SELECT number, status FROM (
       AND (scope = 'everywhere' OR scope = 'line:' || line)
     GROUP BY number
 ) consent
-WHERE status IS NOT NULL AND number NOT IN (SELECT number FROM store.public.blacklist)
+WHERE status IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM store.public.blacklist b WHERE b.number = consent.number)
 """
 _SEARCH_PATH = "SET search_path = 'store.public,memory.main'"
 

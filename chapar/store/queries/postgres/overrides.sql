@@ -54,3 +54,16 @@ ON CONFLICT (number) DO NOTHING;
 UPDATE store_guards SET n = n + 1 WHERE name = 'credit' AND $kind = 'hold';
 INSERT INTO ledger (kind, amount, campaign_id, run_no, batch_no, note)
 VALUES ($kind, $amount, $campaign_id, $run_no, $batch_no, $note);
+
+-- name: suppression_insert
+INSERT INTO suppressions (number, kind, scope, source, campaign_id, recorded_at)
+VALUES ($number, $kind, $scope, $source, $campaign_id, now());
+SELECT id, number, kind, scope, source, campaign_id, recorded_at FROM suppressions
+WHERE id = (SELECT id FROM postgres_query('store',
+    'SELECT currval(''suppression_ids'')::BIGINT AS id'));
+
+-- name: test_send_insert
+INSERT INTO test_sends (campaign_id, number, operator, text, pages, cost, status, actor,
+                        sent_at)
+VALUES ($campaign_id, $number, $operator, $text, $pages, $cost, 'pending', $actor, now());
+SELECT id FROM postgres_query('store', 'SELECT currval(''test_send_ids'')::BIGINT AS id');
