@@ -16,7 +16,7 @@ from chapar.providers.base import Provider
 from chapar.sending import ProviderFactory, run_async, state_of
 from chapar.sending.run import refresh_counts
 from chapar.settings import get_settings
-from chapar.store import execute_with_frame, transaction
+from chapar.store import execute_in_store, transaction
 from chapar.store.queries import q
 
 CHUNK = 20_000
@@ -64,7 +64,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
         ).filter(pl.col("status").is_not_null())
         with transaction() as con:
             statuses = changed.select("campaign_id", "run_no", "seq", "status")
-            execute_with_frame(con, q("messages_update_status"), statuses, {})
+            execute_in_store(con, q("messages_update_status"), {}, statuses)
             con.register("incoming", changed)
             try:
                 con.execute(q("suppress_from_provider"))

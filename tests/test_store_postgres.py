@@ -139,7 +139,7 @@ def test_a_frame_joined_in_postgresql_itself_keeps_every_value_as_it_was(shared_
     # The native path sends the frame as typed array literals: quotes, backslashes, commas,
     # braces, Persian text and nulls come back exactly, and nothing outside the
     # transaction sees the rows until it commits.
-    from chapar.store import execute_with_frame
+    from chapar.store import IN_POSTGRES, execute_in_store
 
     texts = ["ok", "it's", 'a "quoted", {braced} \\ slash', "سلام، دنیا", None]
     frame = pl.DataFrame(
@@ -148,11 +148,12 @@ def test_a_frame_joined_in_postgresql_itself_keeps_every_value_as_it_was(shared_
     )
     with transaction() as con:
         con.execute("CALL postgres_execute('store', 'CREATE TABLE echo (seq int, text text)')")
-        execute_with_frame(
+        execute_in_store(
             con,
-            "INSERT INTO echo SELECT * FROM unnest($incoming) AS i(seq, text) WHERE seq <= $most",
-            frame,
+            f"{IN_POSTGRES}\nINSERT INTO echo SELECT * FROM unnest($incoming) AS i(seq, text)"
+            " WHERE seq <= $most",
             {"most": 5},
+            frame,
         )
     with connect() as con:
         assert con.execute("SELECT seq, text FROM echo ORDER BY seq").fetchall() == list(

@@ -14,7 +14,7 @@ from chapar.sending.batch import Checkpoint, _renew
 from chapar.sending.deliver import Delivery
 from chapar.sending.run import RunRef, refresh_counts
 from chapar.settings import Settings
-from chapar.store import execute_with_frame
+from chapar.store import execute_in_store
 from chapar.store.queries import q
 
 _INCOMING = {
@@ -69,7 +69,7 @@ def record_batch(
     _renew(con, ref, settings)  # LeaseLost: roll back, write nothing
     key = {**ref.key, "batch_no": cp.batch_no}
     frame = accepted_frame(ref, cp, delivery)
-    execute_with_frame(con, q("messages_record"), frame, key)
+    execute_in_store(con, q("messages_record"), key, frame)
     con.register("incoming", frame)
     try:
         con.execute(q("suppress_from_provider"))

@@ -25,7 +25,7 @@ from chapar.reasons import Code, Reason
 from chapar.sending import audience
 from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
-from chapar.store import connect, fetch_one, retrying, transaction
+from chapar.store import connect, execute_in_store, fetch_one, retrying, transaction
 from chapar.store.queries import q
 from chapar.store.repo import Line, default_actor, get_campaign, line_for, record_audit
 
@@ -283,8 +283,8 @@ def refresh_counts(
         con.execute(q("run_counts_clear"), params)
         con.execute(q("run_counts_insert"), params)
     else:
-        con.execute(q("run_counts_clear_batch"), {**params, "batch_no": batch_no})
-        con.execute(q("run_counts_insert_batch"), {**params, "batch_no": batch_no})
+        execute_in_store(con, q("run_counts_clear_batch"), {**params, "batch_no": batch_no})
+        execute_in_store(con, q("run_counts_insert_batch"), {**params, "batch_no": batch_no})
 
 
 def set_campaign_status(

@@ -354,37 +354,49 @@ def retrying(body: Callable[[duckdb.DuckDBPyConnection], T], attempts: int = 20)
 _PG_ARRAY = {"Int16": "smallint", "Int32": "integer", "Int64": "bigint", "String": "text"}
 
 
-def execute_with_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, params: dict[str, int]
+#: marks a PostgreSQL dialect entry that runs in PostgreSQL itself (see execute_in_store)
+IN_POSTGRES = "-- runs in PostgreSQL itself"
+
+
+def execute_in_store(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, int],
+    frame: pl.DataFrame | None = None,
 ) -> None:
-    """Run ``sql`` with ``frame`` as its input rows. On the DuckDB file (and for a plain
-    entry) the frame is the registered table ``incoming`` and the SQL runs as usual. A
-    PostgreSQL entry that reads ``unnest($incoming)`` runs in PostgreSQL itself, inside
-    the same transaction (``postgres_execute`` uses the transaction's connection), with
-    the frame's columns sent as typed arrays in order: the extension runs an ``UPDATE …
-    FROM`` a local frame by reading the rows out and writing them back (≈1 s a 100k
-    batch), PostgreSQL joins them in place. ``params`` are integers, written as literals."""
-    if "$incoming" not in sql:
-        con.register("incoming", frame)
+    """Run ``sql`` (with ``frame``, if any, as its input rows). On the DuckDB file, and for
+    a plain entry, the frame is the registered table ``incoming`` and the SQL runs as usual.
+    A PostgreSQL entry marked :data:`IN_POSTGRES` runs in PostgreSQL itself, inside the same
+    transaction (``postgres_execute`` uses the transaction's connection): the frame's
+    columns go as typed arrays, in order, where it reads ``unnest($incoming)``, and
+    ``params`` (integers) as literals. Through the extension, an ``UPDATE … FROM`` a local
+    frame reads the rows out and writes them back (≈1 s a 100k batch), and an ``INSERT …
+    SELECT`` brings the rows to DuckDB and back; PostgreSQL does either in place."""
+    if IN_POSTGRES not in sql:
+        if frame is not None:
+            con.register("incoming", frame)
         try:
             con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
         finally:
-            con.unregister("incoming")
+            if frame is not None:
+                con.unregister("incoming")
         return
-    arrays = []
-    for name, dtype in frame.schema.items():
-        column = frame[name]
-        if dtype == pl.String:
-            items = ('"' + column.str.replace_all("\\", "\\\\", literal=True)
-                     .str.replace_all('"', '\\"', literal=True) + '"')  # fmt: skip
-        else:
-            items = column.cast(pl.String)
-        body = items.fill_null("NULL").str.join(",").item()
-        literal = "{" + (body or "") + "}"
-        arrays.append("'" + literal.replace("'", "''") + f"'::{_PG_ARRAY[str(dtype)]}[]")
-    native = sql.replace("$incoming", ", ".join(arrays))
-    for name, value in params.items():
-        native = native.replace(f"${name}", str(int(value)))
+    native = sql
+    if frame is not None:
+        arrays = []
+        for name, dtype in frame.schema.items():
+            column = frame[name]
+            if dtype == pl.String:
+                items = ('"' + column.str.replace_all("\\", "\\\\", literal=True)
+                         .str.replace_all('"', '\\"', literal=True) + '"')  # fmt: skip
+            else:
+                items = column.cast(pl.String)
+            body = items.fill_null("NULL").str.join(",").item()
+            literal = "{" + (body or "") + "}"
+            arrays.append("'" + literal.replace("'", "''") + f"'::{_PG_ARRAY[str(dtype)]}[]")
+        native = native.replace("$incoming", ", ".join(arrays))
+    for name in sorted(params, key=len, reverse=True):  # $run_no before a $run…
+        native = native.replace(f"${name}", str(int(params[name])))
     con.execute("CALL postgres_execute('store', ?)", [native])
 
 

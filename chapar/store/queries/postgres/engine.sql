@@ -16,8 +16,9 @@ WHERE campaign_id = $campaign_id AND run_no = $run_no AND lease_owner = $owner
   AND lease_expires IS NULL;
 
 -- name: messages_record
--- Run in PostgreSQL itself (chapar.store.execute_with_frame): the accepted rows arrive as
--- arrays in the order of chapar.sending.record's frame.
+-- runs in PostgreSQL itself
+-- (chapar.store.execute_in_store): the accepted rows arrive as arrays in the order of
+-- chapar.sending.record's frame.
 UPDATE messages AS m SET status = i.status, provider_id = i.provider_id, pages = i.pages,
     cost = i.cost, sent_at = now(), status_at = now()
 FROM unnest($incoming) AS i(seq, number, campaign_id, status, provider_id, pages, cost)
@@ -25,8 +26,25 @@ WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no AND m.batch_no = $batc
   AND m.seq = i.seq AND m.status = 'pending';
 
 -- name: messages_update_status
--- Run in PostgreSQL itself, as messages_record: chapar.delivery's frame of new statuses.
+-- runs in PostgreSQL itself
+-- (as messages_record): chapar.delivery's frame of new statuses.
 UPDATE messages AS m SET status = i.status, status_at = now()
 FROM unnest($incoming) AS i(campaign_id, run_no, seq, status)
 WHERE m.campaign_id = i.campaign_id AND m.run_no = i.run_no AND m.seq = i.seq
   AND m.status = 'sent';
+
+-- name: run_counts_clear_batch
+-- runs in PostgreSQL itself
+DELETE FROM run_counts
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no;
+
+-- name: run_counts_insert_batch
+-- runs in PostgreSQL itself
+-- (through the extension the batch's rows would come to DuckDB and the counts go back)
+INSERT INTO run_counts
+SELECT campaign_id, run_no, batch_no, status, coalesce(operator, ''), count(*),
+       coalesce(sum(pages), 0), coalesce(sum(cost) FILTER (WHERE NOT refunded), 0),
+       coalesce(sum(cost) FILTER (WHERE refunded), 0), max(coalesce(status_at, sent_at))
+FROM messages
+WHERE campaign_id = $campaign_id AND run_no = $run_no AND batch_no = $batch_no
+GROUP BY 1, 2, 3, 4, 5;
