@@ -212,37 +212,6 @@ def batch_texts(
 
 # --- the price preview --------------------------------------------------------------------
 
-_PREVIEW_ROWS = """
-WITH src AS (
-    SELECT r.number, r.operator, r.list_id, r.line_no, $ATTRS AS attrs,
-           row_number() OVER (ORDER BY p.position, r.line_no) AS seq
-    FROM recipients r JOIN (SELECT unnest($ids) AS list_id,
-                                   generate_subscripts($ids, 1) AS position) p
-      ON p.list_id = r.list_id
-), capped AS (
-    SELECT number FROM messages
-    WHERE $cap_n IS NOT NULL AND sent_at >= $cap_since AND number IS NOT NULL
-    GROUP BY number HAVING count(*) >= $cap_n
-), classified AS (
-    SELECT src.*, CASE
-        WHEN src.number IS NULL THEN 'invalid'
-        WHEN row_number() OVER (PARTITION BY src.number ORDER BY src.seq) > 1 THEN 'duplicate'
-        WHEN b.status IS NOT NULL THEN b.status
-        WHEN c.number IS NOT NULL THEN 'capped'
-        ELSE 'pending' END AS status
-    FROM src LEFT JOIN suppressed_on($sender) b ON b.number = src.number
-             LEFT JOIN capped c ON c.number = src.number
-), ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY status = 'pending' ORDER BY seq) AS sendable_rank
-    FROM classified
-)
--- who planning takes (lists.sql audience_price): valid, first occurrence, not barred by the
--- ledger nor the frequency cap, the first $send_count of them
-SELECT operator, list_id, attrs FROM ranked
-WHERE status = 'pending' AND ($send_count IS NULL OR sendable_rank <= $send_count)
-ORDER BY seq
-"""
-
 
 @dataclass(frozen=True)
 class Preview:
@@ -270,18 +239,13 @@ def preview(
     """Each recipient's text rendered and priced: the recipients planning would take now
     (the first ``send_count``; numbers at the line's frequency ``cap`` — messages, Tehran
     days — left out, as the audience's ``capped`` counts them)."""
-    from datetime import UTC, datetime
+    from chapar.sending.audience import reached
 
-    from chapar.frequency import window_start
-
-    params: dict[str, object] = {
-        "ids": list(list_ids),
-        "sender": sender,
-        "send_count": send_count,
-        "cap_n": cap[0] if cap else None,
-        "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
-    }
-    rows = _attrs_rows(con, _PREVIEW_ROWS, params)
+    rows = (
+        reached(con, list_ids, sender, cap, send_count=send_count, with_attrs=True)
+        .filter(pl.col("status") == "pending")
+        .select("operator", "list_id", pl.col("attrs").cast(pl.List(pl.String)))
+    )
     columns = list_columns(con, list_ids)
     texts = render(template, values_frame(rows, columns, template.variables), footer)
     priced = costs_of(texts, rows["operator"], get_settings())

@@ -13,22 +13,32 @@ previous run's undelivered and failed numbers for a resend). In source order:
 
 With a send count the run takes the first N recipients and the filtered rows met before the
 N-th. The classification runs in Polars (one pass, ~0.1 s at 1M rows; the same in SQL took
-three window sorts, ~1.5 s), and the frame is written to ``messages`` in one insert.
+three window sorts, ~1.5 s). Planning writes the frame to ``messages``; the dry-run price
+and the personalised preview (:func:`reached`) count and render the same frame, so what
+they show is what a run would take.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import duckdb
 import polars as pl
 
-SOURCE = {
-    "number": pl.Int64,
-    "raw": pl.String,
-    "operator": pl.String,
-    "list_id": pl.Int32,
-    "line_no": pl.Int32,
-}
-BARRED = {"number": pl.Int64, "status": pl.String}
-CAPPED = {"number": pl.Int64, "free_at": pl.Datetime("us", "UTC")}
+from chapar.store.queries import q
+
+SOURCE = pl.Schema(
+    {
+        "number": pl.Int64(),
+        "raw": pl.String(),
+        "operator": pl.String(),
+        "list_id": pl.Int32(),
+        "line_no": pl.Int32(),
+    }
+)
+BARRED = pl.Schema({"number": pl.Int64(), "status": pl.String()})
+CAPPED = pl.Schema({"number": pl.Int64(), "free_at": pl.Datetime("us", "UTC")})
 
 
 def classify(
@@ -40,16 +50,17 @@ def classify(
     send_count: int | None = None,
     defer: bool = False,
 ) -> pl.DataFrame:
-    """The planned messages: the source's columns with ``seq`` (1…), ``status``,
-    ``batch_no`` (null: not sent) and ``free_at`` (a capped number's), in source order."""
+    """The planned messages: the source's columns (and any others it has, e.g. ``attrs``)
+    with ``seq`` (1…), ``status``, ``batch_no`` (null: not sent) and ``free_at`` (a capped
+    number's), in source order."""
     rows = (
-        source.cast(SOURCE)  # type: ignore[arg-type]
+        source.cast(SOURCE)
         .with_row_index("seq", offset=1)
         .with_columns(pl.col("seq").cast(pl.Int32))
-        .join(barred.cast(BARRED).unique("number"), on="number", how="left",  # type: ignore[arg-type]
+        .join(barred.cast(BARRED).unique("number"), on="number", how="left",
               maintain_order="left")
         .rename({"status": "barred"})
-        .join(capped.cast(CAPPED).unique("number"), on="number", how="left",  # type: ignore[arg-type]
+        .join(capped.cast(CAPPED).unique("number"), on="number", how="left",
               maintain_order="left")
     )  # fmt: skip
     status = (
@@ -73,9 +84,10 @@ def classify(
     rows = rows.with_columns(batch_no.cast(pl.Int32).alias("batch_no"))
     if defer:
         rows = _deferred_batches(rows, batch_size)
+    extra = [c for c in source.columns if c not in SOURCE]
     return rows.select(
-        "seq", "number", "raw", "operator", "batch_no", "status", "list_id", "line_no", "free_at"
-    )
+        "seq", *SOURCE, *extra, "batch_no", "status", "free_at"
+    )  # fmt: skip
 
 
 def _deferred_batches(rows: pl.DataFrame, batch_size: int) -> pl.DataFrame:
@@ -106,3 +118,44 @@ def _deferred_batches(rows: pl.DataFrame, batch_size: int) -> pl.DataFrame:
         )
         .drop("deferred_batch")
     )
+
+
+def capped_now(con: duckdb.DuckDBPyConnection, cap: tuple[int, int] | None) -> pl.DataFrame:
+    """Every number at the cap now, and when it frees (UTC): ``number``, ``free_at``."""
+    from chapar.frequency import capped, window_start
+
+    empty = pl.DataFrame(schema=CAPPED)
+    if cap is None:
+        return empty
+    now = datetime.now(UTC)
+    sends = con.execute(
+        q("cap_sends"), {"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
+    ).pl()
+    if sends.is_empty():
+        return empty
+    return capped(sends, cap[0], cap[1], now).select("number", "free_at").cast(CAPPED)
+
+
+def barred_on(con: duckdb.DuckDBPyConnection, sender: str | None) -> pl.DataFrame:
+    """The numbers the suppression ledger bars on ``sender``'s line, with their status."""
+    return con.execute(q("plan_barred"), {"sender": sender}).pl()
+
+
+def reached(
+    con: duckdb.DuckDBPyConnection,
+    list_ids: Sequence[int],
+    sender: str | None,
+    cap: tuple[int, int] | None,
+    *,
+    send_count: int | None = None,
+    with_attrs: bool = False,
+) -> pl.DataFrame:
+    """Who a campaign over these lists (in this order) on ``sender``'s line would take now,
+    classified as planning classifies (capped numbers as ``capped``); with ``attrs``, each
+    row's values for personalised text. Nothing is written."""
+    sql = q("audience_source").replace("$attrs", ", r.attrs" if with_attrs else "")
+    source = con.execute(sql, {"list_ids": list(list_ids)}).pl()
+    return classify(
+        source, barred_on(con, sender), capped_now(con, cap),
+        batch_size=1 << 30, send_count=send_count,
+    )  # fmt: skip

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from chapar import campaigns as rules
 from chapar.campaigns import CampaignStatus, RunStatus
@@ -241,8 +240,8 @@ def plan(
         source = con.execute(q("plan_source_lists"), {"campaign_id": campaign_id}).pl()
     planned = audience.classify(
         source,
-        con.execute(q("plan_barred"), {"sender": sender}).pl(),
-        capped_now(con, cap),
+        audience.barred_on(con, sender),
+        audience.capped_now(con, cap),
         batch_size=size,
         send_count=None if kind == "resend" else send_count,
         defer=defer,
@@ -255,22 +254,6 @@ def plan(
         con.unregister("planned")
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)
-
-
-def capped_now(con: duckdb.DuckDBPyConnection, cap: tuple[int, int] | None) -> pl.DataFrame:
-    """Every number at the cap now, and when it frees (UTC): ``number``, ``free_at``."""
-    from chapar.frequency import capped, window_start
-
-    empty = pl.DataFrame(schema={"number": pl.Int64, "free_at": pl.Datetime("us", "UTC")})
-    if cap is None:
-        return empty
-    now = datetime.now(UTC)
-    sends = con.execute(
-        q("cap_sends"), {"cap_n": cap[0], "cap_since": window_start(now, cap[1])}
-    ).pl()
-    if sends.is_empty():
-        return empty
-    return capped(sends, cap[0], cap[1], now).select("number", "free_at").cast(empty.schema)
 
 
 def refresh_counts(

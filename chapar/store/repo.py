@@ -614,8 +614,15 @@ def audience(
         }
         if send_count is None:  # everyone: counted per number, no ordering needed
             rows = _rows(con, "audience_price_all", params)
-        else:
-            rows = _rows(con, "audience_price", params | {"send_count": send_count})
+        else:  # the first send_count recipients: in order, as planning takes them
+            from chapar.sending.audience import reached
+
+            rows = (
+                reached(con, ids, sender, cap, send_count=send_count)
+                .group_by("status", "operator")
+                .len("n")
+                .to_dicts()
+            )
     by_status: dict[str, int] = {}
     by_op: dict[str, int] = {}
     for r in rows:
