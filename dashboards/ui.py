@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -212,10 +213,26 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flashes() -> None:
-    for kind, text in st.session_state.pop("flash", []):
+    shown = st.session_state.pop("flash", [])
+    # for redraw(), should a card redraw the page moments later
+    st.session_state["flash_shown"] = (time.monotonic(), shown)
+    for kind, text in shown:
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](
             text
         )
+
+
+def redraw() -> None:
+    """Rerun the whole page now, keeping the messages this run showed (a fast send can
+    finish, and its card redraw the page, before anyone read "send started")."""
+    at, shown = st.session_state.get("flash_shown", (0.0, []))
+    kept = shown if time.monotonic() - at < REDRAW_KEEPS_S else []
+    st.session_state["flash"] = kept + st.session_state.get("flash", [])
+    st.rerun()
+
+
+#: how recent a message must be for a redraw to show it again
+REDRAW_KEEPS_S = 10.0
 
 
 @contextmanager

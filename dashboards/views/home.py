@@ -56,7 +56,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
         st.error(i18n.error(exc))
         return
     if data.fingerprint(c) != seen:
-        st.rerun()  # the status changed under us: redraw the page and its menus
+        ui.redraw()  # the status changed under us: redraw the page and its menus
     ui.status_badge(c)
     if c.status is CampaignStatus.SCHEDULED and c.start_at is not None:
         st.caption(t("schedule.when", when=i18n.when(c.start_at)))
