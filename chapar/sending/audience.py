@@ -153,9 +153,16 @@ def reached(
     """Who a campaign over these lists (in this order) on ``sender``'s line would take now,
     classified as planning classifies (capped numbers as ``capped``); with ``attrs``, each
     row's values for personalised text. Nothing is written."""
-    sql = q("audience_source").replace("$attrs", ", r.attrs" if with_attrs else "")
-    source = con.execute(sql, {"list_ids": list(list_ids)}).pl()
     return classify(
-        source, barred_on(con, sender), capped_now(con, cap),
+        rows_of(con, list_ids, with_attrs), barred_on(con, sender), capped_now(con, cap),
         batch_size=1 << 30, send_count=send_count,
     )  # fmt: skip
+
+
+def rows_of(
+    con: duckdb.DuckDBPyConnection, list_ids: Sequence[int], with_attrs: bool = False
+) -> pl.DataFrame:
+    """The rows of these lists in this order (list by list, line by line): what a campaign
+    over them plans from."""
+    sql = q("audience_source").replace("$attrs", ", r.attrs" if with_attrs else "")
+    return con.execute(sql, {"list_ids": list(list_ids)}).pl()

@@ -95,7 +95,7 @@ def open_batch(
         if waiting is not None:
             return waiting
         dropped = con.execute(q("batch_drop_blacklisted"), {**key, "sender": sender}).fetchall()
-        # Only a drop changes the run's figures here (recounting costs a scan of the run).
+        # Only a drop changes the batch's figures here (so only then is it recounted).
         recount = bool(dropped and dropped[0][0])
         credit.release(con, key)  # any hold on a pending batch is a dead sender's
     pending = con.execute(q("batch_pending_messages"), key).pl()

@@ -237,7 +237,8 @@ def plan(
     if kind == "resend":
         source = con.execute(q("plan_source_resend"), params).pl()
     else:
-        source = con.execute(q("plan_source_lists"), {"campaign_id": campaign_id}).pl()
+        list_ids = _one(con, "campaign_list_ids", {"campaign_id": campaign_id}) or []
+        source = audience.rows_of(con, list_ids)
     planned = audience.classify(
         source,
         audience.barred_on(con, sender),

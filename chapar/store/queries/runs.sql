@@ -19,13 +19,10 @@ WHERE c.id = $campaign_id;
 INSERT INTO runs (campaign_id, run_no, status, kind)
 VALUES ($campaign_id, $run_no, 'planned', $kind);
 
--- name: plan_source_lists
--- A run's audience, first part (chapar.sending.audience): every row of the campaign's
--- lists, in list order, then line order.
-SELECT r.number, r.raw, r.operator, r.list_id, r.line_no
-FROM campaign_lists cl JOIN recipients r ON r.list_id = cl.list_id
-WHERE cl.campaign_id = $campaign_id
-ORDER BY cl.position, r.line_no;
+-- name: campaign_list_ids
+-- A campaign's lists in its order (chapar.sending.audience reads their rows).
+SELECT coalesce(list(list_id ORDER BY position), []) FROM campaign_lists
+WHERE campaign_id = $campaign_id;
 
 
 -- name: plan_source_resend
