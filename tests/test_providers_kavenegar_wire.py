@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+import duckdb
 import httpx
+import polars as pl
 import pytest
 
 from chapar.providers import (
@@ -25,6 +27,7 @@ from chapar.providers import (
     UnknownOutcome,
 )
 from chapar.providers.kavenegar import _string_array
+from chapar.providers.texts import FormTexts, form_texts
 
 KEY = "wire-Key/with+odd=chars"
 BASE = "https://api.kavenegar.com/v1"
@@ -297,6 +300,40 @@ def test_send_columns_with_a_text_each_goes_by_sendarray():
     assert json.loads(form["message"]) == ["علی", "مریم"]
     assert json.loads(form["sender"]) == ["10004346", "10004346"]
     assert form["localmessageids"] == "1,2"
+
+
+ODD_TEXTS = ['سلام % & + = " \\ \n', "hi there", "پیام\u200cها ١٢٣ ✓ 😀", "\x01\t/", ""]
+
+
+def test_texts_encoded_ahead_decode_to_the_same_texts_in_the_same_order():
+    # past DuckDB's row groups (122,880 rows), where a parallel scan could reorder rows
+    texts = [f"{ODD_TEXTS[i % len(ODD_TEXTS)]}{i}" for i in range(300_000)]
+    encoded = form_texts(duckdb.connect(), pl.Series(texts))
+    assert list(encoded) == texts
+    for i in (0, 1, 4, 122_879, 122_880, 299_999):
+        (decoded,) = parse_qs(f"x={encoded.form[i]}", keep_blank_values=True)["x"]
+        assert json.loads(decoded) == texts[i]
+    part = encoded.take([4, 2, 0])
+    assert list(part) == [texts[4], texts[2], texts[0]]
+    (decoded,) = parse_qs(f"x={part.form_array()}", keep_blank_values=True)["x"]
+    assert json.loads(decoded) == list(part)
+
+
+def test_a_request_of_texts_encoded_ahead_carries_them_exactly():
+    seen: list[httpx.Request] = []
+    receptors = [f"98912000000{i}" for i in range(len(ODD_TEXTS))]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(200, [{"messageid": i, "receptor": r} for i, r in enumerate(receptors)])
+
+    texts = form_texts(duckdb.connect(), pl.Series(ODD_TEXTS))
+    assert isinstance(texts, FormTexts)
+    ids = list(range(len(receptors)))
+    call(handler, lambda p: p.send_columns(ids, receptors, "10004346", texts))
+    (request,) = seen
+    assert request.url.path.endswith("/sms/sendarray.json")
+    assert json.loads(form_of(request)["message"]) == ODD_TEXTS
 
 
 def test_messages_from_two_lines_go_by_sendarray_each_with_its_sender():

@@ -173,3 +173,30 @@ def test_no_query_returns_rows_from_a_write_on_postgresql_without_its_dialect_en
         if re.search(r"^\s*RETURNING\b", sql, re.M | re.I) and name not in entries
     ]
     assert missing == []
+
+
+def test_an_in_flight_batch_drops_numbers_barred_since_planning_on_postgresql(
+    shared_store: str, tmp_path: Path
+) -> None:
+    from chapar.sending import Mode, begin_run
+
+    people = tmp_path / "people.txt"
+    people.write_text("\n".join(f"0912{i:07d}" for i in range(20)))
+    repo.import_list("people", people)
+    cid = repo.create_campaign("late blacklist", "سلام", "30001234", ["people"])
+    ref = begin_run(cid, Mode.START)
+    late = tmp_path / "late.txt"
+    late.write_text("09120000003\n09120000007\n")
+    repo.import_blacklist(late)
+    key = {**ref.key, "batch_no": 0, "sender": "30001234"}
+    with transaction() as con:
+        barred = con.execute(q("batch_barred_pending"), key).fetchall()
+        kept = min(local_id for (local_id,) in barred)  # one the provider turned out to have
+        drop = sorted(local_id for (local_id,) in barred if local_id != kept)
+        con.execute(q("batch_drop_barred"), {**key, "local_ids": drop})
+    with connect() as con:
+        statuses = con.execute(
+            "SELECT local_id, status FROM messages WHERE status <> 'pending'"
+        ).fetchall()
+    assert len(barred) == 2
+    assert statuses == [(drop[0], "blacklisted")]

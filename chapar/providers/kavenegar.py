@@ -32,6 +32,7 @@ from chapar.providers.base import (
     TransientError,
     UnknownOutcome,
 )
+from chapar.providers.texts import FormTexts
 
 #: Kavenegar message status -> Chapar's. 2 is "scheduled": not yet handed over, so queued.
 STATUS_MAP: dict[int, MessageStatus] = {
@@ -244,7 +245,9 @@ class KavenegarProvider(HttpAdapter):
         first = texts[0]
         if all(text == first for text in texts):
             return await self._send_same(local_ids, receptors, sender, first)
-        return await self._send_array(local_ids, receptors, [sender] * count, list(texts))
+        if not isinstance(texts, FormTexts):
+            texts = list(texts)
+        return await self._send_array(local_ids, receptors, [sender] * count, texts)
 
     def _check_size(self, count: int) -> None:
         if count > self.max_per_send:
@@ -273,15 +276,17 @@ class KavenegarProvider(HttpAdapter):
         local_ids: Sequence[int],
         receptors: Sequence[str],
         senders: list[str],
-        texts: list[str],
+        texts: list[str] | FormTexts,
     ) -> list[SendResult]:
         """``sms/sendarray``. Local ids go both as ``localmessageids`` (comma list) and
         ``localid`` (JSON array) because the official SDKs disagree on the name."""
         ids = list(map(str, local_ids))
+        # texts a batch encoded ahead (FormTexts) are only joined here
+        message = texts.form_array() if isinstance(texts, FormTexts) else _string_array(texts)
         form = (
             f"receptor={_string_array(list(receptors))}"
             f"&sender={_string_array(senders)}"
-            f"&message={_string_array(texts)}"
+            f"&message={message}"
             f"&localmessageids={'%2C'.join(ids)}"
             f"&localid=%5B{'%2C'.join(ids)}%5D"
         )

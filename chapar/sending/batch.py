@@ -23,6 +23,7 @@ from chapar.footer import with_footer
 from chapar.pages import count_pages
 from chapar.personalise import batch_texts, template_of
 from chapar.pricing import page_price
+from chapar.providers.texts import FormTexts, form_texts
 from chapar.reasons import Code, Reason
 from chapar.sending.run import BatchOutcome, LeaseLost, RunRef, refresh_counts
 from chapar.settings import Settings, get_settings
@@ -42,7 +43,7 @@ class Checkpoint:
     receptors: list[str]
     sender: str
     text: str  # the batch's text; per-message ``texts`` override it when personalised
-    texts: list[str] | None
+    texts: FormTexts | None
     pages: list[int]
     costs: list[int]
     #: how many messages (a prefix) the held credit covers; None until reconciled
@@ -103,11 +104,11 @@ def open_batch(
         con.execute(q("batch_end"), {**key, "unresolved": False})
         refresh_counts(con, ref.campaign_id, ref.run_no, batch_no)
         return BatchOutcome(batch_no)
-    texts: list[str] | None = None
+    texts: FormTexts | None = None
     template = template_of(message)
     if was_in_flight and frozen_text is None and pending["text"].null_count() == 0:
         # a personalised batch: each message's text, pages and cost were frozen with it
-        text, texts = "", pending["text"].to_list()
+        text, texts = "", form_texts(con, pending["text"])
         page_list, costs = pending["pages"].cast(pl.Int64).to_list(), pending["cost"]
     elif was_in_flight and frozen_text is not None:
         text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
@@ -119,7 +120,7 @@ def open_batch(
             con.execute(q("messages_freeze"), key)
         finally:
             con.unregister("incoming")
-        text, texts, page_list = "", frozen.texts, frozen.pages
+        text, texts, page_list = "", form_texts(con, frozen.frame["text"]), frozen.pages
         costs = pl.Series("cost", frozen.costs, dtype=pl.Int64)
     else:
         text, pages, prices = _freeze(with_footer(message, footer), pending, settings)
@@ -217,15 +218,29 @@ def rehold(
     cp: Checkpoint,
     found: set[int],
     unknown: set[int],
-) -> None:
-    """After reconciling an in-flight batch: hold what the provider already has (``found``,
-    charged at record), what it may have (``unknown``), and as many of the rest as the
-    balance covers. Sets ``cp.affordable`` over the messages still to send."""
+) -> set[int]:
+    """After reconciling an in-flight batch: drop the messages to numbers barred since it
+    was planned that the provider does not have (nothing of them went out), then hold what
+    the provider already has (``found``, charged at record), what it may have
+    (``unknown``), and as many of the rest as the balance covers. Sets ``cp.affordable``
+    over the messages still to send; returns the local ids dropped."""
     key = {**ref.key, "batch_no": cp.batch_no}
     _renew(con, ref, get_settings())
+    kept = found | unknown
+    barred = con.execute(q("batch_barred_pending"), {**key, "sender": cp.sender}).fetchall()
+    dropped = {local_id for (local_id,) in barred} - kept
+    if dropped:
+        con.execute(
+            q("batch_drop_barred"), {**key, "sender": cp.sender, "local_ids": sorted(dropped)}
+        )
+        refresh_counts(con, ref.campaign_id, ref.run_no, cp.batch_no)
     available = credit.balance(con) + credit.held(con, key)
-    must = sum(c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in found | unknown)
-    rest = [c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid not in found | unknown]
+    must = sum(c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in kept)
+    rest = [
+        c
+        for lid, c in zip(cp.local_ids, cp.costs, strict=True)
+        if lid not in kept and lid not in dropped
+    ]
     room, affordable = available - must, 0
     for cost in rest:
         if cost > room:
@@ -235,3 +250,4 @@ def rehold(
     credit.release(con, key)
     credit.hold(con, key, must + sum(rest[:affordable]))
     cp.affordable = affordable
+    return dropped

@@ -24,6 +24,7 @@ from chapar.providers.base import (
     TransientError,
     UnknownOutcome,
 )
+from chapar.providers.texts import FormTexts
 from chapar.reasons import Code, Reason
 from chapar.sending.batch import Checkpoint
 from chapar.sending.heartbeat import Heartbeat
@@ -172,7 +173,7 @@ async def _send_columns(
     local_ids: list[int],
     receptors: list[str],
     sender: str,
-    texts: list[str] | str,
+    texts: Sequence[str] | str,
 ) -> list[SendResult]:
     send_columns = getattr(provider, "send_columns", None)
     if send_columns is not None:
@@ -191,7 +192,7 @@ async def _send_columns(
 class _Request:
     local_ids: list[int]
     receptors: list[str]
-    texts: list[str] | str
+    texts: FormTexts | str
 
 
 async def _send_request(
@@ -246,7 +247,7 @@ async def _send_request(
 
 def _without(req: _Request, found: set[int]) -> _Request:
     idx = [i for i, lid in enumerate(req.local_ids) if lid not in found]
-    texts = req.texts if isinstance(req.texts, str) else [req.texts[i] for i in idx]
+    texts = req.texts if isinstance(req.texts, str) else req.texts.take(idx)
     return _Request([req.local_ids[i] for i in idx], [req.receptors[i] for i in idx], texts)
 
 
@@ -257,7 +258,7 @@ def requests_of(cp: Checkpoint, skip: set[int], size: int) -> list[_Request]:
     out = []
     for start in range(0, len(idx), size):
         part = idx[start : start + size]
-        texts: list[str] | str = cp.text if cp.texts is None else [cp.texts[i] for i in part]
+        texts: FormTexts | str = cp.text if cp.texts is None else cp.texts.take(part)
         out.append(
             _Request([cp.local_ids[i] for i in part], [cp.receptors[i] for i in part], texts)
         )

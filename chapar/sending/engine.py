@@ -274,9 +274,9 @@ def _deliver(
                 )
                 return out
             out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
-            skip = set(out.local_ids) | out.unknown
             found = set(out.local_ids)
-            _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
+            dropped = _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
+            skip = found | out.unknown | dropped
             if out.unknown:
                 # Some may be at the provider: send nothing more of this batch now.
                 out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))

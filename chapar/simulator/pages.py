@@ -9,6 +9,7 @@ straddles two pages (an escape pair or a surrogate pair moves whole to the next 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 _GSM7_BASIC = frozenset(
@@ -17,6 +18,8 @@ _GSM7_BASIC = frozenset(
 )
 _GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 _GSM7 = _GSM7_BASIC | _GSM7_EXTENSION
+#: a character outside the BMP: two UTF-16 units in UCS-2
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 GSM7 = "gsm7"
 UCS2 = "ucs2"
@@ -38,6 +41,16 @@ def count_pages(text: str) -> tuple[str, int]:
     """``(encoding, pages)``; cached because a campaign sends one text many times."""
     if not text:
         return GSM7, 0
-    if all(ch in _GSM7 for ch in text):
+    if _GSM7.issuperset(text):
+        if _GSM7_EXTENSION.isdisjoint(text):
+            return GSM7, _even(len(text), 160, 153)
         return GSM7, _pack([2 if ch in _GSM7_EXTENSION else 1 for ch in text], 160, 153)
+    if _ASTRAL.search(text) is None:
+        return UCS2, _even(len(text), 70, 67)
     return UCS2, _pack([2 if ord(ch) > 0xFFFF else 1 for ch in text], 70, 67)
+
+
+def _even(length: int, single: int, multi: int) -> int:
+    """:func:`_pack` when every character is one unit wide (most texts, and every
+    personalised message: thousands of distinct texts, so the cache does not help)."""
+    return 1 if length <= single else -(-length // multi)

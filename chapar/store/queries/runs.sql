@@ -152,6 +152,22 @@ WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
   AND messages.batch_no = $batch_no AND messages.status = 'pending'
   AND messages.number = b.number;
 
+-- name: batch_barred_pending
+-- The pending messages of an in-flight batch whose numbers were barred after planning (the
+-- engine keeps those its reconciliation found at the provider, or could not settle).
+SELECT m.local_id FROM messages m JOIN suppressed_on($sender) b ON b.number = m.number
+WHERE m.campaign_id = $campaign_id AND m.run_no = $run_no AND m.batch_no = $batch_no
+  AND m.status = 'pending';
+
+-- name: batch_drop_barred
+-- batch_drop_blacklisted for the given messages of an in-flight batch, after reconciliation:
+-- what the provider does not have has not gone out, so a barred number is not sent.
+UPDATE messages SET status = b.status, status_at = now()
+FROM suppressed_on($sender) b
+WHERE messages.campaign_id = $campaign_id AND messages.run_no = $run_no
+  AND messages.batch_no = $batch_no AND messages.status = 'pending'
+  AND messages.number = b.number AND list_contains($local_ids, messages.local_id);
+
 -- name: messages_freeze
 -- Personalised texts: each message's own text, pages and cost, frozen with its batch.
 UPDATE messages SET text = i.text, pages = i.pages, cost = i.cost

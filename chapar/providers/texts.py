@@ -1,0 +1,64 @@
+"""Per-recipient texts as a request carries them, encoded once a batch, off the request path.
+
+A personalised request (Kavenegar's ``sms/sendarray``) carries its texts as a JSON array of
+strings in a form field. Encoding 200 distinct Persian texts in Python (JSON-escape, then
+percent-encode each byte) took ≈0.7 ms a request on the thread that sends the requests —
+3.5 s of a 1M-message run, on the one core the requests already keep busy. DuckDB does a
+batch's 100,000 texts in ≈60 ms (``to_json`` then ``url_encode``) on the thread that opens the
+batch, while the requests of the batch before it are out; a request then only joins them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+import duckdb
+import polars as pl
+
+
+class FormTexts(Sequence[str]):
+    """The texts (as a sequence of ``str``) and each one as a form-encoded JSON string."""
+
+    __slots__ = ("form", "plain")
+
+    def __init__(self, plain: list[str], form: list[str]) -> None:
+        if len(plain) != len(form):
+            raise ValueError(f"{len(plain)} texts and {len(form)} encoded ones")
+        self.plain = plain
+        self.form = form
+
+    def __len__(self) -> int:
+        return len(self.plain)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> FormTexts: ...
+    def __getitem__(self, index: int | slice) -> str | FormTexts:
+        if isinstance(index, slice):
+            return FormTexts(self.plain[index], self.form[index])
+        return self.plain[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.plain)
+
+    def take(self, positions: Sequence[int]) -> FormTexts:
+        """The texts at these positions, in this order."""
+        return FormTexts([self.plain[i] for i in positions], [self.form[i] for i in positions])
+
+    def form_array(self) -> str:
+        """The whole sequence as a form-encoded JSON array (``["…","…"]``)."""
+        return "%5B" + "%2C".join(self.form) + "%5D"
+
+
+def form_texts(con: duckdb.DuckDBPyConnection, texts: pl.Series) -> FormTexts:
+    """Encode ``texts`` in DuckDB (any connection: the query reads only the frame). A
+    projection keeps the rows' order (DuckDB's ``preserve_insertion_order``, on by default)."""
+    frame = pl.DataFrame({"text": texts.cast(pl.String)})
+    con.register("form_texts_in", frame)
+    try:
+        form = con.execute("SELECT url_encode(to_json(text)) AS form FROM form_texts_in").pl()
+    finally:
+        con.unregister("form_texts_in")
+    return FormTexts(frame["text"].to_list(), form["form"].to_list())
