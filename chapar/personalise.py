@@ -152,8 +152,6 @@ def render(template: Template, values: pl.DataFrame, footer: str | None) -> pl.S
 class Frozen:
     """Each message's text, pages and cost (row for row with the batch's pending messages)."""
 
-    pages: list[int]
-    costs: list[int]
     frame: pl.DataFrame  # seq, text, pages, cost: what messages_freeze writes
 
 
@@ -206,7 +204,7 @@ def batch_texts(
     frame = pl.DataFrame(
         {"seq": rows["seq"], "text": texts, "pages": priced["pages"], "cost": priced["cost"]}
     ).cast({"seq": pl.Int32, "pages": pl.Int16, "cost": pl.Int64})
-    return Frozen(priced["pages"].to_list(), priced["cost"].to_list(), frame)
+    return Frozen(frame)
 
 
 # --- the price preview --------------------------------------------------------------------

@@ -242,12 +242,15 @@ class KavenegarProvider(HttpAdapter):
         receptors = receptors if isinstance(receptors, list) else list(receptors)
         if isinstance(texts, str):
             return await self._send_same(local_ids, receptors, sender, texts)
+        if isinstance(texts, FormTexts):  # compared as encoded: no Python str a text
+            same = texts.one_text()
+            if same is not None:
+                return await self._send_same(local_ids, receptors, sender, same)
+            return await self._send_array(local_ids, receptors, [sender] * count, texts)
         first = texts[0]
         if all(text == first for text in texts):
             return await self._send_same(local_ids, receptors, sender, first)
-        if not isinstance(texts, FormTexts):
-            texts = list(texts)
-        return await self._send_array(local_ids, receptors, [sender] * count, texts)
+        return await self._send_array(local_ids, receptors, [sender] * count, list(texts))
 
     def _check_size(self, count: int) -> None:
         if count > self.max_per_send:

@@ -18,18 +18,26 @@ import polars as pl
 
 
 class FormTexts(Sequence[str]):
-    """The texts (as a sequence of ``str``) and each one as a form-encoded JSON string."""
+    """The texts (as a sequence of ``str``, made Python strings only if read) and each one
+    as a form-encoded JSON string."""
 
-    __slots__ = ("form", "plain")
+    __slots__ = ("_plain", "form", "texts")
 
-    def __init__(self, plain: list[str], form: list[str]) -> None:
-        if len(plain) != len(form):
-            raise ValueError(f"{len(plain)} texts and {len(form)} encoded ones")
-        self.plain = plain
+    def __init__(self, texts: pl.Series, form: list[str]) -> None:
+        if texts.len() != len(form):
+            raise ValueError(f"{texts.len()} texts and {len(form)} encoded ones")
+        self.texts = texts
         self.form = form
+        self._plain: list[str] | None = None
+
+    @property
+    def plain(self) -> list[str]:
+        if self._plain is None:
+            self._plain = self.texts.to_list()
+        return self._plain
 
     def __len__(self) -> int:
-        return len(self.plain)
+        return len(self.form)
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -37,15 +45,22 @@ class FormTexts(Sequence[str]):
     def __getitem__(self, index: slice) -> FormTexts: ...
     def __getitem__(self, index: int | slice) -> str | FormTexts:
         if isinstance(index, slice):
-            return FormTexts(self.plain[index], self.form[index])
-        return self.plain[index]
+            return self.take(range(len(self.form))[index])
+        return str(self.texts[index])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.plain)
 
     def take(self, positions: Sequence[int]) -> FormTexts:
         """The texts at these positions, in this order."""
-        return FormTexts([self.plain[i] for i in positions], [self.form[i] for i in positions])
+        return FormTexts(self.texts.gather(list(positions)), [self.form[i] for i in positions])
+
+    def one_text(self) -> str | None:
+        """The text, if every one is the same (a request is then best sent as one text)."""
+        first = self.form[0] if self.form else None
+        if first is None or any(encoded != first for encoded in self.form):
+            return None
+        return str(self.texts[0])
 
     def form_array(self) -> str:
         """The whole sequence as a form-encoded JSON array (``["…","…"]``)."""
@@ -61,4 +76,4 @@ def form_texts(con: duckdb.DuckDBPyConnection, texts: pl.Series) -> FormTexts:
         form = con.execute("SELECT url_encode(to_json(text)) AS form FROM form_texts_in").pl()
     finally:
         con.unregister("form_texts_in")
-    return FormTexts(frame["text"].to_list(), form["form"].to_list())
+    return FormTexts(frame["text"], form["form"].to_list())

@@ -34,24 +34,31 @@ from chapar.window import next_opening
 
 @dataclass
 class Checkpoint:
-    """A batch in flight: what transaction 1 committed, as columns (no object a message)."""
+    """A batch in flight: what transaction 1 committed, as columns (no object a message).
+    Only what the requests carry is made Python values; the rest stays a frame."""
 
     batch_no: int
     was_in_flight: bool
     local_ids: list[int]
-    numbers: list[int]
     receptors: list[str]
     sender: str
     text: str  # the batch's text; per-message ``texts`` override it when personalised
     texts: FormTexts | None
-    pages: list[int]
-    costs: list[int]
+    #: local_id, number, pages, cost of each message (row for row): what it is charged
+    frozen: pl.DataFrame
     #: how many messages (a prefix) the held credit covers; None until reconciled
     affordable: int | None
 
     @property
     def key(self) -> dict[str, Any]:
         return {"batch_no": self.batch_no}
+
+    def cost_of(self, local_ids: set[int]) -> int:
+        """What these messages are charged, in all."""
+        if not local_ids:
+            return 0
+        chosen = self.frozen.filter(pl.col("local_id").is_in(list(local_ids)))
+        return int(chosen["cost"].sum())
 
 
 def _renew(con: duckdb.DuckDBPyConnection, ref: RunRef, settings: Settings) -> bool:
@@ -106,13 +113,14 @@ def open_batch(
         return BatchOutcome(batch_no)
     texts: FormTexts | None = None
     template = template_of(message)
+    pages: pl.Series | int
     if was_in_flight and frozen_text is None and pending["text"].null_count() == 0:
         # a personalised batch: each message's text, pages and cost were frozen with it
         text, texts = "", form_texts(con, pending["text"])
-        page_list, costs = pending["pages"].cast(pl.Int64).to_list(), pending["cost"]
+        pages, costs = pending["pages"], pending["cost"]
     elif was_in_flight and frozen_text is not None:
         text, pages, prices = frozen_text, int(frozen_pages), json.loads(frozen_prices)
-        page_list, costs = [pages] * pending.height, _costs(pending, prices)
+        costs = _costs(pending, prices)
     elif template is not None:
         frozen = batch_texts(con, key, template, footer, pending, settings)
         con.register("incoming", frozen.frame)
@@ -120,22 +128,27 @@ def open_batch(
             con.execute(q("messages_freeze"), key)
         finally:
             con.unregister("incoming")
-        text, texts, page_list = "", form_texts(con, frozen.frame["text"]), frozen.pages
-        costs = pl.Series("cost", frozen.costs, dtype=pl.Int64)
+        text, texts = "", form_texts(con, frozen.frame["text"])
+        pages, costs = frozen.frame["pages"], frozen.frame["cost"]
     else:
         text, pages, prices = _freeze(with_footer(message, footer), pending, settings)
-        page_list, costs = [pages] * pending.height, _costs(pending, prices)
+        costs = _costs(pending, prices)
     cp = Checkpoint(
         batch_no=batch_no,
         was_in_flight=was_in_flight,
         local_ids=pending["local_id"].to_list(),
-        numbers=pending["number"].to_list(),
         receptors=pending["number"].cast(pl.String).to_list(),  # numbers.format_number
         sender=sender,
         text=text,
         texts=texts,
-        pages=page_list,
-        costs=costs.to_list(),
+        frozen=pl.DataFrame(
+            {
+                "local_id": pending["local_id"],
+                "number": pending["number"],
+                "pages": pages if isinstance(pages, pl.Series) else [pages] * pending.height,
+                "cost": costs,
+            }
+        ).cast(_FROZEN),
         affordable=None,
     )
     if not was_in_flight:
@@ -152,7 +165,7 @@ def open_batch(
         {
             **key,
             "text": None if personal else text,
-            "pages": None if personal else page_list[0],
+            "pages": None if personal else pages,
             "encoding": None if personal else count_pages(text).encoding,
             "prices": None if personal else json.dumps(prices),
         },
@@ -160,6 +173,9 @@ def open_batch(
     if recount or personal:  # a drop, or frozen pages and costs on pending messages
         refresh_counts(con, ref.campaign_id, ref.run_no, batch_no)
     return cp
+
+
+_FROZEN = pl.Schema({"local_id": pl.Int64, "number": pl.Int64, "pages": pl.Int16, "cost": pl.Int64})
 
 
 def unbegin_batch(con: duckdb.DuckDBPyConnection, ref: RunRef, cp: Checkpoint) -> None:
@@ -235,19 +251,10 @@ def rehold(
         )
         refresh_counts(con, ref.campaign_id, ref.run_no, cp.batch_no)
     available = credit.balance(con) + credit.held(con, key)
-    must = sum(c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in kept)
-    rest = [
-        c
-        for lid, c in zip(cp.local_ids, cp.costs, strict=True)
-        if lid not in kept and lid not in dropped
-    ]
-    room, affordable = available - must, 0
-    for cost in rest:
-        if cost > room:
-            break
-        room -= cost
-        affordable += 1
+    must = cp.cost_of(kept)
+    rest = cp.frozen.filter(~pl.col("local_id").is_in(list(kept | dropped)))["cost"]
+    affordable = int((rest.cum_sum() <= available - must).sum())
     credit.release(con, key)
-    credit.hold(con, key, must + sum(rest[:affordable]))
+    credit.hold(con, key, must + int(rest.head(affordable).sum()))
     cp.affordable = affordable
     return dropped

@@ -30,15 +30,6 @@ _INCOMING = {
 
 def accepted_frame(ref: RunRef, cp: Checkpoint, delivery: Delivery) -> pl.DataFrame:
     """The accepted messages with their frozen pages and cost, joined by local id."""
-    frozen = pl.DataFrame(
-        {
-            "local_id": cp.local_ids,
-            "number": cp.numbers,
-            "pages": cp.pages,
-            "cost": cp.costs,
-        },
-        schema={"local_id": pl.Int64, "number": pl.Int64, "pages": pl.Int16, "cost": pl.Int64},
-    )
     got = pl.DataFrame(
         {
             "local_id": delivery.local_ids,
@@ -48,7 +39,7 @@ def accepted_frame(ref: RunRef, cp: Checkpoint, delivery: Delivery) -> pl.DataFr
         schema={"local_id": pl.Int64, "provider_id": pl.String, "status": pl.String},
     ).unique("local_id", keep="first", maintain_order=True)
     return (
-        got.join(frozen, on="local_id", how="inner")
+        got.join(cp.frozen, on="local_id", how="inner")
         .with_columns(
             (pl.col("local_id") % 100_000_000).cast(pl.Int32).alias("seq"),
             pl.lit(ref.campaign_id, dtype=pl.Int32).alias("campaign_id"),
@@ -80,10 +71,7 @@ def record_batch(
     credit.charge(con, key, int(frame["cost"].sum()), frame.height)
     if delivery.unknown:
         # Maybe at the provider: keep their cost held until a rebuild settles them.
-        unknown_cost = sum(
-            c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in delivery.unknown
-        )
-        credit.hold(con, key, unknown_cost)
+        credit.hold(con, key, cp.cost_of(delivery.unknown))
     refunded = credit.refund_blocked(con, ref.campaign_id)
     if frame.height:
         con.execute(q("run_minutes_add"), {**ref.key, "handed": frame.height})

@@ -57,7 +57,7 @@ def settle_batch(
             raise NotAllowed(Code.NOT_IN_FLIGHT, campaign=campaign_id, batch=batch_no)
         cp = open_batch(con, ref, batch_no, settings, None)
         assert isinstance(cp, Checkpoint) and cp.was_in_flight
-        pending = dict(zip(cp.numbers, cp.local_ids, strict=True))
+        pending = dict(zip(cp.frozen["number"].to_list(), cp.local_ids, strict=True))
         strangers = [raw for number, raw in wanted.items() if number not in pending]
         if strangers:
             raise InputError(
@@ -73,7 +73,7 @@ def settle_batch(
             delivery.states.append("sent")
         record_batch(con, ref, cp, delivery, settings)
         sent = set(delivery.local_ids)
-        cost = sum(c for lid, c in zip(cp.local_ids, cp.costs, strict=True) if lid in sent)
+        cost = cp.cost_of(sent)
         return Settled(batch_no, len(sent), len(pending) - len(sent), cost)
 
     try:
