@@ -45,12 +45,14 @@ def template_of(message: str) -> Template | None:
 
 
 def has_attributes(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the recipient-attributes migration (003) is in this database."""
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'recipients' "
-        "AND column_name = 'attrs'"
-    ).fetchall()
-    return bool(rows and rows[0][0])
+    """Whether the recipient-attributes migration (003) is in this database. (Asked by
+    binding the column: ``duckdb_columns()`` lists every column of every catalog, ≈20 ms
+    each time a personalised batch opens.)"""
+    try:
+        con.execute("SELECT attrs FROM recipients LIMIT 0")
+    except duckdb.BinderException:
+        return False
+    return True
 
 
 def list_columns(con: duckdb.DuckDBPyConnection, list_ids: Sequence[int]) -> dict[int, list[str]]:
