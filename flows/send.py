@@ -9,6 +9,7 @@ opening — a scheduled flow run, not a sleeping worker.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from uuid import UUID
@@ -22,6 +23,7 @@ from prefect.artifacts import (
 
 from chapar import reports, sending
 from chapar.lease import new_owner
+from chapar.providers import warm_up
 from chapar.scheduling import get_scheduler
 from flows.secrets import load_api_key
 from tasks.sending import begin_run, send_batches
@@ -70,6 +72,8 @@ def send_campaign(
         return {"campaign_id": campaign_id, "status": "skipped", "reason": "stale schedule"}
     wait_until(not_before)
     load_api_key()
+    # the tasks run in this process: its provider clients' CA store loads while planning
+    threading.Thread(target=warm_up, name="provider-warm-up", daemon=True).start()
     ref = begin_run(campaign_id, mode, new_owner())
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"
     # Called from a sync flow, these return values, not coroutines.

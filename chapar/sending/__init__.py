@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 
-from chapar.providers._http import shared_ssl_context
+from chapar.providers import warm_up
 from chapar.sending.deliver import ProviderFactory, TokenBucket, state_of
 from chapar.sending.engine import crashpoint, run_async, send_batch, send_batches
 from chapar.sending.run import (
@@ -53,7 +53,7 @@ def send_run(
     process (the CLI's way; the Prefect flow drives the same loop with its task)."""
     # the provider's client loads the CA store once a process (≈0.3 s): meanwhile, not
     # before the first request
-    threading.Thread(target=shared_ssl_context, name="ca-store", daemon=True).start()
+    threading.Thread(target=warm_up, name="provider-warm-up", daemon=True).start()
     ref = begin_run(campaign_id, mode, actor=actor)
     return drive(
         ref,

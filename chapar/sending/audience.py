@@ -46,12 +46,13 @@ def classify(
     barred: pl.DataFrame,
     capped: pl.DataFrame,
     *,
-    batch_size: int,
+    batch_size: int | None,
     send_count: int | None = None,
     defer: bool = False,
 ) -> pl.DataFrame:
     """The planned messages: the source's columns (and any others it has, e.g. ``attrs``)
-    with ``seq`` (1…), ``status``, ``batch_no`` (null: not sent) and ``free_at`` (a capped
+    with ``seq`` (1…), ``status``, ``batch_no`` (null: not sent; all 0 without a
+    ``batch_size``: who is reached, not how it is split) and ``free_at`` (a capped
     number's), in source order."""
     rows = (
         source.cast(SOURCE)
@@ -80,9 +81,10 @@ def classify(
         # the recipients strictly before a row: its rank less itself
         rows = rows.filter(sendable.cum_sum() - sendable < send_count)
     pending = pl.col("status") == "pending"
-    batch_no = pl.when(pending).then((pending.cast(pl.Int64).cum_sum() - 1) // batch_size)
+    position = pending.cast(pl.Int64).cum_sum() - 1
+    batch_no = pl.when(pending).then(position // batch_size if batch_size else 0)
     rows = rows.with_columns(batch_no.cast(pl.Int32).alias("batch_no"))
-    if defer:
+    if defer and batch_size:
         rows = _deferred_batches(rows, batch_size)
     extra = [c for c in source.columns if c not in SOURCE]
     return rows.select(
@@ -155,7 +157,7 @@ def reached(
     row's values for personalised text. Nothing is written."""
     return classify(
         rows_of(con, list_ids, with_attrs), barred_on(con, sender), capped_now(con, cap),
-        batch_size=1 << 30, send_count=send_count,
+        batch_size=None, send_count=send_count,
     )  # fmt: skip
 
 
