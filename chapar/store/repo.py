@@ -350,10 +350,16 @@ def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str, threads: int | No
 
 def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
     """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars;
-    only the blacklist overlap asks DuckDB (of the distinct numbers)."""
-    numbers = rows.get_column("number")
-    distinct = numbers.drop_nulls().unique().to_frame()
-    _register_stream(con, "staging_numbers", distinct)
+    only the blacklist overlap asks DuckDB (of the distinct numbers). ``repeats``: the
+    numbers held more than once and their first line, as ``staging_repeats`` holds them."""
+    groups = (
+        rows.lazy()
+        .filter(pl.col("number").is_not_null())
+        .group_by("number")
+        .agg(pl.col("line_no").min().alias("first_line"), pl.len().cast(pl.Int64).alias("rows"))
+        .collect()
+    )
+    _register_stream(con, "staging_numbers", groups.select("number"))
     try:
         blacklisted = fetch_one(_run(con, "staging_blacklisted", {}))[0]  # type: ignore[index]
     finally:
@@ -365,18 +371,26 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[st
     )
     return {
         "total": rows.height,
-        "numbers": numbers.count(),
-        "valid": distinct.height,
+        "numbers": rows.get_column("number").count(),
+        "valid": groups.height,
         "blacklisted": int(blacklisted),
         "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
+        "repeats": groups.filter(pl.col("rows") > 1),
     }
+
+
+#: Rows of a staged file a part of ``staging_repeats_insert`` groups at most: 2.5M rows'
+#: numbers fit the 32 MB cap on one thread (10M rows in one part ran out of it; 4 parts of
+#: 10M peaked +39 MB, as the count of distinct numbers did).
+REPEATS_PART_ROWS = 2_500_000
 
 
 @contextmanager
 def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[str, Any]]:
     """The staged rows as the view ``staging_rows`` of this connection, and their counts.
     Rows in memory are counted by Polars, and registered by :func:`_rows_ready` before each
-    statement that reads them; staged files are counted by DuckDB, whose
+    statement that reads them; staged files are counted by DuckDB (their repeats into the
+    temporary table ``staging_repeats``), whose
     memory is capped while it counts (read-only queries, which spill under the cap) and
     only then: a write that cannot get memory at commit invalidates the database
     (measured: the blacklist's index under a 48 MB cap)."""
@@ -385,12 +399,18 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
             yield _frame_counts(con, staged.rows)
         finally:
             con.unregister("staging_rows")
+            con.unregister("staging_repeats")
         return
     # a view takes no parameters: the files are our own temp paths, quoted
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged.files)
     con.execute(q("staging_view").replace("$files", f"[{files}]"))
     try:
         with _memory_capped(con, COUNT_MEMORY, STREAMED_THREADS):
+            total = int(fetch_one(_run(con, "staging_total", {}))[0])  # type: ignore[index]
+            _run(con, "staging_repeats_create", {})
+            parts = max(1, -(-total // REPEATS_PART_ROWS))
+            for part in range(parts):
+                _run(con, "staging_repeats_insert", {"parts": parts, "part": part})
             counts = _rows(con, "staging_counts", {})[0]
             cur = _run(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
             sample = [dict(zip(("line_no", "raw"), r, strict=True)) for r in cur.fetchall()]
@@ -398,13 +418,17 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
         yield counts
     finally:
         con.execute("DROP VIEW IF EXISTS staging_rows")
+        con.execute("DROP TABLE IF EXISTS temp.staging_repeats")
 
 
-def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged) -> None:
-    """Make ``staging_rows`` readable by the next statement: rows held in memory are
-    registered again for each statement that reads them (their Arrow stream is read once)."""
+def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged, counts: dict[str, Any]
+                ) -> None:  # fmt: skip
+    """Make ``staging_rows`` (and ``staging_repeats``) readable by the next statement: rows
+    held in memory are registered again for each statement that reads them (their Arrow
+    streams are read once)."""
     if staged.rows is not None:
         _register_stream(con, "staging_rows", staged.rows)
+        _register_stream(con, "staging_repeats", counts["repeats"])
 
 
 def _preview(source: Source, staged: _Staged, counts: dict[str, Any], accept_invalid: bool
@@ -478,7 +502,7 @@ def import_list(
                 streamed = staged.rows is None
                 with _memory_capped(con, STREAMED_COPY_MEMORY if streamed else COPY_MEMORY,
                                     STREAMED_THREADS if streamed else None):  # fmt: skip
-                    _rows_ready(con, staged)
+                    _rows_ready(con, staged, counts)
                     _run(con, insert, {"list_id": list_id})
             finally:
                 con.execute("RESET preserve_insertion_order")
@@ -576,9 +600,9 @@ def import_blacklist(
             con.execute("BEGIN TRANSACTION")
             try:
                 before = _scalar(con, "blacklist_count", {})
-                _rows_ready(con, staged)
+                _rows_ready(con, staged, counts)
                 _run(con, "blacklist_ledger_insert_staged", {"source": path.name})
-                _rows_ready(con, staged)
+                _rows_ready(con, staged, counts)
                 _run(con, "blacklist_insert_staged", {"source": "import"})
                 added = int(_scalar(con, "blacklist_count", {}) - before)
                 con.execute("COMMIT")
@@ -694,7 +718,11 @@ def audience(
             "cap_n": cap[0] if cap else None,
             "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
         }
-        if send_count is None:  # everyone: counted per number, no ordering needed
+        if send_count is None and len(ids) == 1:  # one list: its rows' first_in_list
+            one = {**params, "list_id": ids[0]}
+            del one["list_ids"]
+            rows = _rows(con, "audience_price_one_list", one)
+        elif send_count is None:  # everyone: counted per number, no ordering needed
             rows = _rows(con, "audience_price_all", params)
         else:  # the first send_count recipients: in order, as planning takes them
             from chapar.sending.audience import reached
