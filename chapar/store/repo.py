@@ -376,12 +376,14 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[st
         "blacklisted": int(blacklisted),
         "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
         "repeats": groups.filter(pl.col("rows") > 1),
+        "parts": 1,
     }
 
 
-#: Rows of a staged file a part of ``staging_repeats_insert`` groups at most: 2.5M rows'
-#: numbers fit the 32 MB cap on one thread (10M rows in one part ran out of it; 4 parts of
-#: 10M peaked +39 MB, as the count of distinct numbers did).
+#: Rows of a staged file a part of ``staging_repeats_insert`` groups, and a part of
+#: ``recipients_insert`` copies, at most: 2.5M rows' numbers fit the 32 MB cap on one
+#: thread (10M rows in one part ran out of it; in 4 parts they peaked +39 MB, as the count
+#: of distinct numbers did). A file held in memory is one part.
 REPEATS_PART_ROWS = 2_500_000
 
 
@@ -415,6 +417,7 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
             cur = _run(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
             sample = [dict(zip(("line_no", "raw"), r, strict=True)) for r in cur.fetchall()]
         counts["samples"] = [(int(r["line_no"]), str(r["raw"])) for r in sample]
+        counts["parts"] = parts
         yield counts
     finally:
         con.execute("DROP VIEW IF EXISTS staging_rows")
@@ -502,8 +505,10 @@ def import_list(
                 streamed = staged.rows is None
                 with _memory_capped(con, STREAMED_COPY_MEMORY if streamed else COPY_MEMORY,
                                     STREAMED_THREADS if streamed else None):  # fmt: skip
-                    _rows_ready(con, staged, counts)
-                    _run(con, insert, {"list_id": list_id})
+                    for part in range(counts["parts"]):
+                        _rows_ready(con, staged, counts)
+                        _run(con, insert, {"list_id": list_id, "parts": counts["parts"],
+                                           "part": part})  # fmt: skip
             finally:
                 con.execute("RESET preserve_insertion_order")
             _run(

@@ -70,19 +70,28 @@ SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
 ORDER BY line_no LIMIT $limit;
 
 -- name: recipients_insert
--- The staged rows become the list's rows, each marked first_in_list or not (a number not
--- among the repeats appears once).
+-- One part of the staged rows ($part of $parts, by the number's remainder as the repeats
+-- were grouped; the invalid rows with part 0) becomes the list's rows, each marked
+-- first_in_list or not (a number not among the repeats appears once). In parts, a part's
+-- repeats fit DuckDB's memory cap: 10M rows in one part made the join spill (18 s
+-- against 5.4 s in 4 parts, same peak).
 INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs, first_in_list)
 SELECT $list_id, s.line_no, s.number, s.operator, s.raw, s.attrs,
        CASE WHEN s.number IS NOT NULL THEN r.first_line IS NULL OR r.first_line = s.line_no END
-FROM staging_rows s LEFT JOIN staging_repeats r ON r.number = s.number;
+FROM staging_rows s LEFT JOIN (
+    SELECT number, first_line FROM staging_repeats WHERE number % $parts = $part
+) r ON r.number = s.number
+WHERE s.number % $parts = $part OR (s.number IS NULL AND $part = 0);
 
 -- name: recipients_insert_plain
 -- The same for a file with no column besides the numbers (no attrs staged).
 INSERT INTO recipients (list_id, line_no, number, operator, raw, first_in_list)
 SELECT $list_id, s.line_no, s.number, s.operator, s.raw,
        CASE WHEN s.number IS NOT NULL THEN r.first_line IS NULL OR r.first_line = s.line_no END
-FROM staging_rows s LEFT JOIN staging_repeats r ON r.number = s.number;
+FROM staging_rows s LEFT JOIN (
+    SELECT number, first_line FROM staging_repeats WHERE number % $parts = $part
+) r ON r.number = s.number
+WHERE s.number % $parts = $part OR (s.number IS NULL AND $part = 0);
 
 -- name: blacklist_ledger_insert_staged
 -- An imported blacklist's new numbers join the suppression ledger (run before
