@@ -1,4 +1,5 @@
-"""A ``chapar`` process that previews and imports files never loads pandas or pyarrow.
+"""A ``chapar`` process that previews, imports and prices lists never loads pandas or
+pyarrow.
 
 DuckDB 1.5's Python binding imports pandas (≈110 MB with pyarrow and numpy) at the first
 query parameter that is not None, and for every registered Polars frame; the import path
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,7 @@ def people(tmp_path: Path, rows: int) -> Path:
     return path
 
 
-def test_preview_and_import_load_neither_pandas_nor_pyarrow(tmp_path: Path) -> None:
+def test_preview_import_and_price_load_neither_pandas_nor_pyarrow(tmp_path: Path) -> None:
     path = people(tmp_path, 50)
     blacklist = tmp_path / "blacklist.txt"
     blacklist.write_text("09121000001\n09121000002\n", encoding="utf-8")
@@ -68,8 +70,9 @@ def test_preview_and_import_load_neither_pandas_nor_pyarrow(tmp_path: Path) -> N
         ["lists", "import", "people", str(path)],
         ["lists", "import", "O'Brien's list; -- not SQL", str(path)],
         ["lists", "import", "people", str(path), "--replace"],
+        ["price", "--message", "سلام", "--list", "people", "--json"],  # the dry run too
     )
-    assert child["codes"] == [0, 0, 0, 0, 0]
+    assert child["codes"] == [0, 0, 0, 0, 0, 0]
     assert child["loaded"] == []
     assert child["allocator"].endswith(",dirty_decay_ms:0,muzzy_decay_ms:0")  # the last wins
     for name in ("people", "O'Brien's list; -- not SQL"):
@@ -116,6 +119,9 @@ def test_a_value_with_a_control_character_is_still_bound_as_a_parameter(tmp_path
     assert repo._literal(None) == "NULL"
     assert repo._literal(7) == "7"
     assert repo._literal(True) == "true"
+    assert repo._literal([3, 1]) == "[3, 1]"
+    when = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
+    assert repo._literal(when) == "'2026-12-02T03:04:05+00:00'::TIMESTAMPTZ"
     assert repo._literal("two\nlines") is None
     assert repo._literal(["x", "tab\there"]) is None
     assert repo._literal(1.5) is None

@@ -83,11 +83,16 @@ def _literal(value: Any) -> str | None:
         if any(ord(c) < 32 or c == "\x7f" for c in value):
             return None
         return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):
+        kind = "TIMESTAMP" if value.tzinfo is None else "TIMESTAMPTZ"
+        return f"'{value.isoformat()}'::{kind}"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = [_literal(v) for v in value]
         if any(i is None for i in items):
             return None
         return "[" + ", ".join(i for i in items if i is not None) + "]::VARCHAR[]"
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return "[" + ", ".join(str(int(v)) for v in value) + "]"
     return None
 
 
@@ -100,6 +105,14 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
     if any(v is None for v in literals.values()):
         return con.execute(sql, params)
     return con.execute(_PARAM.sub(lambda m: literals.get(m.group(1)) or m.group(0), sql))
+
+
+def _literal_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
+                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`_rows` through :func:`_run`: a dry-run price needs no pandas either."""
+    cur = _run(con, name, params)
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def _register_stream(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
@@ -314,7 +327,11 @@ def _staged(source: Source) -> Iterator[_Staged]:
             df.write_parquet(files[-1], compression="lz4", statistics=False)
         if folder is None:
             empty = _kept(pl.DataFrame(schema=EMPTY_BATCH), source)
-            rows = pl.concat(held) if held else empty
+            number = pl.col("number")
+            rows = (pl.concat(held) if held else empty).with_columns(
+                pl.when(number.is_not_null()).then(number.is_first_distinct())
+                .alias("first_in_list")
+            )  # fmt: skip
             del held
             yield _Staged(_shown(first, source), rows=rows)
             return
@@ -349,17 +366,11 @@ def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str, threads: int | No
 
 
 def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
-    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars;
-    only the blacklist overlap asks DuckDB (of the distinct numbers). ``repeats``: the
-    numbers held more than once and their first line, as ``staging_repeats`` holds them."""
-    groups = (
-        rows.lazy()
-        .filter(pl.col("number").is_not_null())
-        .group_by("number")
-        .agg(pl.col("line_no").min().alias("first_line"), pl.len().cast(pl.Int64).alias("rows"))
-        .collect()
-    )
-    _register_stream(con, "staging_numbers", groups.select("number"))
+    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars
+    (the distinct numbers are the rows first in the list); only the blacklist overlap asks
+    DuckDB (of the distinct numbers)."""
+    distinct = rows.filter(pl.col("first_in_list")).select("number")
+    _register_stream(con, "staging_numbers", distinct)
     try:
         blacklisted = fetch_one(_run(con, "staging_blacklisted", {}))[0]  # type: ignore[index]
     finally:
@@ -372,18 +383,16 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[st
     return {
         "total": rows.height,
         "numbers": rows.get_column("number").count(),
-        "valid": groups.height,
+        "valid": distinct.height,
         "blacklisted": int(blacklisted),
         "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
-        "repeats": groups.filter(pl.col("rows") > 1),
-        "parts": 1,
     }
 
 
 #: Rows of a staged file a part of ``staging_repeats_insert`` groups, and a part of
-#: ``recipients_insert`` copies, at most: 2.5M rows' numbers fit the 32 MB cap on one
+#: ``recipients_insert_part`` copies, at most: 2.5M rows' numbers fit the 32 MB cap on one
 #: thread (10M rows in one part ran out of it; in 4 parts they peaked +39 MB, as the count
-#: of distinct numbers did). A file held in memory is one part.
+#: of distinct numbers did). A file held in memory marks its rows in Polars instead.
 REPEATS_PART_ROWS = 2_500_000
 
 
@@ -401,7 +410,6 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
             yield _frame_counts(con, staged.rows)
         finally:
             con.unregister("staging_rows")
-            con.unregister("staging_repeats")
         return
     # a view takes no parameters: the files are our own temp paths, quoted
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged.files)
@@ -424,14 +432,11 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
         con.execute("DROP TABLE IF EXISTS temp.staging_repeats")
 
 
-def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged, counts: dict[str, Any]
-                ) -> None:  # fmt: skip
-    """Make ``staging_rows`` (and ``staging_repeats``) readable by the next statement: rows
-    held in memory are registered again for each statement that reads them (their Arrow
-    streams are read once)."""
+def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged) -> None:
+    """Make ``staging_rows`` readable by the next statement: rows held in memory are
+    registered again for each statement that reads them (their Arrow stream is read once)."""
     if staged.rows is not None:
         _register_stream(con, "staging_rows", staged.rows)
-        _register_stream(con, "staging_repeats", counts["repeats"])
 
 
 def _preview(source: Source, staged: _Staged, counts: dict[str, Any], accept_invalid: bool
@@ -498,6 +503,8 @@ def import_list(
                 inserted = _run(con, "list_insert", {"name": name, "source_file": path.name})
                 list_id = int(fetch_one(inserted)[0])  # type: ignore[index]
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
+            if staged.rows is None:  # streamed: in parts, marked from staging_repeats
+                insert = insert.replace("recipients_insert", "recipients_insert_part")
             # Rows are read by line_no everywhere (planning, previews), never by storage
             # order: letting DuckDB write them in any order made the copy ≈40% faster.
             con.execute("SET preserve_insertion_order = false")
@@ -505,10 +512,13 @@ def import_list(
                 streamed = staged.rows is None
                 with _memory_capped(con, STREAMED_COPY_MEMORY if streamed else COPY_MEMORY,
                                     STREAMED_THREADS if streamed else None):  # fmt: skip
-                    for part in range(counts["parts"]):
-                        _rows_ready(con, staged, counts)
-                        _run(con, insert, {"list_id": list_id, "parts": counts["parts"],
-                                           "part": part})  # fmt: skip
+                    _rows_ready(con, staged)
+                    if streamed:
+                        for part in range(counts["parts"]):
+                            _run(con, insert, {"list_id": list_id, "parts": counts["parts"],
+                                               "part": part})  # fmt: skip
+                    else:
+                        _run(con, insert, {"list_id": list_id})
             finally:
                 con.execute("RESET preserve_insertion_order")
             _run(
@@ -569,7 +579,7 @@ def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]
         raise InputError("choose at least one recipient list", where="source")
     ids = []
     for name in names:
-        row = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        row = fetch_one(_run(con, "list_by_name", {"name": name}))
         if row is None:
             raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
         ids.append(int(row[0]))
@@ -605,9 +615,9 @@ def import_blacklist(
             con.execute("BEGIN TRANSACTION")
             try:
                 before = _scalar(con, "blacklist_count", {})
-                _rows_ready(con, staged, counts)
+                _rows_ready(con, staged)
                 _run(con, "blacklist_ledger_insert_staged", {"source": path.name})
-                _rows_ready(con, staged, counts)
+                _rows_ready(con, staged)
                 _run(con, "blacklist_insert_staged", {"source": "import"})
                 added = int(_scalar(con, "blacklist_count", {}) - before)
                 con.execute("COMMIT")
@@ -726,9 +736,9 @@ def audience(
         if send_count is None and len(ids) == 1:  # one list: its rows' first_in_list
             one = {**params, "list_id": ids[0]}
             del one["list_ids"]
-            rows = _rows(con, "audience_price_one_list", one)
+            rows = _literal_rows(con, "audience_price_one_list", one)
         elif send_count is None:  # everyone: counted per number, no ordering needed
-            rows = _rows(con, "audience_price_all", params)
+            rows = _literal_rows(con, "audience_price_all", params)
         else:  # the first send_count recipients: in order, as planning takes them
             from chapar.sending.audience import reached
 
@@ -1141,5 +1151,5 @@ def lines() -> list[Line]:
 
 
 def line_for(con: duckdb.DuckDBPyConnection, sender: str) -> Line:
-    row = fetch_one(con.execute(q("line_get"), {"sender": sender}))
+    row = fetch_one(_run(con, "line_get", {"sender": sender}))
     return Line(*row) if row else Line(sender, None, None)

@@ -37,7 +37,7 @@ CREATE OR REPLACE TEMP VIEW staging_rows AS SELECT * FROM read_parquet($files);
 -- name: staging_repeats_create
 -- The numbers an import holds more than once, with the line each first appears on: what
 -- marks the rows' first_in_list, and (with the rows' count) the distinct numbers. Filled
--- for a staged file by staging_repeats_insert; a file held in memory registers its own.
+-- for a staged file by staging_repeats_insert (a file held in memory is marked by Polars).
 CREATE OR REPLACE TEMP TABLE staging_repeats (number BIGINT, first_line INTEGER, rows BIGINT);
 
 -- name: staging_repeats_insert
@@ -70,8 +70,18 @@ SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
 ORDER BY line_no LIMIT $limit;
 
 -- name: recipients_insert
--- One part of the staged rows ($part of $parts, by the number's remainder as the repeats
--- were grouped; the invalid rows with part 0) becomes the list's rows, each marked
+-- Rows held in memory become the list's rows; Polars marked each first_in_list or not.
+INSERT INTO recipients (list_id, line_no, number, operator, raw, attrs, first_in_list)
+SELECT $list_id, line_no, number, operator, raw, attrs, first_in_list FROM staging_rows;
+
+-- name: recipients_insert_plain
+-- The same for a file with no column besides the numbers (no attrs staged).
+INSERT INTO recipients (list_id, line_no, number, operator, raw, first_in_list)
+SELECT $list_id, line_no, number, operator, raw, first_in_list FROM staging_rows;
+
+-- name: recipients_insert_part
+-- One part of a staged file's rows ($part of $parts, by the number's remainder as the
+-- repeats were grouped; the invalid rows with part 0) becomes the list's rows, each marked
 -- first_in_list or not (a number not among the repeats appears once). In parts, a part's
 -- repeats fit DuckDB's memory cap: 10M rows in one part made the join spill (18 s
 -- against 5.4 s in 4 parts, same peak).
@@ -83,7 +93,7 @@ FROM staging_rows s LEFT JOIN (
 ) r ON r.number = s.number
 WHERE s.number % $parts = $part OR (s.number IS NULL AND $part = 0);
 
--- name: recipients_insert_plain
+-- name: recipients_insert_part_plain
 -- The same for a file with no column besides the numbers (no attrs staged).
 INSERT INTO recipients (list_id, line_no, number, operator, raw, first_in_list)
 SELECT $list_id, s.line_no, s.number, s.operator, s.raw,
