@@ -19,11 +19,12 @@ against a fresh DuckDB file in a temp folder (the user's ``data/`` is never touc
   with no detection, counts nor attributes;
 * the pathological files of issue 10: a single 10 MB line of 873,813 numbers (refused, with
   the count) and a 10 MB junk line between two good rows (read as one invalid row);
-* with ``--memory SIZES``: for each size, ``import_list`` in a child process, its peak RSS
-  (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after the child exits, children run one at
-  a time from the smallest) and the RSS of the same child before it imports (Python, Polars
-  and DuckDB loaded); and at the smallest size, the same list streamed (when it is read
-  held) and the baseline.
+* with ``--memory SIZES``: for each size, ``chapar lists import`` in a child process (with
+  the command's allocator setting), its peak RSS (``VmHWM``, and
+  ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after the child exits, children run one at
+  a time from the smallest), the RSS of the same child before it imports (Python, Polars
+  and DuckDB loaded) and whether pandas or pyarrow got loaded; and at the smallest size,
+  the same list streamed (when it is read held) and the baseline.
 
 Figures only; nothing asserts on time or memory (the machine is shared).
 """
