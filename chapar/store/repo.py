@@ -64,7 +64,8 @@ def _scalar(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -
 # too: DuckDB converts it with ``to_arrow()`` (pyarrow) and scans it through
 # ``pyarrow.dataset``, which imports pandas. A ``chapar lists import`` process has no other
 # use for them, so the import path writes its values into its SQL as literals and hands
-# DuckDB its frames as bare Arrow C streams (bench/README.md, "the floor").
+# DuckDB its frames as bare Arrow C streams (bench/README.md, import, turn 4). The dry-run
+# price does the same: ``chapar price`` loads no pandas either.
 
 _PARAM = re.compile(r"\$(\w+)")
 
@@ -502,14 +503,14 @@ def import_list(
             else:
                 inserted = _run(con, "list_insert", {"name": name, "source_file": path.name})
                 list_id = int(fetch_one(inserted)[0])  # type: ignore[index]
+            streamed = staged.rows is None
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
-            if staged.rows is None:  # streamed: in parts, marked from staging_repeats
+            if streamed:  # in parts, each row marked from staging_repeats
                 insert = insert.replace("recipients_insert", "recipients_insert_part")
             # Rows are read by line_no everywhere (planning, previews), never by storage
             # order: letting DuckDB write them in any order made the copy ≈40% faster.
             con.execute("SET preserve_insertion_order = false")
             try:
-                streamed = staged.rows is None
                 with _memory_capped(con, STREAMED_COPY_MEMORY if streamed else COPY_MEMORY,
                                     STREAMED_THREADS if streamed else None):  # fmt: skip
                     _rows_ready(con, staged)
