@@ -19,11 +19,12 @@ against a fresh DuckDB file in a temp folder (the user's ``data/`` is never touc
   with no detection, counts nor attributes;
 * the pathological files of issue 10: a single 10 MB line of 873,813 numbers (refused, with
   the count) and a 10 MB junk line between two good rows (read as one invalid row);
-* with ``--memory SIZES``: for each size, ``import_list`` in a child process, its peak RSS
-  (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after the child exits, children run one at
-  a time from the smallest) and the RSS of the same child before it imports (Python, Polars
-  and DuckDB loaded); and at the smallest size, the same list streamed (when it is read
-  held) and the baseline.
+* with ``--memory SIZES``: for each size, ``chapar lists import`` in a child process (with
+  the command's allocator setting), its peak RSS (``VmHWM``, and
+  ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after the child exits, children run one at
+  a time from the smallest), the RSS of the same child before it imports (Python, Polars
+  and DuckDB loaded) and whether pandas or pyarrow got loaded; and at the smallest size,
+  the same list streamed (when it is read held) and the baseline.
 
 Figures only; nothing asserts on time or memory (the machine is shared).
 """
@@ -31,6 +32,7 @@ Figures only; nothing asserts on time or memory (the machine is shared).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -374,14 +376,17 @@ def _rss_mb(field: str = "VmRSS") -> float:
 
 def child(kind: str, path: str, folder: str) -> None:
     """Run in a child: write a file of N rows (``write``), or one import into a fresh store
-    (``import_list``, ``streamed``: import_list streaming whatever the size, or
-    ``baseline``), printing the RSS it had before importing as JSON.
-    An importing child loads what ``chapar lists import`` loads (numpy and the number
-    generator only in writers)."""
+    (``import_list``: ``chapar lists import`` itself; ``streamed``: the same, streaming
+    whatever the size; or ``baseline``), printing as JSON the RSS it had before importing
+    (Python, Polars and DuckDB loaded, the schema made), its peak, and whether pandas or
+    pyarrow got loaded. The parent sets Polars' allocator as the command does
+    (``chapar.cli.IMPORT_ALLOCATOR``: this module loads Polars before the command could);
+    numpy and the number generator are loaded only in writers."""
     if kind == "write":
         write_recipients(Path(path), int(folder))
         return
     use_temp_store(Path(folder))
+    from chapar.cli import main
     from chapar.store import repo
 
     repo.balance()  # Python, Polars and DuckDB loaded, the schema made
@@ -389,18 +394,25 @@ def child(kind: str, path: str, folder: str) -> None:
     start = time.perf_counter()
     if kind == "baseline":
         baseline(Path(path), Path(folder))
-    elif kind == "streamed":
-        with streamed():
-            repo.import_list("customers", Path(path))
     else:
-        repo.import_list("customers", Path(path))
+        with streamed() if kind == "streamed" else contextlib.nullcontext():
+            try:
+                main(["lists", "import", "customers", path])
+            except SystemExit as exc:
+                if exc.code:
+                    raise
     seconds = time.perf_counter() - start
-    print(json.dumps({"floor_mb": floor, "peak_mb": _rss_mb("VmHWM"), "seconds": seconds}))
+    loaded = [m for m in ("pandas", "pyarrow") if m in sys.modules]
+    print(json.dumps({"floor_mb": floor, "peak_mb": _rss_mb("VmHWM"), "seconds": seconds,
+                      "loaded": loaded}))  # fmt: skip
 
 
 def _spawn(*args: str) -> str:
+    from chapar.cli import IMPORT_ALLOCATOR
+
+    env = {**os.environ, "_RJEM_MALLOC_CONF": IMPORT_ALLOCATOR}
     return subprocess.run([sys.executable, "-m", "bench.bench_import", "--child", *args],
-                          check=True, capture_output=True, text=True).stdout  # fmt: skip
+                          check=True, capture_output=True, text=True, env=env).stdout  # fmt: skip
 
 
 def measure_memory(root: Path, sizes: list[int]) -> None:
@@ -433,9 +445,11 @@ def measure_memory(root: Path, sizes: list[int]) -> None:
             ok = report["peak_mb"] <= GOAL_RSS_MB
             verdict = f" — {'within' if ok else 'over'} {GOAL_RSS_MB} MB"
         label = f"{kind} ({way(path)})" if kind == "import_list" else kind
+        loaded = ", ".join(report["loaded"]) or "neither"
         print(f"  {label:<24} {n:>12,} rows: {report['seconds']:6.1f} s, peak RSS "
               f"{report['peak_mb']:5.0f} MB (before importing {report['floor_mb']:.0f} MB; "
-              f"RUSAGE_CHILDREN so far {children:.0f} MB){verdict}")  # fmt: skip
+              f"RUSAGE_CHILDREN so far {children:.0f} MB; pandas/pyarrow loaded: {loaded})"
+              f"{verdict}")  # fmt: skip
     detection([root / f"recipients-{max(sizes)}.csv"])  # after the children: it loads Polars
     print()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -131,6 +132,22 @@ AcceptInvalidOption = Annotated[
     bool, typer.Option(help="import even when most rows are not valid mobile numbers")
 ]
 _DELIMITER_NAMES = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}
+#: Polars' allocator (jemalloc) for a process that imports a file: freed pages go back to
+#: the system at once instead of after 0.5-1 s (Polars' default), so the peak is the
+#: largest batch's, not a second's worth of batches: a 1M-row import peaked 289 MB
+#: against 346-376 MB, no slower (bench/README.md). The variable is Polars' own
+#: (polars/__init__.py appends it to its defaults), read when Polars is first imported.
+IMPORT_ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
+
+
+def _lean_allocator() -> None:
+    """Use :data:`IMPORT_ALLOCATOR` if Polars is not loaded yet (it is not, in a ``chapar``
+    process, until a command needs it; a test runner has it loaded already). Added after
+    any inherited value (a parent that loaded Polars passes Polars' defaults on): the last
+    value of an option wins."""
+    if "polars" not in sys.modules:
+        inherited = os.environ.get("_RJEM_MALLOC_CONF")
+        os.environ["_RJEM_MALLOC_CONF"] = ",".join(filter(None, [inherited, IMPORT_ALLOCATOR]))
 
 
 @lists_app.command("preview")
@@ -138,6 +155,7 @@ def lists_preview(file: Path, column: ColumnOption = None, sheet: SheetOption = 
     """Show how a file would be read and imported, writing nothing: encoding, delimiter,
     sheet, header row, number column, the first rows as read, and the counts. Exits 1 when
     the import would be refused."""
+    _lean_allocator()
     from chapar.store import repo
 
     p = repo.preview_list(file, column, sheet=sheet)
@@ -178,6 +196,7 @@ def lists_import(
 ) -> None:
     """Import a recipient list from CSV/TSV/text (any usual encoding and delimiter) or a
     workbook (.xlsx, .xls); the other columns are kept as the recipients' attributes."""
+    _lean_allocator()
     from chapar.store import repo
 
     result = repo.import_list(
@@ -201,6 +220,7 @@ def blacklist_import(
     accept_invalid: AcceptInvalidOption = False,
 ) -> None:
     """Import numbers into the telecom blacklist (read as a recipient list is)."""
+    _lean_allocator()
     from chapar.store import repo
 
     result = repo.import_blacklist(file, column, sheet=sheet, accept_invalid=accept_invalid)

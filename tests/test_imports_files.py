@@ -358,7 +358,7 @@ def imported_both_ways(monkeypatch: pytest.MonkeyPatch, path: Path, **options: A
             result = (exc.code, exc.text("en"))
         with connect() as con:
             stored = con.execute(
-                "SELECT line_no, number, operator, raw, attrs FROM recipients r "
+                "SELECT line_no, number, operator, raw, attrs, first_in_list FROM recipients r "
                 "JOIN lists l ON l.id = r.list_id WHERE l.name = ? ORDER BY line_no",
                 [way],
             ).fetchall()
@@ -411,3 +411,27 @@ def test_a_refusal_is_the_same_held_or_streamed(tmp_path: Path, monkeypatch: pyt
     assert found["held"] == found["streamed"]
     assert found["held"][0][0] is Code.IMPORT_MOSTLY_INVALID
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("way", ["held", "streamed"])
+def test_each_row_says_whether_it_is_its_number_s_first_in_the_list(
+    monkeypatch: pytest.MonkeyPatch, write: Any, way: str
+) -> None:
+    """first_in_list (what a one-list price counts by): true on the line a number first
+    appears on, false on its repeats, null on invalid rows; the same whichever way the file
+    went, and a staged file's repeats counted in several parts give the same."""
+    if way == "streamed":
+        monkeypatch.setattr(repo, "HELD_FILE_BYTES", 0)
+        monkeypatch.setattr(repo, "REPEATS_PART_ROWS", 2)  # 4 parts for these 7 rows
+    path = write("repeats.csv", "\n".join(
+        ["mobile", "09121111111", "09122222222", "0912 111 1111", "bad", "09122222222",
+         "+989121111111", "09123333333"]
+    ))  # fmt: skip
+    result = repo.import_list("r", path, accept_invalid=True)
+    assert (result.total, result.valid, result.invalid, result.duplicates) == (7, 3, 1, 3)
+    with connect() as con:
+        flags = con.execute(
+            "SELECT line_no, first_in_list FROM recipients ORDER BY line_no"
+        ).fetchall()
+    assert flags == [(2, True), (3, True), (4, False), (5, None), (6, False), (7, False),
+                     (8, True)]  # fmt: skip

@@ -121,9 +121,28 @@ def same_price_for_everyone_and_a_send_count_past_the_end() -> None:
             assert everyone == repo.audience(lists, send_count=10**6, sender=sender)
 
 
+def one_list_price_counts_as_the_per_number_query() -> None:
+    """A one-list price reads the rows' first_in_list (audience_price_one_list); the query
+    that groups by number (audience_price_all) must give exactly the same rows."""
+    from chapar.store import connect
+
+    with connect() as con:
+        for name in ("a", "b"):
+            list_id = repo._list_ids(con, [name])[0]
+            for sender in (None, LINE):
+                params = {"sender": sender, "cap_n": None, "cap_since": None}
+                by_flag = repo._rows(con, "audience_price_one_list",
+                                     {**params, "list_id": list_id})  # fmt: skip
+                by_number = repo._rows(con, "audience_price_all",
+                                       {**params, "list_ids": [list_id]})  # fmt: skip
+                assert by_flag == by_number
+                assert by_flag  # something was counted
+
+
 def test_pricing_everyone_counts_as_pricing_a_send_count_past_the_end(write):
     two_lists_and_a_blacklist(write)
     same_price_for_everyone_and_a_send_count_past_the_end()
+    one_list_price_counts_as_the_per_number_query()
     both = repo.audience(["a", "b"])
     assert sum(both.by_operator.values()) == 10
     assert (both.invalid, both.duplicates, both.blacklisted) == (3, 5, 2)
@@ -138,6 +157,7 @@ def test_opt_outs_are_priced_the_same_for_everyone_and_a_send_count(write):
     suppressions.add_suppression("09121239999", "opted_out", line=LINE)
     suppressions.add_suppression("09121239999", "opted_in", line=LINE)  # the latest decides
     same_price_for_everyone_and_a_send_count_past_the_end()
+    one_list_price_counts_as_the_per_number_query()
     both = repo.audience(["a", "b"], sender=LINE)
     assert sum(both.by_operator.values()) == 8
     assert (both.invalid, both.duplicates, both.blacklisted, both.opted_out) == (3, 5, 2, 2)
@@ -156,3 +176,32 @@ def test_an_import_s_memory_cap_is_lifted_for_the_writes_after_it(tmp_path: Path
     con.execute("INSERT INTO b SELECT range FROM range(200000)")  # an index of ≈ 10 MB
     con.execute("COMMIT")
     assert con.sql("SELECT count(*) FROM b").fetchone() == (200_000,)
+
+
+def test_lists_imported_before_version_8_have_their_first_rows_marked(tmp_path: Path):
+    """Migration 8 marks the rows of lists already in the database as an import would."""
+    import duckdb
+
+    from chapar.store import connect, migrations
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                "applied_at TIMESTAMPTZ DEFAULT now())")  # fmt: skip
+    for version, sql in migrations():
+        if version < 8:
+            con.execute(sql)
+            con.execute(f"INSERT INTO schema_migrations (version) VALUES ({version})")
+    con.execute("INSERT INTO lists (id, name, total_rows, valid, invalid, duplicates) "
+                "VALUES (1, 'a', 5, 2, 1, 2), (2, 'b', 2, 1, 0, 1)")  # fmt: skip
+    con.execute("INSERT INTO recipients (list_id, line_no, number) VALUES "
+                "(1, 1, 989121111111), (1, 2, NULL), (1, 3, 989121111111), "
+                "(1, 4, 989122222222), (1, 5, 989121111111), "
+                "(2, 1, 989122222222), (2, 2, 989122222222)")  # fmt: skip
+    con.close()
+    with connect(path) as migrated:
+        flags = migrated.execute(
+            "SELECT list_id, line_no, first_in_list FROM recipients ORDER BY ALL"
+        ).fetchall()
+    assert flags == [(1, 1, True), (1, 2, None), (1, 3, False), (1, 4, True), (1, 5, False),
+                     (2, 1, True), (2, 2, False)]  # fmt: skip

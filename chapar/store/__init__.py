@@ -127,7 +127,8 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("BEGIN")
         try:
             con.execute(sql)
-            con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+            # a literal: a bound value makes DuckDB import pandas (chapar.store.repo, _literal)
+            con.execute(f"INSERT INTO schema_migrations (version) VALUES ({int(version)})")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -7,6 +7,7 @@ failed import or edit leaves the database as it was.
 from __future__ import annotations
 
 import getpass
+import re
 import shutil
 import tempfile
 from collections import deque
@@ -52,6 +53,74 @@ def _rows(
 def _scalar(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> Any:
     row = fetch_one(con.execute(q(name), params))
     return row[0] if row else None
+
+
+# --- values without pandas (the import path) ----------------------------------------------------
+#
+# DuckDB 1.5's Python binding imports pandas (and with it pyarrow and numpy: ≈110 MB of RSS)
+# the first time a query gets a parameter that is not None: GetPythonObjectType compares
+# every value with ``pandas.NaT`` before it looks at its type (python_conversion.cpp), and
+# prepared statements convert their values the same way. A registered Polars frame does it
+# too: DuckDB converts it with ``to_arrow()`` (pyarrow) and scans it through
+# ``pyarrow.dataset``, which imports pandas. A ``chapar lists import`` process has no other
+# use for them, so the import path writes its values into its SQL as literals and hands
+# DuckDB its frames as bare Arrow C streams (bench/README.md, import, turn 4). The dry-run
+# price does the same: ``chapar price`` loads no pandas either.
+
+_PARAM = re.compile(r"\$(\w+)")
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as a DuckDB SQL literal; None for a value better bound as a parameter (a
+    type not written here, or a string with a control character: a newline could end a
+    ``--`` comment around the literal, or a PostgreSQL entry's statement)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        if any(ord(c) < 32 or c == "\x7f" for c in value):
+            return None
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):
+        kind = "TIMESTAMP" if value.tzinfo is None else "TIMESTAMPTZ"
+        return f"'{value.isoformat()}'::{kind}"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [_literal(v) for v in value]
+        if any(i is None for i in items):
+            return None
+        return "[" + ", ".join(i for i in items if i is not None) + "]::VARCHAR[]"
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return "[" + ", ".join(str(int(v)) for v in value) + "]"
+    return None
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
+         ) -> duckdb.DuckDBPyConnection:  # fmt: skip
+    """Run the named query with ``params`` written into it as literals (see above); if one
+    has no plain literal, all are bound as parameters as usual."""
+    sql = q(name)
+    literals = {k: _literal(v) for k, v in params.items()}
+    if any(v is None for v in literals.values()):
+        return con.execute(sql, params)
+    return con.execute(_PARAM.sub(lambda m: literals.get(m.group(1)) or m.group(0), sql))
+
+
+def _literal_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
+                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`_rows` through :func:`_run`: a dry-run price needs no pandas either."""
+    cur = _run(con, name, params)
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def _register_stream(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """``frame`` as the view ``name``, readable by ONE statement: its Arrow C stream (a bare
+    PyCapsule), which DuckDB reads without pyarrow — and in a third of the time of the frame
+    registered as it is (1M rows: 0.21 s against 0.70 s)."""
+    con.register(name, frame.__arrow_c_stream__())
 
 
 # --- recipient lists -----------------------------------------------------------------------
@@ -166,13 +235,20 @@ HELD_FILE_BYTES = 24 * 1024 * 1024
 #: peak; a streamed file keeps ``text.BLOCK_BYTES`` (1 MB), its memory flat in the size.
 HELD_BLOCK_BYTES = 4 * 1024 * 1024
 #: DuckDB's memory while it counts a staged file (distinct numbers of 10M rows would take
-#: ≈250 MB in a hash table; under this cap DuckDB spills to disk instead).
-COUNT_MEMORY = "48MB"
+#: ≈250 MB in a hash table; under this cap DuckDB spills to disk instead), on one thread:
+#: two threads need more than this for their hash tables (at 32 MB: out of memory at 10M;
+#: at 48 MB on two threads the count peaked +78 MB, at 32 MB on one +44 MB, no slower).
+COUNT_MEMORY = "32MB"
 #: ... and while it copies the rows into ``recipients`` (no index there: the cap only makes
 #: DuckDB evict the blocks it wrote instead of caching them; without it a 10M-row copy
 #: peaked 90 MB higher). Never for the blacklist, whose primary-key index must fit in
 #: memory: a commit that cannot get memory invalidates the database.
 COPY_MEMORY = "64MB"
+#: ... which for a streamed file is also on one thread and lower (10M rows: +76 MB at 64 MB
+#: on two threads, +40 MB at 32 MB on one): its memory, not its speed, is the point.
+STREAMED_COPY_MEMORY = "32MB"
+#: DuckDB's threads while it counts or copies a streamed file.
+STREAMED_THREADS = 1
 
 
 def _held(source: Source) -> bool:
@@ -252,7 +328,11 @@ def _staged(source: Source) -> Iterator[_Staged]:
             df.write_parquet(files[-1], compression="lz4", statistics=False)
         if folder is None:
             empty = _kept(pl.DataFrame(schema=EMPTY_BATCH), source)
-            rows = pl.concat(held) if held else empty
+            number = pl.col("number")
+            rows = (pl.concat(held) if held else empty).with_columns(
+                pl.when(number.is_not_null()).then(number.is_first_distinct())
+                .alias("first_in_list")
+            )  # fmt: skip
             del held
             yield _Staged(_shown(first, source), rows=rows)
             return
@@ -266,28 +346,34 @@ def _staged(source: Source) -> Iterator[_Staged]:
 
 
 @contextmanager
-def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """DuckDB's memory capped at ``limit`` while inside, then set back to what it was.
-    Set back by value: DuckDB 1.5's ``RESET memory_limit`` shows the default again but
-    leaves the buffer pool at the cap, so a later commit of the blacklist's index failed
-    ("could not allocate block … 45.7 MiB used")."""
-    before = con.sql("SELECT current_setting('memory_limit')").fetchone()
+def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str, threads: int | None = None
+                   ) -> Iterator[None]:  # fmt: skip
+    """DuckDB's memory capped at ``limit`` (and its threads at ``threads``, if given) while
+    inside, then set back to what they were. Set back by value: DuckDB 1.5's ``RESET
+    memory_limit`` shows the default again but leaves the buffer pool at the cap, so a later
+    commit of the blacklist's index failed ("could not allocate block … 45.7 MiB used")."""
+    before = con.sql("SELECT current_setting('memory_limit'), current_setting('threads')"
+                     ).fetchone()  # fmt: skip
     con.execute(f"SET memory_limit = '{limit}'")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     try:
         yield
     finally:
         if before is not None:
             con.execute(f"SET memory_limit = '{before[0]}'")
+            if threads is not None:
+                con.execute(f"SET threads = {int(before[1])}")
 
 
 def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
-    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars;
-    only the blacklist overlap asks DuckDB (of the distinct numbers)."""
-    numbers = rows.get_column("number")
-    distinct = numbers.drop_nulls().unique().to_frame()
-    con.register("staging_numbers", distinct)
+    """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars
+    (the distinct numbers are the rows first in the list); only the blacklist overlap asks
+    DuckDB (of the distinct numbers)."""
+    distinct = rows.filter(pl.col("first_in_list")).select("number")
+    _register_stream(con, "staging_numbers", distinct)
     try:
-        blacklisted = _scalar(con, "staging_blacklisted", {})
+        blacklisted = fetch_one(_run(con, "staging_blacklisted", {}))[0]  # type: ignore[index]
     finally:
         con.unregister("staging_numbers")
     sample = (
@@ -297,22 +383,30 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[st
     )
     return {
         "total": rows.height,
-        "numbers": numbers.count(),
+        "numbers": rows.get_column("number").count(),
         "valid": distinct.height,
         "blacklisted": int(blacklisted),
         "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
     }
 
 
+#: Rows of a staged file a part of ``staging_repeats_insert`` groups, and a part of
+#: ``recipients_insert_part`` copies, at most: 2.5M rows' numbers fit the 32 MB cap on one
+#: thread (10M rows in one part ran out of it; in 4 parts they peaked +39 MB, as the count
+#: of distinct numbers did). A file held in memory marks its rows in Polars instead.
+REPEATS_PART_ROWS = 2_500_000
+
+
 @contextmanager
 def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[str, Any]]:
     """The staged rows as the view ``staging_rows`` of this connection, and their counts.
-    Rows in memory are registered as they are; staged files are counted by DuckDB, whose
+    Rows in memory are counted by Polars, and registered by :func:`_rows_ready` before each
+    statement that reads them; staged files are counted by DuckDB (their repeats into the
+    temporary table ``staging_repeats``), whose
     memory is capped while it counts (read-only queries, which spill under the cap) and
     only then: a write that cannot get memory at commit invalidates the database
     (measured: the blacklist's index under a 48 MB cap)."""
     if staged.rows is not None:
-        con.register("staging_rows", staged.rows)
         try:
             yield _frame_counts(con, staged.rows)
         finally:
@@ -322,13 +416,28 @@ def _attached(con: duckdb.DuckDBPyConnection, staged: _Staged) -> Iterator[dict[
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in staged.files)
     con.execute(q("staging_view").replace("$files", f"[{files}]"))
     try:
-        with _memory_capped(con, COUNT_MEMORY):
+        with _memory_capped(con, COUNT_MEMORY, STREAMED_THREADS):
+            total = int(fetch_one(_run(con, "staging_total", {}))[0])  # type: ignore[index]
+            _run(con, "staging_repeats_create", {})
+            parts = max(1, -(-total // REPEATS_PART_ROWS))
+            for part in range(parts):
+                _run(con, "staging_repeats_insert", {"parts": parts, "part": part})
             counts = _rows(con, "staging_counts", {})[0]
-            sample = _rows(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
+            cur = _run(con, "staging_invalid_sample", {"limit": SAMPLE_INVALID})
+            sample = [dict(zip(("line_no", "raw"), r, strict=True)) for r in cur.fetchall()]
         counts["samples"] = [(int(r["line_no"]), str(r["raw"])) for r in sample]
+        counts["parts"] = parts
         yield counts
     finally:
         con.execute("DROP VIEW IF EXISTS staging_rows")
+        con.execute("DROP TABLE IF EXISTS temp.staging_repeats")
+
+
+def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged) -> None:
+    """Make ``staging_rows`` readable by the next statement: rows held in memory are
+    registered again for each statement that reads them (their Arrow stream is read once)."""
+    if staged.rows is not None:
+        _register_stream(con, "staging_rows", staged.rows)
 
 
 def _preview(source: Source, staged: _Staged, counts: dict[str, Any], accept_invalid: bool
@@ -382,7 +491,7 @@ def import_list(
     with _staged(source) as staged, connect() as con, _attached(con, staged) as counts:
         con.execute("BEGIN TRANSACTION")
         try:
-            existing = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+            existing = fetch_one(_run(con, "list_by_name", {"name": name}))
             if existing and not replace:
                 raise InputError(Code.IMPORT_LIST_EXISTS, name=name)
             preview = _preview(source, staged, counts, accept_invalid)
@@ -390,21 +499,32 @@ def import_list(
                 raise preview.refusal
             if existing:
                 list_id = int(existing[0])
-                con.execute(q("list_clear_rows"), {"id": list_id})
+                _run(con, "list_clear_rows", {"id": list_id})
             else:
-                list_id = int(_scalar(con, "list_insert", {"name": name,
-                                                           "source_file": path.name}))  # fmt: skip
+                inserted = _run(con, "list_insert", {"name": name, "source_file": path.name})
+                list_id = int(fetch_one(inserted)[0])  # type: ignore[index]
+            streamed = staged.rows is None
             insert = "recipients_insert" if source.attributes else "recipients_insert_plain"
+            if streamed:  # in parts, each row marked from staging_repeats
+                insert = insert.replace("recipients_insert", "recipients_insert_part")
             # Rows are read by line_no everywhere (planning, previews), never by storage
             # order: letting DuckDB write them in any order made the copy ≈40% faster.
             con.execute("SET preserve_insertion_order = false")
             try:
-                with _memory_capped(con, COPY_MEMORY):
-                    con.execute(q(insert), {"list_id": list_id})
+                with _memory_capped(con, STREAMED_COPY_MEMORY if streamed else COPY_MEMORY,
+                                    STREAMED_THREADS if streamed else None):  # fmt: skip
+                    _rows_ready(con, staged)
+                    if streamed:
+                        for part in range(counts["parts"]):
+                            _run(con, insert, {"list_id": list_id, "parts": counts["parts"],
+                                               "part": part})  # fmt: skip
+                    else:
+                        _run(con, insert, {"list_id": list_id})
             finally:
                 con.execute("RESET preserve_insertion_order")
-            con.execute(
-                q("list_update_counts"),
+            _run(
+                con,
+                "list_update_counts",
                 {
                     "id": list_id,
                     "source_file": path.name,
@@ -460,7 +580,7 @@ def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]
         raise InputError("choose at least one recipient list", where="source")
     ids = []
     for name in names:
-        row = fetch_one(con.execute(q("list_by_name"), {"name": name}))
+        row = fetch_one(_run(con, "list_by_name", {"name": name}))
         if row is None:
             raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
         ids.append(int(row[0]))
@@ -496,8 +616,10 @@ def import_blacklist(
             con.execute("BEGIN TRANSACTION")
             try:
                 before = _scalar(con, "blacklist_count", {})
-                con.execute(q("blacklist_ledger_insert_staged"), {"source": path.name})
-                con.execute(q("blacklist_insert_staged"), {"source": "import"})
+                _rows_ready(con, staged)
+                _run(con, "blacklist_ledger_insert_staged", {"source": path.name})
+                _rows_ready(con, staged)
+                _run(con, "blacklist_insert_staged", {"source": "import"})
                 added = int(_scalar(con, "blacklist_count", {}) - before)
                 con.execute("COMMIT")
             except BaseException:
@@ -612,8 +734,12 @@ def audience(
             "cap_n": cap[0] if cap else None,
             "cap_since": window_start(datetime.now(UTC), cap[1]) if cap else None,
         }
-        if send_count is None:  # everyone: counted per number, no ordering needed
-            rows = _rows(con, "audience_price_all", params)
+        if send_count is None and len(ids) == 1:  # one list: its rows' first_in_list
+            one = {**params, "list_id": ids[0]}
+            del one["list_ids"]
+            rows = _literal_rows(con, "audience_price_one_list", one)
+        elif send_count is None:  # everyone: counted per number, no ordering needed
+            rows = _literal_rows(con, "audience_price_all", params)
         else:  # the first send_count recipients: in order, as planning takes them
             from chapar.sending.audience import reached
 
@@ -1026,5 +1152,5 @@ def lines() -> list[Line]:
 
 
 def line_for(con: duckdb.DuckDBPyConnection, sender: str) -> Line:
-    row = fetch_one(con.execute(q("line_get"), {"sender": sender}))
+    row = fetch_one(_run(con, "line_get", {"sender": sender}))
     return Line(*row) if row else Line(sender, None, None)
