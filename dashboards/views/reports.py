@@ -62,12 +62,11 @@ def run_header(rep: RunReport) -> None:
 def figures(rep: RunReport) -> None:
     st.subheader(t("rep.figures"))
     values = rep.figures()
-    with st.grid(4, border=False, key=f"rep_figures_{rep.campaign_id}_{rep.run_no}"):
-        for name in FIGURES:
-            value = values[name]
-            label = t(f"fig.{name}")
-            st.metric(i18n.in_currency(label) if name == "cost" else label, i18n.num(value),
-                      border=True)  # fmt: skip
+    ui.figures([
+        ui.Figure(i18n.in_currency(t(f"fig.{name}")) if name == "cost" else t(f"fig.{name}"),
+                  i18n.num(values[name]))
+        for name in FIGURES
+    ], columns=4, border=True)  # fmt: skip
 
 
 def rates(rep: RunReport) -> None:
@@ -76,13 +75,12 @@ def rates(rep: RunReport) -> None:
     st.subheader(t("rep.rates"))
     handed = rep.handed
     failed = rep.n("undelivered") + rep.n("failed")
-    cols = st.columns(3)
-    for col, key, n in zip(
-        cols, ("rate.delivered", "rate.failed", "rate.blocked"),
-        (rep.n("delivered"), failed, rep.n("blocked")), strict=True,
-    ):  # fmt: skip
-        col.metric(t(key), i18n.rate(n, handed), border=True,
-                   help=f"{i18n.num(n)} / {i18n.num(handed)} {t('rate.of_handed')}")  # fmt: skip
+    ui.figures([
+        ui.Figure(t(key), i18n.rate(n, handed),
+                  help=f"{i18n.num(n)} / {i18n.num(handed)} {t('rate.of_handed')}")
+        for key, n in (("rate.delivered", rep.n("delivered")), ("rate.failed", failed),
+                       ("rate.blocked", rep.n("blocked")))
+    ], columns=3, border=True)  # fmt: skip
     st.markdown(f"**{t('rep.funnel')}**")
     ui.funnel(
         [
