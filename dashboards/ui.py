@@ -588,6 +588,24 @@ def caption_html(text: str, color: str | None = None) -> str:
     return f'<div class="chapar-caption"{style}>{html.escape(text)}</div>'
 
 
+def bars(rows: Sequence[tuple[str, int]], *, testid: str = "chaparBars",
+         color: str = "#4c78a8") -> None:  # fmt: skip
+    """Counts as horizontal bars in the page's direction (the report's "by status" chart),
+    each with its count and its share of the whole: plain HTML, so the first paint of a
+    report loads no chart library (Vega is drawn only when another chart's tab opens)."""
+    whole = max(1, sum(n for _, n in rows))
+    top = max([1, *(n for _, n in rows)])
+    direction = "rtl" if is_rtl() else "ltr"
+    cells = "".join(
+        f'<div class="chapar-funnel-row"><div>{html.escape(label)}</div>'
+        f'<div class="chapar-funnel-track"><div class="chapar-funnel-fill" '
+        f'style="width: {n / top * 100:.2f}%; background: {color}"></div></div>'
+        f'<div class="chapar-funnel-value">{i18n.num(n)} ({i18n.rate(n, whole)})</div></div>'
+        for label, n in rows
+    )
+    st.html(f'<div dir="{direction}" data-testid="{testid}">{cells}</div>')
+
+
 # --- the message composer ----------------------------------------------------------------------
 
 

@@ -46,6 +46,12 @@ def open_report(app, cid: int, lang: str = "en"):  # type: ignore[no-untyped-def
     return click(run_ok(app(lang)), f"reports_c{cid}")
 
 
+def open_numbers(at):  # type: ignore[no-untyped-def]
+    """Open the report's table of numbers (drawn only when opened)."""
+    at.session_state["rep_table"] = True
+    return run_ok(at)
+
+
 def test_the_figures_of_the_latest_run(app, sent):
     at = open_report(app, sent)
     assert at.title[0].value == "Send reports"
@@ -63,16 +69,30 @@ def test_the_figures_of_the_latest_run(app, sent):
     assert metric(at, "Money spent (Rial)") == f"{rep.cost:,}"
     assert rep.n("delivered") > 0 and rep.n("sent") == 0
     assert [t.label for t in at.tabs] == ["By status", "By operator", "Sends over time (a minute)"]
-    # Only the open tab's chart is built and drawn: the first paint draws one chart.
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 1 and '"sort": "-x"' in charts[0].proto.spec  # by status
+    # Only the open tab's chart is built and drawn; the first (by status) is HTML bars, the
+    # most first, so the first paint draws no Vega chart.
+    assert not at.get("vega_lite_chart")
+    bars = [str(h.proto.body) for h in at.get("html") if "chaparStatusBars" in str(h.proto.body)]
+    assert len(bars) == 1
+    delivered = "<div>delivered</div>"  # message states are lower case in English
+    assert delivered in bars[0] and bars[0].index(delivered) < bars[0].index("<div>blocked</div>")
+    assert f"{rep.n('delivered'):,} (" in bars[0]
     at.session_state["rep_chart_tab"] = "Sends over time (a minute)"
     charts = run_ok(at).get("vega_lite_chart")
     assert len(charts) == 1 and "utcyearmonthdatehoursminutes" in charts[0].proto.spec
 
 
-def test_the_status_flag_filters_the_numbers(app, sent):
+def test_the_numbers_table_is_drawn_when_opened(app, sent):
     at = open_report(app, sent)
+    assert not at.dataframe and "Rows 1–50" not in texts(at)
+    assert [e.label for e in at.expander] == ["Table of numbers"]
+    at = open_numbers(at)
+    assert "Rows 1–50 of 122" in texts(at)
+    assert len(at.dataframe[0].value) == 50
+
+
+def test_the_status_flag_filters_the_numbers(app, sent):
+    at = open_numbers(open_report(app, sent))
     assert "Rows 1–50 of 122" in texts(at)
     at.selectbox(key=f"rep_flag_{sent}").set_value("invalid")
     run_ok(at)
@@ -89,7 +109,7 @@ def test_the_status_flag_filters_the_numbers(app, sent):
 
 
 def test_the_numbers_are_paged(app, sent):
-    at = open_report(app, sent)
+    at = open_numbers(open_report(app, sent))
     pager = f"rep_page_{sent}_1_None_50"
     assert "Page 1 of 3" in texts(at)
     click(at, f"{pager}_next")
@@ -203,7 +223,7 @@ def test_reports_in_persian(app, sent):
     assert at.title[0].value == "گزارشات ارسال"
     assert metric(at, "برنامه‌ریزی شده") == "۱۱۹"
     assert metric(at, "شماره نامعتبر") == "۱"
-    assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(at)
+    assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(open_numbers(at))
 
 
 def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funnel(
