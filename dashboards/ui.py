@@ -565,6 +565,9 @@ def figures(figures: Sequence[Figure], *, columns: int | str = 4, border: bool =
     st.html(figures_html(figures, columns=columns, border=border))
 
 
+#: a home card's row: the progress bar, then delivered %, resets, pages and cost
+CARD_COLUMNS = "4fr 2fr 2fr 2fr 3fr"
+
 #: st.badge's colours (text, background) in Streamlit's light theme
 BADGE_COLORS = {
     "gray": ("#31333f", "rgba(49, 51, 63, 0.1)"),

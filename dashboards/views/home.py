@@ -82,7 +82,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
         ui.Figure(t("pages"), i18n.num(now.pages)),
         ui.Figure(i18n.in_currency(t("cost")), i18n.num(now.cost)),
     ]
-    parts.append(ui.figures_html(figures, columns=CARD_COLUMNS, lead=bar))
+    parts.append(ui.figures_html(figures, columns=ui.CARD_COLUMNS, lead=bar))
     if every.runs > 1:
         parts.append(ui.caption_html(t(
             "home.totals", runs=i18n.num(every.runs), handed=i18n.num(every.handed),
@@ -98,10 +98,6 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
         st.error(t("send.failed", error=i18n.error(trig.error)))
     elif trig is not None and trig.url:
         st.markdown(f"[{t('prefect.link')} ↗]({trig.url})")
-
-
-#: the card's row: the progress bar, then delivered %, resets, pages and cost
-CARD_COLUMNS = "4fr 2fr 2fr 2fr 3fr"
 
 
 def campaign_card(c: Campaign) -> None:
