@@ -250,8 +250,7 @@ def numbers(c: Campaign, rep: RunReport) -> None:
     # The table is drawn when opened: Streamlit's grid (≈0.5 MB of JavaScript and a canvas)
     # was a quarter of the browser's work on a report's first render. Its label stays the
     # same (the flag's count is in the picker): a new label would be a new, closed expander.
-    table = st.expander(t("rep.show_numbers"), key="rep_table", on_change="rerun",
-                        icon=":material/table:")  # fmt: skip
+    table = st.expander(t("rep.show_numbers"), key="rep_table", on_change="rerun")
     if table.open:
         with table:
             numbers_table(c, rep, status, size, total)

@@ -139,7 +139,10 @@ def test_every_page_in_persian_has_no_english(dashboard: str, seeded: int) -> No
         page.get_by_role(
             "button", name=fa("export.ready", name=f"chapar-campaign-{seeded}-run-1.csv")
         ).wait_for()
-        check(page, "send reports", problems)
+        page.get_by_text(fa("rep.show_numbers")).click()  # the table is drawn when opened
+        page.get_by_text(fa("pager.page")).first.wait_for()
+        settle(page)
+        check(page, "send reports, the table of numbers open", problems)
 
         for key in ("nav.blacklist", "nav.archived", "nav.lists", "nav.credit"):
             nav(page, key)
