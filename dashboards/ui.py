@@ -789,7 +789,11 @@ def features_menu(c: Campaign) -> None:
     menu = f"features_{k}"
     if st.session_state.pop(f"close_{menu}", False):
         st.session_state[menu] = False  # an action was chosen: the menu closes
-    with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun"):
+    with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun") as popover:
+        if not popover.open:
+            # Its entries are built when it opens (that reruns the page): ten closed menus
+            # were ≈120 elements sent and decoded on every first render of the home page.
+            return
         if feature_button(t("f.edit"), rules.can_edit(c), f"edit_{k}"):
             go("edit", c.id)
         if st.button(t("f.reports"), key=f"reports_{k}", width="stretch"):

@@ -93,6 +93,13 @@ def click(at: AppTest, key: str) -> AppTest:
     return run_ok(at)
 
 
+def menu(at: AppTest, campaign_id: int) -> AppTest:
+    """Open the campaign's Features menu, as a click on it does: its entries are built only
+    while it is open (the page reruns when it opens; an action closes it again)."""
+    at.session_state[f"features_c{campaign_id}"] = True
+    return run_ok(at)
+
+
 def go(at: AppTest, view: str) -> AppTest:
     at.switch_page(f"views/{view}.py")
     return run_ok(at)

@@ -20,6 +20,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     click,
     figures,
     go,
+    menu,
     metric,
     people_fixture,
     run_ok,
@@ -34,7 +35,7 @@ def sent(app, people, sends, write) -> int:  # type: ignore[no-untyped-def]
     repo.import_blacklist(write("bl.txt", "09120000005\n"))
     repo.topup(10**9)
     cid = campaign()
-    click(run_ok(app()), f"send_c{cid}")
+    click(menu(run_ok(app()), cid), f"send_c{cid}")
     deadline = time.monotonic() + 10
     while reports.run_report(cid).n("sent") and time.monotonic() < deadline:
         sync_statuses()
@@ -43,7 +44,7 @@ def sent(app, people, sends, write) -> int:  # type: ignore[no-untyped-def]
 
 
 def open_report(app, cid: int, lang: str = "en"):  # type: ignore[no-untyped-def]
-    return click(run_ok(app(lang)), f"reports_c{cid}")
+    return click(menu(run_ok(app(lang)), cid), f"reports_c{cid}")
 
 
 def open_numbers(at):  # type: ignore[no-untyped-def]
@@ -140,9 +141,9 @@ def test_the_numbers_page_is_fetched_with_limit_and_offset(sent, monkeypatch):
 
 def test_the_run_picker_shows_the_latest_run_and_any_earlier_one(app, sent):
     at = run_ok(app())
-    click(at, f"reset_c{sent}")
+    click(menu(at, sent), f"reset_c{sent}")
     click(at, f"reset_yes_c{sent}")
-    click(at, f"reports_c{sent}")
+    click(menu(at, sent), f"reports_c{sent}")
     picker = at.selectbox(key=f"rep_run_{sent}")
     assert picker.value == 2
     assert picker.options == ["Run 2 (latest) — reset (everyone again)", "Run 1 — first send"]
@@ -208,7 +209,7 @@ def test_a_campaign_never_sent_has_no_report_yet(app, people):
 
 
 def test_the_program_blacklist_lists_filtered_and_blocked_numbers(app, sent):
-    at = click(run_ok(app()), f"blacklist_c{sent}")
+    at = click(menu(run_ok(app()), sent), f"blacklist_c{sent}")
     assert at.title[0].value == "Program blacklist"
     rep = reports.run_report(sent)
     assert metric(at, "Telecom blacklist") == "1"
@@ -233,8 +234,8 @@ def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funne
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")  # sent: every message awaits its delivery status
-    click(at, f"reports_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")  # sent: every message awaits its delivery status
+    click(menu(at, cid), f"reports_c{cid}")
     assert "This report refreshes by itself while the run sends" in texts(at)
     assert metric(at, "Delivered") == "0"
     assert metric(at, "Awaiting delivery") == "120"
