@@ -272,7 +272,8 @@ def test_the_beyond_the_panels_journey(page: Any, tmp_path: Path, simulator: Any
     page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
     settle(page)
     nav_en(page, "Send reports")
-    assert "Run kind: resend to undelivered" in page_text(page)
+    # waits for the run that draws it (a new page can be read half drawn after settle())
+    expect()(page.get_by_text("Run kind: resend to undelivered", exact=False).first).to_be_visible()
     run_picker = page.get_by_role("combobox", name="Run", exact=True)
     expect()(run_picker).to_have_value("Run 2 (latest) — resend to undelivered")
     page.locator('[data-testid="stSidebarNav"]').get_by_role(
