@@ -6,11 +6,16 @@ Seeds a fresh DuckDB file (temp folder) with one campaign whose run holds N mess
 ``streamlit run`` and opens it in Debian's Chromium (Playwright), each time in a new browser
 context (a new Streamlit session), timing from navigation to a *full* render: the script
 run finished (Streamlit's status widget gone) and the page's content drawn — the home
-page's campaign cards with their figures; the report's figures, funnel and chart.
+page's balance and every campaign card's four figures; the report's fifteen figures, its
+funnel and its first chart (by status).
 
 Printed: the first (cold: empty caches) and the median of the next R renders, per page, in
-Persian; and the server-side reads behind them (``chapar.reports`` at this size). Goals
-(issue 11): home ≤ 1 s, a 1M campaign's report ≤ 1.5 s, on a quiet machine. Figures only.
+Persian; then a returning browser (Streamlit's static files in its cache, a new tab and
+session each time) with the renderer processes' CPU seconds per render (what the page
+costs the browser, less moved by other load than the wall time); the script runs on the
+server; the same for the floor (an empty Streamlit page with one metric); and the
+server-side reads behind the pages (``chapar.reports`` at this size). Goals (issue 11):
+home ≤ 1 s, a 1M campaign's report ≤ 1.5 s, on a quiet machine. Figures only.
 """
 
 from __future__ import annotations
@@ -31,19 +36,51 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser.helpers import APP, CHROMIUM, chromium, settle, streamlit  # noqa: E402
+from tests.browser.helpers import (  # noqa: E402
+    APP,
+    CHROMIUM,
+    FIGURE_VALUE,
+    chromium,
+    settle,
+    streamlit,
+)
+
+#: What a full render shows: every (CSS selector, at least this many elements) is drawn.
+Ready = list[tuple[str, int]]
+ALL_DRAWN = "(ready) => ready.every(([sel, n]) => document.querySelectorAll(sel).length >= n)"
 
 
-def full_render(page: Any, url: str, ready: str, count: int) -> float:
-    """Seconds from navigation until the run is done and ``count`` elements match ``ready``."""
+def full_render(page: Any, url: str, ready: Ready) -> float:
+    """Seconds from navigation until the run is done and everything in ``ready`` is drawn."""
     start = time.perf_counter()
     page.goto(url)
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[ready, count],
-        timeout=60_000, polling=20,
-    )  # fmt: skip
+    page.wait_for_function(ALL_DRAWN, arg=ready, timeout=60_000, polling=20)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
     return time.perf_counter() - start
+
+
+def renderer_cpu(browser_cdp: Any) -> float:
+    """CPU seconds the browser's renderer processes have used so far."""
+    info = browser_cdp.send("SystemInfo.getProcessInfo")["processInfo"]
+    return sum(p["cpuTime"] for p in info if p["type"] == "renderer")
+
+
+def returning(url: str, ready: Ready, repeat: int) -> tuple[list[float], list[float]]:
+    """A returning browser: a first visit fills its cache; then ``repeat`` renders, each in a
+    new tab (a new Streamlit session). Returns their seconds and renderer CPU seconds."""
+    with chromium() as first:
+        full_render(first, url, ready)
+        settle(first)
+        cdp = first.context.browser.new_browser_cdp_session()
+        seconds, cpu = [], []
+        for _ in range(repeat):
+            tab = first.context.new_page()
+            before = renderer_cpu(cdp)
+            seconds.append(full_render(tab, url, ready))
+            cpu.append(renderer_cpu(cdp) - before)
+            settle(tab)
+            tab.close()
+    return seconds, cpu
 
 
 def reads(campaign_id: int) -> dict[str, float]:
@@ -89,37 +126,35 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  read {name}: {seconds * 1000:.0f} ms")
         env = {"CHAPAR_DATA_DIR": folder, "CHAPAR_SEND_INPROCESS": "1",
                "CHAPAR_DASHBOARD_TIMING": "1"}  # fmt: skip
-        pages = {
-            "home": ("/?lang=fa", '[data-testid="stMetricValue"]', 4 * min(args.campaigns, 20)),
-            "report 1M": (f"/reports?lang=fa&campaign={big}",
-                          '[data-testid="stMetricValue"], [data-testid="chaparFunnel"], '
-                          '.vega-embed canvas, .vega-embed svg', 16),
+        cards = min(args.campaigns, 20)
+        pages: dict[str, tuple[str, Ready]] = {
+            "home": ("/?lang=fa", [(FIGURE_VALUE, 4 * cards + 1)]),
+            "report 1M": (f"/reports?lang=fa&campaign={big}", [
+                (FIGURE_VALUE, 15), ('[data-testid="chaparFunnel"]', 1),
+                ('[data-testid="chaparStatusBars"], .vega-embed canvas, .vega-embed svg', 1),
+            ]),
         }  # fmt: skip
         floor = Path(folder) / "floor.py"
         floor.write_text('import streamlit as st\nst.title("floor")\nst.metric("x", "1")\n')
+        one_metric: Ready = [('[data-testid="stMetricValue"]', 1)]
         with streamlit(floor, env, Path(folder) / "floor.log") as url:
             times = []
             for _ in range(args.repeat + 1):
                 with chromium() as page:
-                    times.append(full_render(page, url, '[data-testid="stMetricValue"]', 1))
+                    times.append(full_render(page, url, one_metric))
             print(f"{'floor':>10}: an empty Streamlit page with one metric, median "
                   f"{statistics.median(times[1:]):.2f} s (what this machine's browser and "
                   "Streamlit cost before any of the dashboard)")  # fmt: skip
-            with chromium() as first:
-                full_render(first, url, '[data-testid="stMetricValue"]', 1)
-                back = []
-                for _ in range(args.repeat):
-                    tab = first.context.new_page()
-                    back.append(full_render(tab, url, '[data-testid="stMetricValue"]', 1))
-                    tab.close()
-            print(f"{'':>10}  (a returning browser: median {statistics.median(back):.2f} s)")
+            back, cpu = returning(url, one_metric, args.repeat)
+            print(f"{'':>10}  (a returning browser: median {statistics.median(back):.2f} s, "
+                  f"renderer CPU {statistics.median(cpu):.2f} s)")  # fmt: skip
         with streamlit(APP, env, Path(folder) / "streamlit.log") as url:
             seen = 0
-            for name, (path, ready, count) in pages.items():
+            for name, (path, ready) in pages.items():
                 times = []
                 for _ in range(args.repeat + 1):
                     with chromium() as page:
-                        times.append(full_render(page, url + path, ready, count))
+                        times.append(full_render(page, url + path, ready))
                         settle(page)
                 cold, warm = times[0], statistics.median(times[1:])
                 print(f"{name:>10}: first render {cold:.2f} s (cold caches), then median "
@@ -127,18 +162,11 @@ def main(argv: list[str] | None = None) -> None:
                       f"(min {min(times[1:]):.2f}, max {max(times[1:]):.2f})")  # fmt: skip
                 # A returning visitor: the browser's cache holds Streamlit's static files (as
                 # after any earlier visit); every tab is still a new Streamlit session.
-                with chromium() as first:
-                    full_render(first, url + path, ready, count)
-                    settle(first)
-                    back = []
-                    for _ in range(args.repeat):
-                        tab = first.context.new_page()
-                        back.append(full_render(tab, url + path, ready, count))
-                        settle(tab)
-                        tab.close()
+                back, cpu = returning(url + path, ready, args.repeat)
                 print(f"{'':>10}  a returning browser (static files cached), a new session "
                       f"each time: median {statistics.median(back):.2f} s "
-                      f"(min {min(back):.2f}, max {max(back):.2f})")  # fmt: skip
+                      f"(min {min(back):.2f}, max {max(back):.2f}); renderer CPU median "
+                      f"{statistics.median(cpu):.2f} s")  # fmt: skip
                 runs = script_runs(Path(folder) / "streamlit.log")[seen:]
                 seen += len(runs)
                 print(f"{'':>10}  the script runs on the server: "

@@ -769,6 +769,8 @@ TRUST_LABELS: Final[dict[str, tuple[str, str]]] = {
         "{n} ردیف برای Excel زیاد است (حداکثر {max})؛ CSV را دریافت کنید.",
         "{n} rows are too many for Excel (at most {max}): download the CSV.",
     ),
+    # --- first render (issue 11, point 8): the numbers table drawn when opened -----------------
+    "rep.show_numbers": ("جدول شماره‌ها", "Table of numbers"),
 }
 LABELS.update(TRUST_LABELS)
 

@@ -75,6 +75,20 @@ BASE_CSS = """
 .chapar-funnel-fill { height: 100%; border-radius: 0.2rem; }
 .chapar-funnel-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
 bdi { unicode-bidi: isolate; }
+.chapar-figures { display: grid; gap: 1rem; align-items: start; margin: 0.25rem 0; }
+.chapar-figure { container-type: inline-size; min-width: 0; }
+.chapar-figures-boxed .chapar-figure { border: 1px solid rgba(49, 51, 63, 0.2);
+  border-radius: 0.5rem; padding: 1rem; }
+.chapar-figure-label { font-size: 0.875rem; line-height: 1.6; margin-bottom: 0.25rem;
+  overflow-wrap: anywhere; }
+.chapar-figure-value { font-size: clamp(1.2rem, 12cqi, 1.9rem); line-height: 1.3;
+  overflow-wrap: anywhere; }
+@media (max-width: 640px) {  /* as st.columns stack on a phone */
+  .chapar-figures { grid-template-columns: minmax(0, 1fr) !important; }
+}
+.chapar-badge { display: inline-block; font-size: 0.875rem; line-height: 1.6;
+  padding: 0 0.4rem; border-radius: 0.5rem; margin-bottom: 0.25rem; }
+.chapar-caption { font-size: 0.875rem; opacity: 0.6; line-height: 1.6; margin: 0.25rem 0; }
 </style>
 """
 
@@ -464,12 +478,12 @@ def window_warning(sender: str, start_at: datetime) -> str | None:
 # --- bars drawn in the page's direction --------------------------------------------------------
 
 
-def progress_bar(fraction: float, text: str, key: str | None = None) -> None:
+def progress_html(fraction: float, text: str) -> str:
     """A progress bar that fills from the start of the line: right to left in Persian
     (Streamlit's own bar always fills left to right)."""
     share = max(0.0, min(1.0, fraction))
     direction = "rtl" if is_rtl() else "ltr"
-    st.html(
+    return (
         f'<div class="chapar-bar" dir="{direction}" data-testid="chaparProgress"'
         f' data-fraction="{share:.4f}">'
         f'<div class="chapar-bar-text">{html.escape(text)}</div>'
@@ -477,6 +491,11 @@ def progress_bar(fraction: float, text: str, key: str | None = None) -> None:
         f' aria-valuemin="0" aria-valuemax="100">'
         f'<div class="chapar-fill" style="width: {share * 100:.2f}%"></div></div></div>'
     )
+
+
+def progress_bar(fraction: float, text: str, key: str | None = None) -> None:
+    """:func:`progress_html` as an element of its own."""
+    st.html(progress_html(fraction, text))
 
 
 FUNNEL_COLORS = ("#7c8db5", "#4a78c2", "#2e9e5b")
@@ -497,6 +516,97 @@ def funnel(steps: Sequence[tuple[str, int]]) -> None:
             f'<div class="chapar-funnel-value">{i18n.num(n)} ({i18n.rate(n, top)})</div></div>'
         )
     st.html(f'<div dir="{direction}" data-testid="chaparFunnel">{"".join(rows)}</div>')
+
+
+# --- figures drawn as one block --------------------------------------------------------------
+#
+# A page of many st.metric / st.caption / st.badge elements costs the browser more than its
+# data: each is a React element with its own styled wrappers, and every label goes through
+# Streamlit's Markdown renderer. In the first render of the home page (10 cards) the cards'
+# ≈35 elements each were most of the browser's work above an empty page, so a card's body,
+# and the report's grids of figures, are drawn as one HTML block each: the same words and
+# digits, the look of a metric, values that wrap instead of being cut (BASE_CSS).
+
+
+class Figure:
+    """A labelled value drawn like a metric; ``help`` is its tooltip."""
+
+    __slots__ = ("help", "label", "value")
+
+    def __init__(self, label: str, value: str, help: str | None = None) -> None:
+        self.label, self.value, self.help = label, value, help
+
+    def html(self) -> str:
+        tip = f' title="{html.escape(self.help)}"' if self.help else ""
+        return (
+            f'<div class="chapar-figure" data-testid="chaparFigure"{tip}>'
+            f'<div class="chapar-figure-label" data-testid="chaparFigureLabel">'
+            f"{html.escape(self.label)}</div>"
+            f'<div class="chapar-figure-value" data-testid="chaparFigureValue">'
+            f"{html.escape(self.value)}</div></div>"
+        )
+
+
+def figures_html(figures: Sequence[Figure], *, columns: int | str = 4, border: bool = False,
+                 lead: str = "") -> str:  # fmt: skip
+    """A row (or grid) of figures; ``columns`` is a count or a CSS grid template; ``lead``
+    is HTML put in the first cell (the home card's progress bar)."""
+    template = f"repeat({columns}, minmax(0, 1fr))" if isinstance(columns, int) else columns
+    boxed = " chapar-figures-boxed" if border else ""
+    cells = ([f"<div>{lead}</div>"] if lead else []) + [f.html() for f in figures]
+    return (
+        f'<div class="chapar-figures{boxed}" data-testid="chaparFigures" '
+        f'style="grid-template-columns: {template}">{"".join(cells)}</div>'
+    )
+
+
+def figures(figures: Sequence[Figure], *, columns: int | str = 4, border: bool = False) -> None:
+    """:func:`figures_html` as one element."""
+    st.html(figures_html(figures, columns=columns, border=border))
+
+
+#: a home card's row: the progress bar, then delivered %, resets, pages and cost
+CARD_COLUMNS = "4fr 2fr 2fr 2fr 3fr"
+
+#: st.badge's colours (text, background) in Streamlit's light theme
+BADGE_COLORS = {
+    "gray": ("#31333f", "rgba(49, 51, 63, 0.1)"),
+    "blue": ("#0054a3", "rgba(28, 131, 225, 0.1)"),
+    "orange": ("#e2660c", "rgba(255, 164, 33, 0.1)"),
+    "green": ("#177233", "rgba(33, 195, 84, 0.1)"),
+    "red": ("#bd4043", "rgba(255, 75, 75, 0.1)"),
+}
+
+
+def badge_html(text: str, color: str) -> str:
+    fg, bg = BADGE_COLORS.get(color, BADGE_COLORS["gray"])
+    return (
+        f'<span class="chapar-badge" data-testid="chaparBadge" style="color: {fg}; '
+        f'background: {bg}">{html.escape(text)}</span>'
+    )
+
+
+def caption_html(text: str, color: str | None = None) -> str:
+    style = f' style="color: {BADGE_COLORS[color][0]}; opacity: 1"' if color in BADGE_COLORS else ""
+    return f'<div class="chapar-caption"{style}>{html.escape(text)}</div>'
+
+
+def bars(rows: Sequence[tuple[str, int]], *, testid: str = "chaparBars",
+         color: str = "#4c78a8") -> None:  # fmt: skip
+    """Counts as horizontal bars in the page's direction (the report's "by status" chart),
+    each with its count and its share of the whole: plain HTML, so the first paint of a
+    report loads no chart library (Vega is drawn only when another chart's tab opens)."""
+    whole = max(1, sum(n for _, n in rows))
+    top = max([1, *(n for _, n in rows)])
+    direction = "rtl" if is_rtl() else "ltr"
+    cells = "".join(
+        f'<div class="chapar-funnel-row"><div>{html.escape(label)}</div>'
+        f'<div class="chapar-funnel-track"><div class="chapar-funnel-fill" '
+        f'style="width: {n / top * 100:.2f}%; background: {color}"></div></div>'
+        f'<div class="chapar-funnel-value">{i18n.num(n)} ({i18n.rate(n, whole)})</div></div>'
+        for label, n in rows
+    )
+    st.html(f'<div dir="{direction}" data-testid="{testid}">{cells}</div>')
 
 
 # --- the message composer ----------------------------------------------------------------------
@@ -679,7 +789,11 @@ def features_menu(c: Campaign) -> None:
     menu = f"features_{k}"
     if st.session_state.pop(f"close_{menu}", False):
         st.session_state[menu] = False  # an action was chosen: the menu closes
-    with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun"):
+    with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun") as popover:
+        if not popover.open:
+            # Its entries are built when it opens (that reruns the page): ten closed menus
+            # were ≈120 elements sent and decoded on every first render of the home page.
+            return
         if feature_button(t("f.edit"), rules.can_edit(c), f"edit_{k}"):
             go("edit", c.id)
         if st.button(t("f.reports"), key=f"reports_{k}", width="stretch"):

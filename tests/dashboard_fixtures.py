@@ -93,6 +93,13 @@ def click(at: AppTest, key: str) -> AppTest:
     return run_ok(at)
 
 
+def menu(at: AppTest, campaign_id: int) -> AppTest:
+    """Open the campaign's Features menu, as a click on it does: its entries are built only
+    while it is open (the page reruns when it opens; an action closes it again)."""
+    at.session_state[f"features_c{campaign_id}"] = True
+    return run_ok(at)
+
+
 def go(at: AppTest, view: str) -> AppTest:
     at.switch_page(f"views/{view}.py")
     return run_ok(at)
@@ -106,6 +113,8 @@ def texts(at: AppTest) -> str:
                  "warning", "error"):  # fmt: skip
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [f"{m.label}: {m.value}" for m in at.metric]
+    parts += [f"{label}: {value}" for label, value in figures(at)]
+    parts += html_texts(at)
     parts += [b.label for b in at.button]
     parts += [w.label for w in (*at.selectbox, *at.text_input, *at.text_area, *at.radio)]
     return "\n".join(parts)
@@ -123,10 +132,41 @@ def progress_texts(at: AppTest) -> list[str]:
     return found
 
 
+FIGURE = re.compile(
+    r'data-testid="chaparFigureLabel">(.*?)</div>'
+    r'<div class="chapar-figure-value" data-testid="chaparFigureValue">(.*?)</div>'
+)
+TAG = re.compile(r"<[^>]+>")
+
+
+def figures(at: AppTest) -> list[tuple[str, str]]:
+    """(label, value) of the figures the dashboard draws as HTML (dashboards.ui.figures)."""
+    found = []
+    for element in at.get("html"):
+        for label, value in FIGURE.findall(str(element.proto.body)):
+            found.append((html.unescape(label), html.unescape(value)))
+    return found
+
+
+def html_texts(at: AppTest) -> list[str]:
+    """The words of the dashboard's HTML blocks (a card's status, captions), one a block;
+    styles and scripts left out."""
+    found = []
+    for element in at.get("html"):
+        body = str(element.proto.body)
+        if body.lstrip().startswith(("<style", "<script")):
+            continue
+        found.append(html.unescape(TAG.sub(" ", body)))
+    return found
+
+
 def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
-    return str(found[0])
+    """The value of the metric (st.metric, or a figure drawn as HTML) with this label."""
+    found = [str(m.value) for m in at.metric if m.label == label]
+    found += [value for name, value in figures(at) if name == label]
+    labels = [m.label for m in at.metric] + [name for name, _ in figures(at)]
+    assert found, f"no metric {label!r}: {labels}"
+    return found[0]
 
 
 def buttons(at: AppTest) -> dict[str, Any]:

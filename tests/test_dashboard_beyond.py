@@ -16,6 +16,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     campaign,
     click,
     go,
+    menu,
     metric,
     people_fixture,
     run_ok,
@@ -30,13 +31,13 @@ def test_resend_is_offered_only_where_allowed_and_starts_a_resend_run(app, peopl
     repo.topup(10**8)
     cid = campaign()
     at = run_ok(app("en"))
-    assert at.button(key=f"resend_c{cid}").disabled
+    assert menu(at, cid).button(key=f"resend_c{cid}").disabled
     assert "never sent" in texts(at)
     send_run(cid, Mode.START)
     sync_statuses()
     at = run_ok(app("en"))
-    assert not at.button(key=f"resend_c{cid}").disabled
-    click(at, f"resend_c{cid}")
+    assert not menu(at, cid).button(key=f"resend_c{cid}").disabled
+    click(menu(at, cid), f"resend_c{cid}")
     assert sends == [(cid, "resend")]
     assert "resend to undelivered" in texts(at)
     assert reports.run_report(cid).kind == "resend"
@@ -48,12 +49,12 @@ def test_a_test_send_from_the_menu_in_persian_and_its_refusal(app, people, simul
     repo.topup(10**6)
     cid = campaign()
     at = run_ok(app("fa"))
-    at.text_input(key=f"test_numbers_c{cid}").set_value("09121234567، 09351234567")
-    click(at, f"test_send_c{cid}")
+    menu(at, cid).text_input(key=f"test_numbers_c{cid}").set_value("09121234567، 09351234567")
+    click(menu(at, cid), f"test_send_c{cid}")
     assert "ارسال آزمایشی به ۲ شماره انجام شد" in texts(at)
     assert repo.get_campaign(cid).current_run == 0
-    at.text_input(key=f"test_numbers_c{cid}").set_value("123")
-    click(at, f"test_send_c{cid}")
+    menu(at, cid).text_input(key=f"test_numbers_c{cid}").set_value("123")
+    click(menu(at, cid), f"test_send_c{cid}")
     assert "شماره‌ی موبایل ایرانی نیست" in texts(at)
 
 
@@ -272,8 +273,10 @@ def test_a_batch_of_unknown_fate_is_settled_from_the_menu_by_the_pack_report(
         simulator.set_faults(drop_rate=0.0)
     held = [n for n, v in simulator.outbox()["receptors"].items() if v["accepted"]]
     at = run_ok(app("fa"))
-    at.text_area(key=f"settle_numbers_c{cid}").set_value("\n".join("0" + n[2:] for n in held))
-    click(at, f"settle_c{cid}")
+    menu(at, cid).text_area(key=f"settle_numbers_c{cid}").set_value(
+        "\n".join("0" + n[2:] for n in held)
+    )
+    click(menu(at, cid), f"settle_c{cid}")
     assert "پیام ارسال‌شده ثبت شد" in texts(at)
     reason = repo.get_campaign(cid).status_reason
     assert reason is not None and reason.code is Code.SETTLED

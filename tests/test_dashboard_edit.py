@@ -14,6 +14,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     campaign,
     click,
     go,
+    menu,
     metric,
     people_fixture,
     run_ok,
@@ -24,7 +25,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
 
 def open_edit(app, cid: int, lang: str = "en"):  # type: ignore[no-untyped-def]
     at = run_ok(app(lang))
-    return click(at, f"edit_c{cid}")
+    return click(menu(at, cid), f"edit_c{cid}")
 
 
 def test_the_menu_opens_edit_program_on_that_campaign(app, people):
@@ -88,8 +89,8 @@ def test_the_page_says_source_and_count_changes_apply_from_the_next_run(app, peo
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
-    click(at, f"edit_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
+    click(menu(at, cid), f"edit_c{cid}")
     assert "Send reference and send count changes apply from the next run" in texts(at)
 
 
@@ -97,7 +98,7 @@ def test_editing_while_sending_is_refused(app, people):
     cid = campaign()
     begin_run(cid, Mode.START)  # a sending flow holds the campaign's lease
     at = run_ok(app())
-    assert buttons(at)[f"edit_c{cid}"].disabled  # the menu does not offer it
+    assert buttons(menu(at, cid))[f"edit_c{cid}"].disabled  # the menu does not offer it
     assert "Not available: it is sending now" in texts(at)
     at.query_params["campaign"] = str(cid)  # a link straight to the page
     go(at, "edit")

@@ -21,7 +21,7 @@ from chapar.settings import get_settings
 from dashboards import data
 from dashboards import exports as dashboard_exports
 from flows.scheduler import EXPORT_DEPLOYMENT
-from tests.dashboard_fixtures import app_fixture, click, run_ok  # noqa: F401  (app)
+from tests.dashboard_fixtures import app_fixture, click, menu, run_ok  # noqa: F401  (app)
 from tests.prefect_fixtures import cancel_leftover_flow_runs
 
 pytestmark = pytest.mark.integration
@@ -68,7 +68,7 @@ def test_a_large_export_is_a_flow_run_with_progress_and_a_download(app, served, 
 
     monkeypatch.setattr(dashboard_exports, "LARGE_ROWS", 1_000)
     cid = seed_sent_run(20_000, title="Autumn")
-    at = click(run_ok(app()), f"reports_c{cid}")
+    at = click(menu(run_ok(app()), cid), f"reports_c{cid}")
     click(at, "rep_prepare_xlsx")
     job = dashboard_exports.job((data.db_key(), cid, 1, None, "xlsx", "en"))
     assert job is not None and job.url is not None

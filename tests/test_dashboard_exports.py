@@ -20,7 +20,7 @@ from chapar.settings import get_settings
 from dashboards import data
 from dashboards import exports as dashboard_exports
 from dashboards.exports import labels_for
-from tests.dashboard_fixtures import app_fixture, click, run_ok, texts  # noqa: F401  (app)
+from tests.dashboard_fixtures import app_fixture, click, menu, run_ok, texts  # noqa: F401  (app)
 
 
 def wait_finished(job: dashboard_exports.Job, timeout_s: float = 60) -> Progress:
@@ -98,7 +98,7 @@ def test_a_large_export_from_the_reports_page_goes_through_the_scheduler_port(ap
 
     monkeypatch.setattr(scheduling.InProcessScheduler, "export", spy)
     cid = seed_sent_run(5_000, title="Autumn")
-    at = click(run_ok(app()), f"reports_c{cid}")
+    at = click(menu(run_ok(app()), cid), f"reports_c{cid}")
     click(at, "rep_prepare_xlsx")
     assert [(r.campaign_id, r.run_no, r.fmt) for r in handed] == [(cid, 1, "xlsx")]
     job = dashboard_exports.job((data.db_key(), cid, 1, None, "xlsx", "en"))
@@ -118,7 +118,7 @@ def test_a_scheduler_that_cannot_take_the_export_shows_why(app, monkeypatch):
     get_settings.cache_clear()
     monkeypatch.setattr(dashboard_exports, "LARGE_ROWS", 1_000)
     cid = seed_sent_run(2_000)
-    at = click(run_ok(app()), f"reports_c{cid}")
+    at = click(menu(run_ok(app()), cid), f"reports_c{cid}")
     click(at, "rep_prepare_csv")
     run_ok(at)
     assert "The export failed" in texts(at)
@@ -131,7 +131,7 @@ def test_a_small_export_runs_in_this_process_whatever_the_scheduler(app, monkeyp
     monkeypatch.delenv("CHAPAR_SEND_INPROCESS", raising=False)
     get_settings.cache_clear()
     cid = seed_sent_run(rows)
-    at = click(run_ok(app()), f"reports_c{cid}")
+    at = click(menu(run_ok(app()), cid), f"reports_c{cid}")
     click(at, "rep_prepare_csv")
     job = dashboard_exports.job((data.db_key(), cid, 1, None, "csv", "en"))
     assert job is not None

@@ -20,6 +20,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     campaign,
     click,
     go,
+    menu,
     metric,
     people_fixture,
     progress_texts,
@@ -52,7 +53,7 @@ def test_home_is_persian_first_and_the_switch_changes_every_label(app):
 def test_persian_numbers_and_labels_on_a_campaign_card(app, people):
     repo.topup(1_234_567)
     cid = campaign()
-    at = run_ok(app("fa"))
+    at = menu(run_ok(app("fa")), cid)
     assert metric(at, "اعتبار حساب") == "۱٬۲۳۴٬۵۶۷ ریال"
     shown = texts(at)
     assert "#۱ — \u2068Yalda\u2069" in shown  # a Latin title isolated in the Persian page
@@ -64,9 +65,16 @@ def test_persian_numbers_and_labels_on_a_campaign_card(app, people):
     assert "هنوز ارسال نشده؛ ابتدا ارسال کنید" in shown  # why Reset is not offered
 
 
-def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
+def test_a_closed_features_menu_sends_no_entries_and_opening_it_builds_them(app, people):
     cid = campaign()
     at = run_ok(app())
+    assert f"send_c{cid}" not in buttons(at)  # closed: nothing of it sent to the browser
+    assert buttons(menu(at, cid))[f"send_c{cid}"].label == "Send"
+
+
+def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
+    cid = campaign()
+    at = menu(run_ok(app()), cid)
     keys = buttons(at)
     allowed = {k.removesuffix(f"_c{cid}") for k, b in keys.items()
                if k.endswith(f"_c{cid}") and not b.disabled}  # fmt: skip
@@ -83,14 +91,15 @@ def test_send_from_the_menu_shows_progress_and_a_second_click_is_harmless(
 ):
     repo.topup(10**9)
     cid = campaign()
-    tab1, tab2 = run_ok(app()), run_ok(app())  # two browser tabs on the same campaign
+    # two browser tabs on the same campaign, each with its Features menu open
+    tab1, tab2 = menu(run_ok(app()), cid), menu(run_ok(app()), cid)
 
     click(tab1, f"send_c{cid}")
     assert "Sending “Yalda” (send) started." in texts(tab1)
     assert repo.get_campaign(cid).status is CampaignStatus.COMPLETED
     assert "120 of 120 sent | Run 1" in progress_texts(tab1)
     assert metric(tab1, "Pages") == "120"
-    assert buttons(tab1)[f"send_c{cid}"].disabled  # sent: now Reset is the way
+    assert buttons(menu(tab1, cid))[f"send_c{cid}"].disabled  # sent: now Reset is the way
 
     click(tab2, f"send_c{cid}")  # the stale tab still shows Send
     assert "already sent: use reset to send it again" in texts(tab2)
@@ -103,23 +112,23 @@ def test_send_from_the_menu_shows_progress_and_a_second_click_is_harmless(
 def test_a_send_while_another_process_sends_is_refused_with_a_message(app, people, sends):
     repo.topup(10**9)
     cid = campaign()
-    at = run_ok(app())
+    at = menu(run_ok(app()), cid)  # the menu open, drawn before the other process began
     begin_run(cid, Mode.START)  # a sending flow holds the lease now
     click(at, f"send_c{cid}")
     assert f"campaign {cid} is sending now" in texts(at)
     assert sends == []
-    assert buttons(at)[f"archive_c{cid}"].disabled  # nor archive while sending
-    assert buttons(at)[f"edit_c{cid}"].disabled
+    assert buttons(menu(at, cid))[f"archive_c{cid}"].disabled  # nor archive while sending
+    assert buttons(menu(at, cid))[f"edit_c{cid}"].disabled
 
 
 def test_archive_moves_a_campaign_to_archived_and_unarchive_brings_it_back(app, people):
     cid = campaign()
     other = campaign(title="Nowruz")
     at = run_ok(app())
-    click(at, f"archive_c{cid}")
+    click(menu(at, cid), f"archive_c{cid}")
     assert "“Yalda” was archived." in texts(at)
-    assert f"archive_c{cid}" not in buttons(at)
-    assert f"archive_c{other}" in buttons(at)
+    assert f"archive_c{cid}" not in buttons(menu(at, cid))  # no card, no menu
+    assert f"archive_c{other}" in buttons(menu(at, other))
 
     go(at, "archived")
     assert "#1 — Yalda (archived)" in texts(at)
@@ -130,7 +139,7 @@ def test_archive_moves_a_campaign_to_archived_and_unarchive_brings_it_back(app, 
     assert "No campaign is archived." in texts(at)
 
     go(at, "home")
-    assert f"archive_c{cid}" in buttons(at)
+    assert f"archive_c{cid}" in buttons(menu(at, cid))
     trail = [(a.action, a.field) for a in repo.audit_trail(cid)]
     assert ("archive", "archived") in trail and ("unarchive", "archived") in trail
 
@@ -139,16 +148,16 @@ def test_reset_asks_first_then_starts_a_new_run_and_counts_it(app, people, sends
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
     assert metric(at, "Resets") == "0"
 
-    click(at, f"reset_c{cid}")
+    click(menu(at, cid), f"reset_c{cid}")
     assert "Reset “Yalda”?" in texts(at)
     click(at, f"reset_no_c{cid}")  # cancel: nothing happens
     assert "Reset “Yalda”?" not in texts(at)
     assert repo.get_campaign(cid).reset_count == 0
 
-    click(at, f"reset_c{cid}")
+    click(menu(at, cid), f"reset_c{cid}")
     click(at, f"reset_yes_c{cid}")
     assert sends == [(cid, "start"), (cid, "reset")]
     assert metric(at, "Resets") == "1"
@@ -166,8 +175,8 @@ def test_rebuild_is_offered_only_for_an_unfinished_run_and_finishes_it(
     repo.topup(60 * 1_180)  # credit for 60 of the 120 Persian one-page messages
     cid = campaign()
     at = run_ok(app())
-    assert buttons(at)[f"rebuild_c{cid}"].disabled
-    click(at, f"send_c{cid}")  # the credit does not cover it: the page asks first
+    assert buttons(menu(at, cid))[f"rebuild_c{cid}"].disabled
+    click(menu(at, cid), f"send_c{cid}")  # the credit does not cover it: the page asks first
     assert repo.get_campaign(cid).status is CampaignStatus.DRAFT
     shown = texts(at)
     assert "This send costs 141,600 Rial, more than the credit (70,800 Rial)" in shown
@@ -178,12 +187,12 @@ def test_rebuild_is_offered_only_for_an_unfinished_run_and_finishes_it(
     assert (c.status, c.status_reason) == (CampaignStatus.UNFINISHED, INSUFFICIENT_CREDIT)
     assert "unfinished — insufficient credit" in texts(at)
     assert "60 of 120 sent | Run 1" in progress_texts(at)
-    assert not buttons(at)[f"rebuild_c{cid}"].disabled
+    assert not buttons(menu(at, cid))[f"rebuild_c{cid}"].disabled
 
     repo.topup(10**9)
-    click(at, f"rebuild_c{cid}")
+    click(menu(at, cid), f"rebuild_c{cid}")
     assert repo.get_campaign(cid).status is CampaignStatus.COMPLETED
-    assert buttons(at)[f"rebuild_c{cid}"].disabled
+    assert buttons(menu(at, cid))[f"rebuild_c{cid}"].disabled
     assert "120 of 120 sent | Run 1" in progress_texts(at)
     outbox = simulator.outbox()["receptors"]
     assert len(outbox) == 120 and {v["accepted"] for v in outbox.values()} == {1}
@@ -193,13 +202,13 @@ def test_cut_schedule_cancels_a_scheduled_campaign(app, people):
     cid = campaign(start_at=datetime.now(UTC) + timedelta(days=1))
     at = run_ok(app())
     assert "scheduled" in texts(at)
-    click(at, f"cut_c{cid}")
+    click(menu(at, cid), f"cut_c{cid}")
     assert (
         "The schedule of “Yalda” was cut before anything was sent: set a new time, or "
         "choose Send in its Features menu." in texts(at)
     )
     assert repo.get_campaign(cid).status is CampaignStatus.CANCELLED
-    assert buttons(at)[f"cut_c{cid}"].disabled
+    assert buttons(menu(at, cid))[f"cut_c{cid}"].disabled
 
 
 def test_an_unreachable_prefect_is_a_clear_message_not_a_traceback(app, people, monkeypatch):
@@ -207,7 +216,7 @@ def test_an_unreachable_prefect_is_a_clear_message_not_a_traceback(app, people, 
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
     assert "the Prefect server at http://127.0.0.1:9/api does not answer" in texts(at)
     assert "CHAPAR_SEND_INPROCESS=1" in texts(at)
     assert repo.get_campaign(cid).status is CampaignStatus.DRAFT
@@ -242,11 +251,11 @@ def test_a_double_click_before_the_prefect_flow_begins_starts_one_send(app, peop
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
     shown = texts(at)
     assert "(http://127.0.0.1:4200/runs/flow-run/0b5e)" in shown  # the Prefect link
     assert "Sending in progress" in shown  # the card refreshes itself until the flow begins
-    click(at, f"send_c{cid}")  # still a draft: the flow has not begun yet
+    click(menu(at, cid), f"send_c{cid}")  # still a draft: the flow has not begun yet
     assert re.search(r"this was started \d+ s ago and is still queued", texts(at))
     assert calls == [(cid, "start")]
 
@@ -257,9 +266,9 @@ def test_the_card_shows_the_delivered_rate_and_totals_across_all_runs(app, peopl
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
     sync_statuses()
-    click(at, f"reset_c{cid}")
+    click(menu(at, cid), f"reset_c{cid}")
     click(at, f"reset_yes_c{cid}")
     sync_statuses()
     at.run()
@@ -293,7 +302,7 @@ def test_a_send_count_is_priced_as_it_is_sent(app, people, sends):
     cid = campaign(send_count=50)
     quoted = repo.price("شب یلدا مبارک", ["people"], send_count=50)
     at = run_ok(app())
-    click(at, f"send_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
     rep = reports.run_report(cid)
     charged = -sum(e.amount for e in repo.ledger(100) if e.kind == "charge")
     assert (quoted.recipients, quoted.cost) == (rep.handed, charged) == (50, 50 * 1_180)
@@ -303,8 +312,8 @@ def test_reset_says_what_it_will_cost_and_offers_a_top_up_when_short(app, people
     repo.topup(120 * 1_180)  # exactly one run
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")
-    click(at, f"reset_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")
+    click(menu(at, cid), f"reset_c{cid}")
     shown = texts(at)
     est = data.estimate(repo.get_campaign(cid), "reset")  # numbers blocked in run 1 now skipped
     assert 0 < est.balance < est.cost == est.messages * 1_180

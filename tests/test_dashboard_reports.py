@@ -18,7 +18,9 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     app_fixture,
     campaign,
     click,
+    figures,
     go,
+    menu,
     metric,
     people_fixture,
     run_ok,
@@ -33,7 +35,7 @@ def sent(app, people, sends, write) -> int:  # type: ignore[no-untyped-def]
     repo.import_blacklist(write("bl.txt", "09120000005\n"))
     repo.topup(10**9)
     cid = campaign()
-    click(run_ok(app()), f"send_c{cid}")
+    click(menu(run_ok(app()), cid), f"send_c{cid}")
     deadline = time.monotonic() + 10
     while reports.run_report(cid).n("sent") and time.monotonic() < deadline:
         sync_statuses()
@@ -42,7 +44,13 @@ def sent(app, people, sends, write) -> int:  # type: ignore[no-untyped-def]
 
 
 def open_report(app, cid: int, lang: str = "en"):  # type: ignore[no-untyped-def]
-    return click(run_ok(app(lang)), f"reports_c{cid}")
+    return click(menu(run_ok(app(lang)), cid), f"reports_c{cid}")
+
+
+def open_numbers(at):  # type: ignore[no-untyped-def]
+    """Open the report's table of numbers (drawn only when opened)."""
+    at.session_state["rep_table"] = True
+    return run_ok(at)
 
 
 def test_the_figures_of_the_latest_run(app, sent):
@@ -62,16 +70,30 @@ def test_the_figures_of_the_latest_run(app, sent):
     assert metric(at, "Money spent (Rial)") == f"{rep.cost:,}"
     assert rep.n("delivered") > 0 and rep.n("sent") == 0
     assert [t.label for t in at.tabs] == ["By status", "By operator", "Sends over time (a minute)"]
-    # Only the open tab's chart is built and drawn: the first paint draws one chart.
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 1 and '"sort": "-x"' in charts[0].proto.spec  # by status
+    # Only the open tab's chart is built and drawn; the first (by status) is HTML bars, the
+    # most first, so the first paint draws no Vega chart.
+    assert not at.get("vega_lite_chart")
+    bars = [str(h.proto.body) for h in at.get("html") if "chaparStatusBars" in str(h.proto.body)]
+    assert len(bars) == 1
+    delivered = "<div>delivered</div>"  # message states are lower case in English
+    assert delivered in bars[0] and bars[0].index(delivered) < bars[0].index("<div>blocked</div>")
+    assert f"{rep.n('delivered'):,} (" in bars[0]
     at.session_state["rep_chart_tab"] = "Sends over time (a minute)"
     charts = run_ok(at).get("vega_lite_chart")
     assert len(charts) == 1 and "utcyearmonthdatehoursminutes" in charts[0].proto.spec
 
 
-def test_the_status_flag_filters_the_numbers(app, sent):
+def test_the_numbers_table_is_drawn_when_opened(app, sent):
     at = open_report(app, sent)
+    assert not at.dataframe and "Rows 1–50" not in texts(at)
+    assert [e.label for e in at.expander] == ["Table of numbers"]
+    at = open_numbers(at)
+    assert "Rows 1–50 of 122" in texts(at)
+    assert len(at.dataframe[0].value) == 50
+
+
+def test_the_status_flag_filters_the_numbers(app, sent):
+    at = open_numbers(open_report(app, sent))
     assert "Rows 1–50 of 122" in texts(at)
     at.selectbox(key=f"rep_flag_{sent}").set_value("invalid")
     run_ok(at)
@@ -88,7 +110,7 @@ def test_the_status_flag_filters_the_numbers(app, sent):
 
 
 def test_the_numbers_are_paged(app, sent):
-    at = open_report(app, sent)
+    at = open_numbers(open_report(app, sent))
     pager = f"rep_page_{sent}_1_None_50"
     assert "Page 1 of 3" in texts(at)
     click(at, f"{pager}_next")
@@ -119,9 +141,9 @@ def test_the_numbers_page_is_fetched_with_limit_and_offset(sent, monkeypatch):
 
 def test_the_run_picker_shows_the_latest_run_and_any_earlier_one(app, sent):
     at = run_ok(app())
-    click(at, f"reset_c{sent}")
+    click(menu(at, sent), f"reset_c{sent}")
     click(at, f"reset_yes_c{sent}")
-    click(at, f"reports_c{sent}")
+    click(menu(at, sent), f"reports_c{sent}")
     picker = at.selectbox(key=f"rep_run_{sent}")
     assert picker.value == 2
     assert picker.options == ["Run 2 (latest) — reset (everyone again)", "Run 1 — first send"]
@@ -187,7 +209,7 @@ def test_a_campaign_never_sent_has_no_report_yet(app, people):
 
 
 def test_the_program_blacklist_lists_filtered_and_blocked_numbers(app, sent):
-    at = click(run_ok(app()), f"blacklist_c{sent}")
+    at = click(menu(run_ok(app()), sent), f"blacklist_c{sent}")
     assert at.title[0].value == "Program blacklist"
     rep = reports.run_report(sent)
     assert metric(at, "Telecom blacklist") == "1"
@@ -202,7 +224,7 @@ def test_reports_in_persian(app, sent):
     assert at.title[0].value == "گزارشات ارسال"
     assert metric(at, "برنامه‌ریزی شده") == "۱۱۹"
     assert metric(at, "شماره نامعتبر") == "۱"
-    assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(at)
+    assert "ردیف ۱ تا ۵۰ از ۱۲۲" in texts(open_numbers(at))
 
 
 def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funnel(
@@ -212,8 +234,8 @@ def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funne
     repo.topup(10**9)
     cid = campaign()
     at = run_ok(app())
-    click(at, f"send_c{cid}")  # sent: every message awaits its delivery status
-    click(at, f"reports_c{cid}")
+    click(menu(at, cid), f"send_c{cid}")  # sent: every message awaits its delivery status
+    click(menu(at, cid), f"reports_c{cid}")
     assert "This report refreshes by itself while the run sends" in texts(at)
     assert metric(at, "Delivered") == "0"
     assert metric(at, "Awaiting delivery") == "120"
@@ -230,7 +252,8 @@ def test_a_report_refreshes_by_itself_while_statuses_arrive_with_rates_and_funne
     assert "refreshes by itself" not in texts(at)  # nothing more to come: it stops
     rate = f"{100 * rep.n('delivered') / rep.handed:.1f}".rstrip("0").rstrip(".")
     assert metric(at, "Delivered") == f"{rep.n('delivered'):,}"
-    rates = {m.label: m.value for m in at.metric if m.label.startswith(("Delivered", "Blocked"))}
+    rates = {label: value for label, value in figures(at)
+             if label.startswith(("Delivered", "Blocked"))}  # fmt: skip
     assert f"{rate}%" in rates.values()
 
 

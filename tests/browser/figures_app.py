@@ -1,7 +1,8 @@
 """A page of the dashboard's figures at a chosen size, for the browser test of whole figures:
-``?lang=fa|en&e=6..12``. Drawn with the dashboard's own style and pieces (metrics in the
-layouts the pages use: the home card's columns, the report's grid of four, the price
-preview's four columns; the progress bar; the funnel)."""
+``?lang=fa|en&e=6..12``. Drawn with the dashboard's own style and pieces in the layouts the
+pages use: the home card's row (figures drawn as HTML after the progress bar), the report's
+boxed grid of four (HTML), the price preview's four st.metric columns and the balance; the
+funnel."""
 
 from __future__ import annotations
 
@@ -21,16 +22,17 @@ count = 10**e - 1
 
 st.title("figures")
 with st.container(border=True, key="home_card"):
-    progress, delivered, resets, pages_c, cost_c = st.columns([4, 2, 2, 2, 3])
-    with progress:
-        ui.progress_bar(0.5, t("progress.text", handed=i18n.num(count), planned=i18n.num(count)))
-    delivered.metric(t("home.delivered"), i18n.rate(count, count + 1))
-    resets.metric(t("reset_count"), i18n.num(count))
-    pages_c.metric(t("pages"), i18n.num(pages))
-    cost_c.metric(i18n.in_currency(t("cost")), i18n.num(cost))
-with st.grid(4, border=False, key="report_grid"):
-    for label in ("fig.planned", "fig.sent", "fig.delivered", "fig.pages", "fig.cost"):
-        st.metric(t(label), i18n.num(cost if label == "fig.cost" else pages), border=True)
+    bar = ui.progress_html(0.5, t("progress.text", handed=i18n.num(count), planned=i18n.num(count)))
+    st.html(ui.figures_html([
+        ui.Figure(t("home.delivered"), i18n.rate(count, count + 1)),
+        ui.Figure(t("reset_count"), i18n.num(count)),
+        ui.Figure(t("pages"), i18n.num(pages)),
+        ui.Figure(i18n.in_currency(t("cost")), i18n.num(cost)),
+    ], columns=ui.CARD_COLUMNS, lead=bar))  # fmt: skip
+ui.figures([
+    ui.Figure(t(label), i18n.num(cost if label == "fig.cost" else pages))
+    for label in ("fig.planned", "fig.sent", "fig.delivered", "fig.pages", "fig.cost")
+], columns=4, border=True)  # fmt: skip
 cols = st.columns(4)
 cols[0].metric(t("new.recipients"), i18n.num(count))
 cols[1].metric(t("pages"), i18n.num(pages))

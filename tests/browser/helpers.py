@@ -1,7 +1,18 @@
 """Running the dashboard (or a small Streamlit script) as ``streamlit run`` on a free port and
 driving it in Debian's Chromium through Playwright; shared by the browser tests and
 ``bench/bench_dashboard.py``. Never ``playwright install``: ``executable_path`` points at
-/usr/bin/chromium."""
+/usr/bin/chromium.
+
+The browser tests' fixtures live here too; a test module imports the ones it uses (each is
+registered under its short name)::
+
+    from tests.browser.helpers import dashboard_fixture, page_fixture  # noqa: F401
+
+``dashboard`` serves dashboards/app.py with the test process's data folder, the provider
+simulator, sends in-process and no sending window, and the module's ``dashboard_settings``
+(a fixture a module may override: more settings, or a step before the server starts);
+``page`` is a fresh Chromium page on its home page. Both skip, saying why, where Chromium
+or Playwright is missing."""
 
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboards" / "app.py"
@@ -93,6 +105,73 @@ def chromium(width: int = 1400, height: int = 1000) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def needs_chromium() -> None:
+    """Skip the calling test, with the reason, where the browser cannot run."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install "
+                    "chromium; never `playwright install`)")  # fmt: skip
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@contextmanager
+def serve_dashboard(tmp_path: Path, simulator_port: int, settings: dict[str, str]) -> Iterator[str]:
+    """``streamlit run dashboards/app.py`` on the test process's own data folder (conftest's
+    ``CHAPAR_DATA_DIR``), against the simulator, sending in a thread of the dashboard
+    (``CHAPAR_SEND_INPROCESS``) at any hour; ``settings`` add to or replace these."""
+    needs_chromium()
+    env = {
+        "CHAPAR_DATA_DIR": str(tmp_path / "data"),
+        "CHAPAR_SEND_INPROCESS": "1",
+        "CHAPAR_SIMULATOR_PORT": str(simulator_port),
+        "CHAPAR_SEND_WINDOW": "always",
+        **settings,
+    }
+    with streamlit(APP, env, tmp_path / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(name="dashboard_settings")
+def dashboard_settings_fixture() -> dict[str, str]:
+    """Settings of the served dashboard beyond :func:`serve_dashboard`'s (override it in a
+    module to change them): sends in batches of 100, so a send of a few hundred numbers
+    shows its progress."""
+    return {"CHAPAR_BATCH_SIZE": "100"}
+
+
+@pytest.fixture(name="dashboard")
+def dashboard_fixture(
+    tmp_path: Path, simulator: Any, dashboard_settings: dict[str, str]
+) -> Iterator[str]:
+    """The dashboard served by ``streamlit run`` on a free port; yields its URL."""
+    with serve_dashboard(tmp_path, simulator.port, dashboard_settings) as url:
+        yield url
+
+
+@pytest.fixture(name="page")
+def page_fixture(dashboard: str) -> Iterator[Any]:
+    """A fresh Chromium page (Persian) on the dashboard's home page, drawn."""
+    from dashboards.i18n import LABELS
+
+    with chromium() as tab:
+        tab.goto(dashboard)
+        tab.get_by_role("heading", name=LABELS["home.title"][0]).wait_for()
+        yield tab
+
+
+FIGURE = '[data-testid="stMetric"], [data-testid="chaparFigure"]'
+FIGURE_LABEL = '[data-testid="stMetricLabel"], [data-testid="chaparFigureLabel"]'
+FIGURE_VALUE = '[data-testid="stMetricValue"], [data-testid="chaparFigureValue"]'
+
+
+def expect_metric(page: Any, label: str, value: str) -> None:
+    """The figure labelled ``label`` (an st.metric, or one the dashboard draws as HTML:
+    dashboards.ui.Figure) shows ``value``, waiting for the script run that draws it."""
+    from playwright.sync_api import expect
+
+    card = page.locator(FIGURE).filter(has=page.locator(FIGURE_LABEL, has_text=label))
+    expect(card.locator(FIGURE_VALUE).first).to_have_text(value)
 
 
 def settle(page: Any) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,15 @@ from chapar.numbers import normalize
 from chapar.reports import run_report
 from chapar.simulator.engine import BLOCKED, outcome_for
 from chapar.store import repo
-from tests.browser.helpers import APP, CHROMIUM, chromium, fa_num, page_text, settle, streamlit
-from tests.browser.test_user_day import commit, expect_metric, fa, nav, shot
+from tests.browser.helpers import (  # noqa: F401  (fixtures: dashboard, page)
+    dashboard_fixture,
+    expect_metric,
+    fa_num,
+    page_fixture,
+    page_text,
+    settle,
+)
+from tests.browser.test_user_day import commit, fa, nav, shot
 
 pytestmark = pytest.mark.browser
 
@@ -58,28 +65,10 @@ def outcome(i: int) -> int:
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path, simulator: Any) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    simulator.set_faults(reply_rate=0.0)  # only the replies this test injects
-    env = {
-        "CHAPAR_DATA_DIR": str(tmp_path / "data"),  # the test process's own (conftest)
-        "CHAPAR_SEND_INPROCESS": "1",
-        "CHAPAR_SIMULATOR_PORT": str(simulator.port),
-        "CHAPAR_SEND_WINDOW": "always",
-        "CHAPAR_BATCH_SIZE": "100",
-    }
-    with streamlit(APP, env, tmp_path / "streamlit.log") as url:
-        yield url
-
-
-@pytest.fixture
-def page(dashboard: str) -> Iterator[Any]:
-    with chromium() as tab:
-        tab.goto(dashboard)
-        tab.get_by_role("heading", name=fa("home.title")).wait_for()
-        yield tab
+def dashboard_settings(simulator: Any) -> dict[str, str]:
+    """Batches of 100; and the simulator sends only the replies this test injects."""
+    simulator.set_faults(reply_rate=0.0)
+    return {"CHAPAR_BATCH_SIZE": "100"}
 
 
 def expect() -> Any:
@@ -283,7 +272,8 @@ def test_the_beyond_the_panels_journey(page: Any, tmp_path: Path, simulator: Any
     page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
     settle(page)
     nav_en(page, "Send reports")
-    assert "Run kind: resend to undelivered" in page_text(page)
+    # waits for the run that draws it (a new page can be read half drawn after settle())
+    expect()(page.get_by_text("Run kind: resend to undelivered", exact=False).first).to_be_visible()
     run_picker = page.get_by_role("combobox", name="Run", exact=True)
     expect()(run_picker).to_have_value("Run 2 (latest) — resend to undelivered")
     page.locator('[data-testid="stSidebarNav"]').get_by_role(

@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import CHROMIUM, chromium, fa_num, settle, streamlit
+from tests.browser.helpers import chromium, fa_num, needs_chromium, settle, streamlit
 
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(__file__).with_name("figures_app.py")
 
-MEASURE = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].map((card) => {
-  const value = card.querySelector('[data-testid="stMetricValue"]');
+MEASURE = """() => [...document.querySelectorAll(
+    '[data-testid="stMetric"], [data-testid="chaparFigure"]')].map((card) => {
+  const value = card.querySelector(
+    '[data-testid="stMetricValue"], [data-testid="chaparFigureValue"]');
   const boxes = [value, ...value.querySelectorAll('*')];
   const clipped = boxes.some((el) => el.scrollWidth > el.clientWidth + 1);
   const c = card.getBoundingClientRect();
@@ -37,9 +39,7 @@ MEASURE = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].ma
 
 @pytest.fixture(scope="module")
 def figures_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
+    needs_chromium()
     folder = tmp_path_factory.mktemp("figures")
     env = {"CHAPAR_DATA_DIR": str(folder / "data")}
     with streamlit(SCRIPT, env, folder / "streamlit.log") as url, chromium() as page:
@@ -57,7 +57,9 @@ def test_figures_from_a_million_to_a_trillion_are_whole(
         page.get_by_role("heading", name="figures").wait_for()
         settle(page)
         page.wait_for_function(
-            "n => document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= n", arg=13
+            'n => document.querySelectorAll(\'[data-testid="stMetricValue"], '
+            '[data-testid="chaparFigureValue"]\').length >= n',
+            arg=14,
         )
         page.wait_for_timeout(300)  # the page's style applies with its run
         pages, cost = 10**e + 996, 10**e * 1180 + 304_080

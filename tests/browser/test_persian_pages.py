@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,12 @@ from chapar.sending import Mode, cut_schedule, send_run
 from chapar.settings import get_settings
 from chapar.store import repo
 from dashboards.i18n import LABELS
-from tests.browser.helpers import (
-    APP,
-    CHROMIUM,
+from tests.browser.helpers import (  # noqa: F401  (fixture: dashboard)
     chromium,
+    dashboard_fixture,
     latin_words,
     page_text,
     settle,
-    streamlit,
 )
 
 pytestmark = pytest.mark.browser
@@ -80,18 +77,9 @@ def seeded(tmp_path: Path, simulator: Any, monkeypatch: pytest.MonkeyPatch, writ
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path, simulator: Any, seeded: int) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    env = {
-        "CHAPAR_DATA_DIR": str(tmp_path / "data"),
-        "CHAPAR_SEND_INPROCESS": "1",
-        "CHAPAR_SIMULATOR_PORT": str(simulator.port),
-        "CHAPAR_SEND_WINDOW": "always",
-    }
-    with streamlit(APP, env, tmp_path / "streamlit.log") as url:
-        yield url
+def dashboard_settings(seeded: int) -> dict[str, str]:
+    """The data is seeded before the dashboard starts; the default batch size."""
+    return {}
 
 
 def check(page: Any, where: str, problems: list[str]) -> None:
@@ -151,7 +139,10 @@ def test_every_page_in_persian_has_no_english(dashboard: str, seeded: int) -> No
         page.get_by_role(
             "button", name=fa("export.ready", name=f"chapar-campaign-{seeded}-run-1.csv")
         ).wait_for()
-        check(page, "send reports", problems)
+        page.get_by_text(fa("rep.show_numbers")).click()  # the table is drawn when opened
+        page.get_by_text(fa("pager.page")).first.wait_for()
+        settle(page)
+        check(page, "send reports, the table of numbers open", problems)
 
         for key in ("nav.blacklist", "nav.archived", "nav.lists", "nav.credit"):
             nav(page, key)

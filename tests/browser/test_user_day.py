@@ -14,14 +14,20 @@ missing (``apt-get install chromium``); never ``playwright install``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dashboards.i18n import LABELS
-from tests.browser.helpers import APP, CHROMIUM, chromium, fa_num, settle, streamlit
+from tests.browser.helpers import (  # noqa: F401  (fixtures: dashboard, its settings, page)
+    dashboard_fixture,
+    dashboard_settings_fixture,
+    expect_metric,
+    fa_num,
+    page_fixture,
+    settle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -35,31 +41,6 @@ def fa(key: str, **values: object) -> str:
     """The Persian label, as the dashboard shows it."""
     text = LABELS[key][0]
     return text.format(**values) if values else text
-
-
-@pytest.fixture
-def dashboard(tmp_path: Path, simulator: Any) -> Iterator[str]:
-    """The dashboard served by ``streamlit run`` on a free port; yields its URL."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    env = {
-        "CHAPAR_DATA_DIR": str(tmp_path / "data"),
-        "CHAPAR_SEND_INPROCESS": "1",
-        "CHAPAR_SIMULATOR_PORT": str(simulator.port),
-        "CHAPAR_SEND_WINDOW": "always",
-        "CHAPAR_BATCH_SIZE": "100",
-    }
-    with streamlit(APP, env, tmp_path / "streamlit.log") as url:
-        yield url
-
-
-@pytest.fixture
-def page(dashboard: str) -> Iterator[Any]:
-    with chromium() as tab:
-        tab.goto(dashboard)
-        tab.get_by_role("heading", name=fa("home.title")).wait_for()
-        yield tab
 
 
 def shot(page: Any, name: str) -> None:
@@ -89,15 +70,6 @@ def commit(page: Any, label: str, text: str) -> None:
     box.fill(text)
     box.press("Tab")  # a text input commits on blur
     settle(page)
-
-
-def expect_metric(page: Any, label: str, value: str) -> None:
-    """The metric shows ``value`` (waiting for the script run that draws it)."""
-    card = page.locator('[data-testid="stMetric"]').filter(
-        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)
-    )
-    expect = __import__("playwright.sync_api", fromlist=["expect"]).expect
-    expect(card.locator('[data-testid="stMetricValue"]').first).to_have_text(value)
 
 
 def test_a_users_day(page: Any, tmp_path: Path, simulator: Any) -> None:
