@@ -4,6 +4,7 @@ credit, refunds and the fault dice."""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from chapar.simulator import Simulator, SimulatorConfig, normalise, outcome_for
 from chapar.simulator.engine import replies_to, reply_text
+from chapar.simulator.pages import _GSM7 as GSM7_CHARS
+from chapar.simulator.pages import _GSM7_EXTENSION as GSM7_EXTENSION
 from chapar.simulator.pages import GSM7, UCS2, count_pages
 
 
@@ -90,6 +93,33 @@ def test_anything_else_is_not_a_number(raw: str):
 )
 def test_pages_follow_gsm7_and_ucs2_rules(text: str, expected: tuple[str, int]):
     assert count_pages(text) == expected
+
+
+def _pages_char_by_char(text: str) -> tuple[str, int]:
+    """The rule character by character: each character's width, packed page by page."""
+    gsm = all(ch in GSM7_CHARS for ch in text)
+    widths = [
+        (2 if ch in GSM7_EXTENSION else 1) if gsm else (2 if ord(ch) > 0xFFFF else 1) for ch in text
+    ]
+    single, multi = (160, 153) if gsm else (70, 67)
+    if not widths:
+        return GSM7, 0
+    if sum(widths) <= single:
+        return (GSM7 if gsm else UCS2), 1
+    pages, used = 1, 0
+    for width in widths:
+        if used + width > multi:
+            pages, used = pages + 1, 0
+        used += width
+    return (GSM7 if gsm else UCS2), pages
+
+
+@pytest.mark.parametrize("alphabet", ["ab c.", "ab{€", "سلام ب۱", "سلام😀", "ab {}€\\سلام😀1"])
+def test_the_page_count_s_shortcuts_agree_with_the_rule_character_by_character(alphabet: str):
+    rng = random.Random(alphabet)
+    for _ in range(3_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 700)))
+        assert count_pages.__wrapped__(text) == _pages_char_by_char(text), text
 
 
 def test_outcomes_depend_only_on_the_number_in_the_promised_shares():
