@@ -145,7 +145,9 @@ def open_batch(
             {
                 "local_id": pending["local_id"],
                 "number": pending["number"],
-                "pages": pages if isinstance(pages, pl.Series) else [pages] * pending.height,
+                "pages": pages
+                if isinstance(pages, pl.Series)
+                else pl.repeat(pages, pending.height, dtype=pl.Int16, eager=True),
                 "cost": costs,
             }
         ).cast(_FROZEN),
