@@ -156,6 +156,15 @@ def run_workers(
     return timings
 
 
+def fresh(sim: Any, latency_ms: float) -> None:
+    """An empty simulator answering after ``latency_ms``. (``reset`` clears every fault
+    setting, the latency included: until turn 4, ``--latency-ms`` held only until the
+    first reset, i.e. never while measuring.)"""
+    sim.reset()
+    if latency_ms:
+        sim.set_faults(latency_ms=latency_ms)
+
+
 def wall(timings: list[Timing]) -> float:
     return max(t.ended for t in timings) - min(t.started for t in timings)
 
@@ -215,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             for label, store in (("embedded DuckDB file", None), ("PostgreSQL", database("one"))):
                 env = _env(store, work / f"data-{label[:3]}", sim.port)
                 ids = set_up(env, csv, 1)
-                sim.reset()
+                fresh(sim, args.latency_ms)
                 [t] = run_workers([(env, ids)], work, label[:3])
                 assert t.sent == n and t.status == "completed", t
                 figures[label] = t.seconds
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 store = database(f"two_{workers}")
                 env = _env(store, work / f"data-pg-{workers}", sim.port)
                 ids = set_up(env, csv, 2)
-                sim.reset()
+                fresh(sim, args.latency_ms)
                 if workers == 1:
                     plans = [(env, ids)]
                 else:  # each worker its own data dir: two machines, one store
