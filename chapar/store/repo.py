@@ -45,7 +45,11 @@ def default_actor() -> str:
 def _rows(
     con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    cur = con.execute(q(name), params)
+    return _dicts(con.execute(q(name), params))
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """A result's rows as dicts by column name."""
     cols = [d[0] for d in cur.description or []]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -111,9 +115,7 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
 def _literal_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """:func:`_rows` through :func:`_run`: a dry-run price needs no pandas either."""
-    cur = _run(con, name, params)
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    return _dicts(_run(con, name, params))
 
 
 def _register_stream(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
