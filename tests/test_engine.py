@@ -126,6 +126,8 @@ def test_numbers_blacklisted_after_a_crash_are_dropped_from_a_batch_in_flight_if
     outbox = sim.outbox()
     assert outbox["total_accepted"] == 990
     assert not {"98" + n[1:] for n in late} & set(outbox["receptors"])  # none even tried
+    once = {(v["accepted"], v["submissions"]) for v in outbox["receptors"].values()}
+    assert (len(outbox["receptors"]), once) == (990, {(1, 1)})  # the rest exactly once
     assert_money_holds(sim)
     assert_counters_match(cid)
 
