@@ -16,7 +16,7 @@ from chapar.providers.base import Provider
 from chapar.sending import ProviderFactory, run_async, state_of
 from chapar.sending.run import refresh_counts
 from chapar.settings import get_settings
-from chapar.store import execute_in_store, transaction
+from chapar.store import execute_in_store, execute_reading, transaction
 from chapar.store.queries import q
 
 CHUNK = 20_000
@@ -65,12 +65,10 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
         with transaction() as con:
             statuses = changed.select("campaign_id", "run_no", "seq", "status")
             execute_in_store(con, q("messages_update_status"), {}, statuses)
-            con.register("incoming", changed)
-            try:
-                con.execute(q("suppress_from_provider"))
-                con.execute(q("blacklist_from_provider"))
-            finally:
-                con.unregister("incoming")
+            blocked = changed.filter(pl.col("status") == "blocked")
+            if blocked.height:
+                execute_reading(con, q("suppress_from_provider"), incoming=blocked)
+                execute_reading(con, q("blacklist_from_provider"), incoming=blocked)
             refunded = credit.refund_blocked(con, None)
             result.refunded += refunded.amount
             changed_batches = changed.select("campaign_id", "run_no", "batch_no").unique()

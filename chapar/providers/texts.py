@@ -16,6 +16,8 @@ from typing import overload
 import duckdb
 import polars as pl
 
+from chapar.store import reading
+
 
 class FormTexts(Sequence[str]):
     """The texts (as a sequence of ``str``, made Python strings only if read) and each one
@@ -71,9 +73,6 @@ def form_texts(con: duckdb.DuckDBPyConnection, texts: pl.Series) -> FormTexts:
     """Encode ``texts`` in DuckDB (any connection: the query reads only the frame). A
     projection keeps the rows' order (DuckDB's ``preserve_insertion_order``, on by default)."""
     frame = pl.DataFrame({"text": texts.cast(pl.String)})
-    con.register("form_texts_in", frame)
-    try:
+    with reading(con, form_texts_in=frame):
         form = con.execute("SELECT url_encode(to_json(text)) AS form FROM form_texts_in").pl()
-    finally:
-        con.unregister("form_texts_in")
     return FormTexts(frame["text"], form["form"].to_list())

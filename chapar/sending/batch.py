@@ -27,7 +27,7 @@ from chapar.providers.texts import FormTexts, form_texts
 from chapar.reasons import Code, Reason
 from chapar.sending.run import BatchOutcome, LeaseLost, RunRef, refresh_counts
 from chapar.settings import Settings, get_settings
-from chapar.store import fetch_one
+from chapar.store import execute_reading, fetch_one
 from chapar.store.queries import q
 from chapar.window import next_opening
 
@@ -123,11 +123,7 @@ def open_batch(
         costs = _costs(pending, prices)
     elif template is not None:
         frozen = batch_texts(con, key, template, footer, pending, settings)
-        con.register("incoming", frozen.frame)
-        try:
-            con.execute(q("messages_freeze"), key)
-        finally:
-            con.unregister("incoming")
+        execute_reading(con, q("messages_freeze"), key, incoming=frozen.frame)
         text, texts = "", form_texts(con, frozen.frame["text"])
         pages, costs = frozen.frame["pages"], frozen.frame["cost"]
     else:

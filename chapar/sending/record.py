@@ -14,7 +14,7 @@ from chapar.sending.batch import Checkpoint, _renew
 from chapar.sending.deliver import Delivery
 from chapar.sending.run import RunRef, refresh_counts
 from chapar.settings import Settings
-from chapar.store import execute_in_store
+from chapar.store import execute_in_store, execute_reading
 from chapar.store.queries import q
 
 _INCOMING = {
@@ -61,12 +61,10 @@ def record_batch(
     key = {**ref.key, "batch_no": cp.batch_no}
     frame = accepted_frame(ref, cp, delivery)
     execute_in_store(con, q("messages_record"), key, frame)
-    con.register("incoming", frame)
-    try:
-        con.execute(q("suppress_from_provider"))
-        con.execute(q("blacklist_from_provider"))
-    finally:
-        con.unregister("incoming")
+    blocked = frame.filter(pl.col("status") == "blocked")  # most batches: none
+    if blocked.height:
+        execute_reading(con, q("suppress_from_provider"), incoming=blocked)
+        execute_reading(con, q("blacklist_from_provider"), incoming=blocked)
     credit.release(con, key)
     credit.charge(con, key, int(frame["cost"].sum()), frame.height)
     if delivery.unknown:

@@ -24,7 +24,14 @@ from chapar.reasons import Code, Reason
 from chapar.sending import audience
 from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
-from chapar.store import connect, execute_in_store, fetch_one, retrying, transaction
+from chapar.store import (
+    connect,
+    execute_in_store,
+    execute_reading,
+    fetch_one,
+    retrying,
+    transaction,
+)
 from chapar.store.queries import q
 from chapar.store.repo import Line, default_actor, get_campaign, line_for, record_audit
 
@@ -247,12 +254,8 @@ def plan(
         send_count=None if kind == "resend" else send_count,
         defer=defer,
     )
-    con.register("planned", planned)
-    try:
-        con.execute(q("plan_insert"), params)
-        con.execute(q("plan_batches"), params)
-    finally:
-        con.unregister("planned")
+    execute_reading(con, q("plan_insert"), params, planned=planned)
+    execute_reading(con, q("plan_batches"), params, planned=planned)
     con.execute(q("run_set_planned"), params)
     refresh_counts(con, campaign_id, run_no)
 

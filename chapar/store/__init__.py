@@ -351,6 +351,32 @@ def retrying(body: Callable[[duckdb.DuckDBPyConnection], T], attempts: int = 20)
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def reading(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """Each frame readable as the view of its keyword's name by ONE statement, whose result
+    is fetched inside the block. On the DuckDB file a view is the frame's bare Arrow C
+    stream: DuckDB scans it without pyarrow, in about half the CPU of the frame itself (1M
+    planned rows: 0.44 s against 0.87 s), but only once. A PostgreSQL dialect entry may read
+    a view in several of its statements: there the frame itself is registered."""
+    shared = isinstance(con, _PostgresCursor)
+    for name, frame in frames.items():
+        con.register(name, frame if shared else frame.__arrow_c_stream__())
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def execute_reading(
+    con: duckdb.DuckDBPyConnection, sql: str, params: object = None, **frames: pl.DataFrame
+) -> None:
+    """Run a statement that returns nothing (an INSERT, an UPDATE) reading these frames, as
+    :func:`reading` says."""
+    with reading(con, **frames):
+        con.execute(sql, params)
+
+
 #: a frame column's PostgreSQL array type, by the Polars type's name
 _PG_ARRAY = {"Int16": "smallint", "Int32": "integer", "Int64": "bigint", "String": "text"}
 
@@ -374,13 +400,8 @@ def execute_in_store(
     frame reads the rows out and writes them back (≈1 s a 100k batch), and an ``INSERT …
     SELECT`` brings the rows to DuckDB and back; PostgreSQL does either in place."""
     if IN_POSTGRES not in sql:
-        if frame is not None:
-            con.register("incoming", frame)
-        try:
-            con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-        finally:
-            if frame is not None:
-                con.unregister("incoming")
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        execute_reading(con, sql, used, **({} if frame is None else {"incoming": frame}))
         return
     native = sql
     if frame is not None:
