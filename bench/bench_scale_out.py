@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.1f} at start\n")  # fmt: skip
         latency = ("--latency-ms", str(args.latency_ms))
         with SimulatorProcess(credit=10**13, delivery_delay_s=0.0, args=latency) as sim:
-            figures: dict[str, Any] = {}
+            figures: dict[str | int, Any] = {}
 
             # 1. one worker, N messages: the DuckDB file, then PostgreSQL
             for label, store in (("embedded DuckDB file", None), ("PostgreSQL", database("one"))):
