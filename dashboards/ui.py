@@ -89,6 +89,11 @@ bdi { unicode-bidi: isolate; }
 .chapar-badge { display: inline-block; font-size: 0.875rem; line-height: 1.6;
   padding: 0 0.4rem; border-radius: 0.5rem; margin-bottom: 0.25rem; }
 .chapar-caption { font-size: 0.875rem; opacity: 0.6; line-height: 1.6; margin: 0.25rem 0; }
+[class*="st-key-card_c"] { position: relative; }
+[class*="st-key-card_c"] > [class*="st-key-features_c"] { position: absolute; z-index: 2;
+  top: calc(1rem - 1px); inset-inline-end: calc(1rem - 1px); width: auto; max-width: 12rem; }
+.chapar-card-title { font-weight: 600; min-height: 2.5rem; display: flex; align-items: center;
+  padding-inline-end: 12.5rem; overflow-wrap: anywhere; }
 </style>
 """
 

@@ -7,6 +7,7 @@ what the new status allows. The menu's actions live outside the fragments.
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import datetime
 
@@ -60,7 +61,10 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
         return
     if data.fingerprint(c) != seen:
         ui.redraw()  # the status changed under us: redraw the page and its menus
-    parts = [ui.badge_html(ui.status_text(c), ui.STATUS_COLORS.get(c.status, "gray"))]
+    parts = [
+        f'<div class="chapar-card-title">{html.escape(ui.campaign_label(c))}</div>',
+        ui.badge_html(ui.status_text(c), ui.STATUS_COLORS.get(c.status, "gray")),
+    ]
     if c.status is CampaignStatus.SCHEDULED and c.start_at is not None:
         parts.append(ui.caption_html(t("schedule.when", when=i18n.when(c.start_at))))
         outside = ui.window_warning(c.sender, c.start_at)
@@ -101,11 +105,10 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
 
 
 def campaign_card(c: Campaign) -> None:
+    """A bordered card: its body (title included) is one HTML block and its Features menu
+    sits over the title's end (``ui.CARD_CSS``), not a row of two columns beside it."""
     with st.container(border=True, key=f"card_c{c.id}"):
-        head, menu = st.columns([5, 1], vertical_alignment="center")
-        head.markdown(f"**{ui.campaign_label(c)}**")
-        with menu:
-            ui.features_menu(c)
+        ui.features_menu(c)
         if is_live(c):
             st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c))
         else:
