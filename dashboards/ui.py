@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import jdatetime
 import polars as pl
@@ -89,6 +90,14 @@ bdi { unicode-bidi: isolate; }
 .chapar-badge { display: inline-block; font-size: 0.875rem; line-height: 1.6;
   padding: 0 0.4rem; border-radius: 0.5rem; margin-bottom: 0.25rem; }
 .chapar-caption { font-size: 0.875rem; opacity: 0.6; line-height: 1.6; margin: 0.25rem 0; }
+.chapar-lang-label { font-size: 0.875rem; line-height: 1.6; margin-bottom: 0.35rem; }
+.chapar-lang-options { display: flex; gap: 0.5rem; margin-bottom: 1rem; }
+.chapar-lang-option { font-size: 0.875rem; line-height: 1.6; padding: 0.15rem 0.75rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 1rem; text-decoration: none;
+  color: inherit !important; }
+a.chapar-lang-option:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
+.chapar-lang-option[aria-current="true"] { border-color: #ff4b4b; font-weight: 600;
+  background: rgba(255, 75, 75, 0.1); }
 [class*="st-key-card_c"] { position: relative; }
 [class*="st-key-card_c"] > [class*="st-key-features_c"] { position: absolute; z-index: 2;
   top: calc(1rem - 1px); inset-inline-end: calc(1rem - 1px); width: auto; max-width: 12rem; }
@@ -97,13 +106,26 @@ bdi { unicode-bidi: isolate; }
 </style>
 """
 
-#: Streamlit's own words (the file uploader, placeholders, hints) have no parameter to set
-#: them; in Persian this rewrites them in the page as they appear (a MutationObserver).
-STREAMLIT_WORDS_JS = """
+#: The page's script. Streamlit's own words (the file uploader, placeholders, hints) have no
+#: parameter to set them; in Persian it rewrites them in the page as they appear (a
+#: MutationObserver). A click on the language switch (:func:`language_switch`) sets ``lang``
+#: in the URL in place and sends the ``popstate`` Streamlit reruns the page on (as after the
+#: browser's Back), keeping the session; a click with a modifier key opens the link as usual.
+PAGE_JS = """
 <script>
 (() => {
   window.__chaparLang = "%LANG%";
   if (window.__chaparWords) { window.__chaparWords(document.body); return; }
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest("a[data-chapar-lang]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey
+        || event.altKey) return;
+    event.preventDefault();
+    const url = new URL(window.location.href);
+    url.searchParams.set("lang", link.dataset.chaparLang);
+    window.history.pushState(window.history.state, "", url);
+    window.dispatchEvent(new PopStateEvent("popstate", { state: window.history.state }));
+  });
   const fa = (s) => s.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
   const units = { KB: "کیلوبایت", MB: "مگابایت", GB: "گیگابایت" };
   const exact = %EXACT%;
@@ -196,27 +218,52 @@ LIVE_TYPING_JS = """
 
 
 def language_switch() -> None:
-    """The فارسی/English switch in the sidebar; Persian by default. The choice is kept in
-    the URL (``?lang=en``), so a reload or a shared link opens in the same language."""
-    if st.session_state.get("lang") not in LANGS:
-        wanted = st.query_params.get("lang")
-        st.session_state["lang"] = wanted if wanted in LANGS else i18n.DEFAULT_LANG
-    st.sidebar.radio(
-        t("app.language"), LANGS, key="lang", horizontal=True,
-        format_func=lambda code: LANG_NAMES[code],
-    )  # fmt: skip
-    if st.query_params.get("lang") != st.session_state["lang"]:
-        st.query_params["lang"] = st.session_state["lang"]
+    """The فارسی/English switch in the sidebar; Persian by default. The language is kept in
+    the URL (``?lang=en``), so a reload or a shared link opens in the same language, and the
+    URL decides: a click on the switch changes ``lang`` there.
+
+    Drawn as two links in one HTML block with the app's name, not a radio: a radio made the
+    browser load and run seven more chunks of Streamlit's JavaScript on every first render.
+    The page's script (:data:`PAGE_JS`) turns a click into a change of the URL in place and
+    the ``popstate`` Streamlit answers the browser's Back with, so the page reruns in the
+    same session (what was typed stays); without the script the link loads the page anew
+    in the other language."""
+    wanted = st.query_params.get("lang")
+    if wanted in LANGS:
+        st.session_state["lang"] = wanted
+    elif st.session_state.get("lang") not in LANGS:
+        st.session_state["lang"] = i18n.DEFAULT_LANG
+    current = st.session_state["lang"]
+    if wanted != current:
+        st.query_params["lang"] = current
+    options = []
+    for code in LANGS:
+        name = html.escape(LANG_NAMES[code])
+        if code == current:
+            options.append(f'<span class="chapar-lang-option" aria-current="true" lang="{code}">'
+                           f"{name}</span>")  # fmt: skip
+        else:
+            params = {**st.query_params.to_dict(), "lang": code}
+            href = html.escape("?" + urlencode(params))
+            options.append(f'<a class="chapar-lang-option" href="{href}" hreflang="{code}" '
+                           f'lang="{code}" data-chapar-lang="{code}">{name}</a>')  # fmt: skip
+    label = html.escape(t("app.language"))
+    caption = html.escape(i18n.join([t("app.name"), t("app.tagline")]))
+    st.sidebar.html(
+        f'<div class="chapar-lang" data-testid="chaparLanguage">'
+        f'<div class="chapar-lang-label">{label}</div>'
+        f'<div class="chapar-lang-options" role="group" aria-label="{label}">{"".join(options)}'
+        f'</div><div class="chapar-caption">{caption}</div></div>'
+    )
 
 
 def apply_direction() -> None:
-    st.html(BASE_CSS)
-    if is_rtl():
-        st.html(RTL_CSS)
-    words = STREAMLIT_WORDS_JS.replace("%LANG%", i18n.lang()).replace(
+    """The page's styles (one block, right to left in Persian) and its script."""
+    st.html(BASE_CSS + (RTL_CSS if is_rtl() else ""))
+    script = PAGE_JS.replace("%LANG%", i18n.lang()).replace(
         "%EXACT%", json.dumps(STREAMLIT_WORDS_FA, ensure_ascii=False)
     )
-    st.html(words, unsafe_allow_javascript=True, width="content")
+    st.html(script, unsafe_allow_javascript=True, width="content")
 
 
 def live_typing() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from chapar import reports
 from chapar.campaigns import CampaignStatus
@@ -32,22 +34,42 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
 INSUFFICIENT_CREDIT = Reason(Code.INSUFFICIENT_CREDIT)
 
 
+def language_switch(at: AppTest) -> tuple[str, dict[str, str]]:
+    """The sidebar's language switch: the current language's name, and the other
+    languages' names -> their links."""
+    body = next(str(h.proto.body) for h in at.sidebar.get("html")
+                if 'data-testid="chaparLanguage"' in str(h.proto.body))  # fmt: skip
+    current = re.findall(r'aria-current="true"[^>]*>([^<]+)<', body)
+    links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', body)
+    assert len(current) == 1, body
+    return current[0], {name: html.unescape(href) for href, name in links}
+
+
 def test_home_is_persian_first_and_the_switch_changes_every_label(app):
     at = run_ok(app("fa"))
     assert at.title[0].value == "پیشخوان"
     assert metric(at, "اعتبار حساب") == "۰ ریال"
     assert "هنوز کمپینی نیست" in texts(at)
-    switch = at.sidebar.radio[0]
-    assert switch.options == ["فارسی", "English"]
+    assert language_switch(at) == ("فارسی", {"English": "?lang=en"})
 
-    switch.set_value("en")
+    at.query_params["lang"] = "en"  # what a click on "English" does (in the same session)
     run_ok(at)
     assert at.title[0].value == "Dashboard"
     assert metric(at, "Credit balance") == "0 Rial"
+    assert language_switch(at) == ("English", {"فارسی": "?lang=fa"})
 
-    at.sidebar.radio[0].set_value("fa")
+    at.query_params["lang"] = "fa"
     run_ok(at)
     assert at.title[0].value == "پیشخوان"
+
+
+def test_the_switch_keeps_the_other_parameters_of_the_url(app, people):
+    cid = campaign()
+    at = app("fa")
+    at.query_params["campaign"] = str(cid)
+    at.switch_page("views/reports.py")
+    run_ok(at)
+    assert language_switch(at)[1] == {"English": f"?campaign={cid}&lang=en"}
 
 
 def test_persian_numbers_and_labels_on_a_campaign_card(app, people):
@@ -295,6 +317,9 @@ def test_the_language_is_kept_in_the_url(app):
     run_ok(fresh)
     assert fresh.title[0].value == "Dashboard"
     assert run_ok(AppTest.from_file(str(APP), default_timeout=30)).title[0].value == "پیشخوان"
+    # the URL decides: a session that was in English follows a link (or Back) to Persian
+    at.query_params["lang"] = "fa"
+    assert run_ok(at).title[0].value == "پیشخوان"
 
 
 def test_a_send_count_is_priced_as_it_is_sent(app, people, sends):
