@@ -98,11 +98,20 @@ bdi { unicode-bidi: isolate; }
 a.chapar-lang-option:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
 .chapar-lang-option[aria-current="true"] { border-color: #ff4b4b; font-weight: 600;
   background: rgba(255, 75, 75, 0.1); }
-[class*="st-key-card_c"] { position: relative; }
-[class*="st-key-card_c"] > [class*="st-key-features_c"] { position: absolute; z-index: 2;
-  top: calc(1rem - 1px); inset-inline-end: calc(1rem - 1px); width: auto; max-width: 12rem; }
+.chapar-card { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem;
+  padding: calc(1rem - 1px); }
+/* A home card's Features menu comes just before its card and sits over the end of the card's
+   title line: pulled down into the card by its padding (1rem) and up by its own height (a
+   button, 2.5rem) and the gap between elements (1rem), so the card keeps the usual gap. */
+.stMain [class*="st-key-features_c"] {
+  position: relative; z-index: 2; align-self: flex-end;
+  margin-block: 1rem -4.5rem; margin-inline-end: calc(1rem - 1px); }
 .chapar-card-title { font-weight: 600; min-height: 2.5rem; display: flex; align-items: center;
-  padding-inline-end: 12.5rem; overflow-wrap: anywhere; }
+  padding-inline-end: 8rem; overflow-wrap: anywhere; }
+.chapar-h1 { font-size: 2.75rem; font-weight: 700; line-height: 1.2; padding: 1.25rem 0 1rem;
+  margin: 0; }
+.chapar-h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; padding: 1.5rem 0 0.5rem;
+  margin: 0; }
 </style>
 """
 
@@ -638,6 +647,11 @@ def badge_html(text: str, color: str) -> str:
     )
 
 
+def heading_html(text: str, level: int) -> str:
+    """A page title (1) or a section heading (3) with the look of st.title / st.subheader."""
+    return f'<h{level} class="chapar-h{level}">{html.escape(text)}</h{level}>'
+
+
 def caption_html(text: str, color: str | None = None) -> str:
     style = f' style="color: {BADGE_COLORS[color][0]}; opacity: 1"' if color in BADGE_COLORS else ""
     return f'<div class="chapar-caption"{style}>{html.escape(text)}</div>'
@@ -836,7 +850,8 @@ def feature_button(label: str, check: rules.ActionCheck, key: str) -> bool:
 
 
 def features_menu(c: Campaign) -> None:
-    """امکانات: every action of a campaign, each offered only where it is allowed."""
+    """امکانات: every action of a campaign, each offered only where it is allowed. On the
+    home page it sits over its card's title (the ``st-key-features_c…`` rule of BASE_CSS)."""
     k = f"c{c.id}"
     menu = f"features_{k}"
     if st.session_state.pop(f"close_{menu}", False):

@@ -29,6 +29,7 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     run_ok,
     sends_fixture,
     texts,
+    title,
 )
 
 INSUFFICIENT_CREDIT = Reason(Code.INSUFFICIENT_CREDIT)
@@ -47,20 +48,20 @@ def language_switch(at: AppTest) -> tuple[str, dict[str, str]]:
 
 def test_home_is_persian_first_and_the_switch_changes_every_label(app):
     at = run_ok(app("fa"))
-    assert at.title[0].value == "پیشخوان"
+    assert title(at) == "پیشخوان"
     assert metric(at, "اعتبار حساب") == "۰ ریال"
     assert "هنوز کمپینی نیست" in texts(at)
     assert language_switch(at) == ("فارسی", {"English": "?lang=en"})
 
     at.query_params["lang"] = "en"  # what a click on "English" does (in the same session)
     run_ok(at)
-    assert at.title[0].value == "Dashboard"
+    assert title(at) == "Dashboard"
     assert metric(at, "Credit balance") == "0 Rial"
     assert language_switch(at) == ("English", {"فارسی": "?lang=fa"})
 
     at.query_params["lang"] = "fa"
     run_ok(at)
-    assert at.title[0].value == "پیشخوان"
+    assert title(at) == "پیشخوان"
 
 
 def test_the_switch_keeps_the_other_parameters_of_the_url(app, people):
@@ -306,8 +307,6 @@ def test_the_card_shows_the_delivered_rate_and_totals_across_all_runs(app, peopl
 
 
 def test_the_language_is_kept_in_the_url(app):
-    from streamlit.testing.v1 import AppTest
-
     from tests.dashboard_fixtures import APP
 
     at = run_ok(app("en"))
@@ -315,11 +314,11 @@ def test_the_language_is_kept_in_the_url(app):
     fresh = AppTest.from_file(str(APP), default_timeout=30)  # a reload: a new session
     fresh.query_params["lang"] = "en"
     run_ok(fresh)
-    assert fresh.title[0].value == "Dashboard"
-    assert run_ok(AppTest.from_file(str(APP), default_timeout=30)).title[0].value == "پیشخوان"
+    assert title(fresh) == "Dashboard"
+    assert title(run_ok(AppTest.from_file(str(APP), default_timeout=30))) == "پیشخوان"
     # the URL decides: a session that was in English follows a link (or Back) to Persian
     at.query_params["lang"] = "fa"
-    assert run_ok(at).title[0].value == "پیشخوان"
+    assert title(run_ok(at)) == "پیشخوان"
 
 
 def test_a_send_count_is_priced_as_it_is_sent(app, people, sends):
