@@ -109,6 +109,8 @@ def test_a_closed_menu_is_a_link_in_its_card_that_opens_it_once(app, people):
     assert buttons(at)[f"send_c{cid}"].label == "Send"  # drawn open, with its entries
     assert "features" not in at.query_params  # read once: a reload does not open it again
     assert at.session_state[f"features_c{cid}"] is True
+    at.query_params["features"] = "999"  # a campaign not on the page: dropped all the same
+    assert "features" not in run_ok(at).query_params
 
 
 def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
