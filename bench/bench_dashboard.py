@@ -65,12 +65,25 @@ def renderer_cpu(browser_cdp: Any) -> float:
     return sum(p["cpuTime"] for p in info if p["type"] == "renderer")
 
 
-def returning(url: str, ready: Ready, repeat: int) -> tuple[list[float], list[float]]:
+#: What a drawn page holds: Streamlit elements, DOM elements, JavaScript files it loaded.
+SIZE = """() => ({
+  elements: document.querySelectorAll('[data-testid="stElementContainer"]').length,
+  dom: document.getElementsByTagName("*").length,
+  scripts: performance.getEntriesByType("resource").filter((r) => r.name.endsWith(".js")).length,
+})"""
+
+
+Size = dict[str, int]
+
+
+def returning(url: str, ready: Ready, repeat: int) -> tuple[list[float], list[float], Size]:
     """A returning browser: a first visit fills its cache; then ``repeat`` renders, each in a
-    new tab (a new Streamlit session). Returns their seconds and renderer CPU seconds."""
+    new tab (a new Streamlit session). Returns their seconds and renderer CPU seconds, and
+    the page's size (:data:`SIZE`)."""
     with chromium() as first:
         full_render(first, url, ready)
         settle(first)
+        size = first.evaluate(SIZE)
         cdp = first.context.browser.new_browser_cdp_session()
         seconds, cpu = [], []
         for _ in range(repeat):
@@ -80,7 +93,12 @@ def returning(url: str, ready: Ready, repeat: int) -> tuple[list[float], list[fl
             cpu.append(renderer_cpu(cdp) - before)
             settle(tab)
             tab.close()
-    return seconds, cpu
+    return seconds, cpu, size
+
+
+def size_text(size: Size) -> str:
+    return (f"{size['elements']} Streamlit elements, {size['dom']} DOM elements, "
+            f"{size['scripts']} JS files")  # fmt: skip
 
 
 def reads(campaign_id: int) -> dict[str, float]:
@@ -145,9 +163,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{'floor':>10}: an empty Streamlit page with one metric, median "
                   f"{statistics.median(times[1:]):.2f} s (what this machine's browser and "
                   "Streamlit cost before any of the dashboard)")  # fmt: skip
-            back, cpu = returning(url, one_metric, args.repeat)
+            back, cpu, size = returning(url, one_metric, args.repeat)
             print(f"{'':>10}  (a returning browser: median {statistics.median(back):.2f} s, "
-                  f"renderer CPU {statistics.median(cpu):.2f} s)")  # fmt: skip
+                  f"renderer CPU {statistics.median(cpu):.2f} s; {size_text(size)})")  # fmt: skip
         with streamlit(APP, env, Path(folder) / "streamlit.log") as url:
             seen = 0
             for name, (path, ready) in pages.items():
@@ -162,11 +180,11 @@ def main(argv: list[str] | None = None) -> None:
                       f"(min {min(times[1:]):.2f}, max {max(times[1:]):.2f})")  # fmt: skip
                 # A returning visitor: the browser's cache holds Streamlit's static files (as
                 # after any earlier visit); every tab is still a new Streamlit session.
-                back, cpu = returning(url + path, ready, args.repeat)
+                back, cpu, size = returning(url + path, ready, args.repeat)
                 print(f"{'':>10}  a returning browser (static files cached), a new session "
                       f"each time: median {statistics.median(back):.2f} s "
                       f"(min {min(back):.2f}, max {max(back):.2f}); renderer CPU median "
-                      f"{statistics.median(cpu):.2f} s")  # fmt: skip
+                      f"{statistics.median(cpu):.2f} s; {size_text(size)}")  # fmt: skip
                 runs = script_runs(Path(folder) / "streamlit.log")[seen:]
                 seen += len(runs)
                 print(f"{'':>10}  the script runs on the server: "

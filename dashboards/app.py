@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from dashboards import i18n, ui
+from dashboards import ui
 from dashboards.i18n import t
 
 _started = time.perf_counter()
@@ -47,7 +47,6 @@ page = st.navigation(
         ],
     }
 )  # fmt: skip
-st.sidebar.caption(i18n.join([t("app.name"), t("app.tagline")]))
 ui.show_flashes()
 try:
     page.run()

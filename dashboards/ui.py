@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import jdatetime
 import polars as pl
@@ -89,16 +90,69 @@ bdi { unicode-bidi: isolate; }
 .chapar-badge { display: inline-block; font-size: 0.875rem; line-height: 1.6;
   padding: 0 0.4rem; border-radius: 0.5rem; margin-bottom: 0.25rem; }
 .chapar-caption { font-size: 0.875rem; opacity: 0.6; line-height: 1.6; margin: 0.25rem 0; }
+.chapar-lang-label { font-size: 0.875rem; line-height: 1.6; margin-bottom: 0.35rem; }
+.chapar-lang-options { display: flex; gap: 0.5rem; margin-bottom: 1rem; }
+.chapar-lang-option { font-size: 0.875rem; line-height: 1.6; padding: 0.15rem 0.75rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 1rem; text-decoration: none;
+  color: inherit !important; }
+a.chapar-lang-option:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
+.chapar-lang-option[aria-current="true"] { border-color: #ff4b4b; font-weight: 600;
+  background: rgba(255, 75, 75, 0.1); }
+.chapar-card { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem;
+  padding: calc(1rem - 1px); position: relative; }
+/* a closed Features menu: Streamlit's secondary button, at the end of the card's title */
+.chapar-menu-button { position: absolute; top: calc(1rem - 1px);
+  inset-inline-end: calc(1rem - 1px); display: inline-flex; align-items: center;
+  gap: 0.375rem; min-height: 2.5rem; padding: 0.25rem 0.75rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: #31333f !important;
+  text-decoration: none !important; font-size: 0.875rem; line-height: 1.6; white-space: nowrap; }
+.chapar-menu-button:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
+.chapar-icon { font-family: "Material Symbols Rounded"; font-size: 1.125rem; line-height: 1;
+  font-weight: 400; font-style: normal; letter-spacing: normal; text-transform: none;
+  white-space: nowrap; direction: ltr; font-feature-settings: "liga"; user-select: none; }
+/* A home card's Features menu comes just before its card and sits over the end of the card's
+   title line: pulled down into the card by its padding (1rem) and up by its own height (a
+   button, 2.5rem) and the gap between elements (1rem), so the card keeps the usual gap. */
+.stMain [class*="st-key-features_c"] {
+  position: relative; z-index: 2; align-self: flex-end;
+  margin-block: 1rem -4.5rem; margin-inline-end: calc(1rem - 1px); }
+.chapar-card-title { font-weight: 600; min-height: 2.5rem; display: flex; align-items: center;
+  padding-inline-end: 8rem; overflow-wrap: anywhere; }
+.chapar-h1 { font-size: 2.75rem; font-weight: 700; line-height: 1.2; padding: 1.25rem 0 1rem;
+  margin: 0; }
+.chapar-h3 { font-size: 1.75rem; font-weight: 600; line-height: 1.2; padding: 1.5rem 0 0.5rem;
+  margin: 0; }
 </style>
 """
 
-#: Streamlit's own words (the file uploader, placeholders, hints) have no parameter to set
-#: them; in Persian this rewrites them in the page as they appear (a MutationObserver).
-STREAMLIT_WORDS_JS = """
+#: The page's script. Streamlit's own words (the file uploader, placeholders, hints) have no
+#: parameter to set them; in Persian it rewrites them in the page as they appear (a
+#: MutationObserver). A click on the language switch (:func:`language_switch`) or on a
+#: closed Features menu (:func:`menu_button_html`) sets ``lang`` / ``features`` in the URL
+#: in place and sends the ``popstate`` Streamlit reruns the page on (as after the browser's
+#: Back), keeping the session; a click with a modifier key opens the link as usual.
+PAGE_JS = """
 <script>
 (() => {
   window.__chaparLang = "%LANG%";
   if (window.__chaparWords) { window.__chaparWords(document.body); return; }
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element
+      && event.target.closest("a[data-chapar-lang], a[data-chapar-menu]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey
+        || event.altKey) return;
+    event.preventDefault();
+    const url = new URL(window.location.href);
+    if (link.dataset.chaparLang) {  // a language: a step in the history, as a link is
+      url.searchParams.set("lang", link.dataset.chaparLang);
+      window.history.pushState(window.history.state, "", url);
+    } else {  // a Features menu opens: the page reads the parameter once and drops it
+      url.searchParams.set("features", link.dataset.chaparMenu);
+      link.setAttribute("aria-expanded", "true");
+      window.history.replaceState(window.history.state, "", url);
+    }
+    window.dispatchEvent(new PopStateEvent("popstate", { state: window.history.state }));
+  });
   const fa = (s) => s.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
   const units = { KB: "کیلوبایت", MB: "مگابایت", GB: "گیگابایت" };
   const exact = %EXACT%;
@@ -191,27 +245,53 @@ LIVE_TYPING_JS = """
 
 
 def language_switch() -> None:
-    """The فارسی/English switch in the sidebar; Persian by default. The choice is kept in
-    the URL (``?lang=en``), so a reload or a shared link opens in the same language."""
-    if st.session_state.get("lang") not in LANGS:
-        wanted = st.query_params.get("lang")
-        st.session_state["lang"] = wanted if wanted in LANGS else i18n.DEFAULT_LANG
-    st.sidebar.radio(
-        t("app.language"), LANGS, key="lang", horizontal=True,
-        format_func=lambda code: LANG_NAMES[code],
-    )  # fmt: skip
-    if st.query_params.get("lang") != st.session_state["lang"]:
-        st.query_params["lang"] = st.session_state["lang"]
+    """The فارسی/English switch in the sidebar; Persian by default. The language is kept in
+    the URL (``?lang=en``), so a reload or a shared link opens in the same language, and the
+    URL decides: a click on the switch changes ``lang`` there.
+
+    Drawn as two links in one HTML block with the app's name, not a radio: a radio made the
+    browser load and run seven more chunks of Streamlit's JavaScript on every first render.
+    The page's script (:data:`PAGE_JS`) turns a click into a change of the URL in place and
+    the ``popstate`` Streamlit answers the browser's Back with, so the page reruns in the
+    same session (what was typed stays); without the script the link loads the page anew
+    in the other language."""
+    wanted = st.query_params.get("lang")
+    if wanted in LANGS:
+        st.session_state["lang"] = wanted
+    elif st.session_state.get("lang") not in LANGS:
+        st.session_state["lang"] = i18n.DEFAULT_LANG
+    current = st.session_state["lang"]
+    if wanted != current:
+        st.query_params["lang"] = current
+    options = []
+    for code in LANGS:
+        name = html.escape(LANG_NAMES[code])
+        if code == current:
+            options.append(f'<span class="chapar-lang-option" aria-current="true" lang="{code}">'
+                           f"{name}</span>")  # fmt: skip
+        else:
+            params = {**st.query_params.to_dict(), "lang": code}
+            params.pop(MENU_PARAM, None)
+            href = html.escape("?" + urlencode(params))
+            options.append(f'<a class="chapar-lang-option" href="{href}" hreflang="{code}" '
+                           f'lang="{code}" data-chapar-lang="{code}">{name}</a>')  # fmt: skip
+    label = html.escape(t("app.language"))
+    caption = html.escape(i18n.join([t("app.name"), t("app.tagline")]))
+    st.sidebar.html(
+        f'<div class="chapar-lang" data-testid="chaparLanguage">'
+        f'<div class="chapar-lang-label">{label}</div>'
+        f'<div class="chapar-lang-options" role="group" aria-label="{label}">{"".join(options)}'
+        f'</div><div class="chapar-caption">{caption}</div></div>'
+    )
 
 
 def apply_direction() -> None:
-    st.html(BASE_CSS)
-    if is_rtl():
-        st.html(RTL_CSS)
-    words = STREAMLIT_WORDS_JS.replace("%LANG%", i18n.lang()).replace(
+    """The page's styles (one block, right to left in Persian) and its script."""
+    st.html(BASE_CSS + (RTL_CSS if is_rtl() else ""))
+    script = PAGE_JS.replace("%LANG%", i18n.lang()).replace(
         "%EXACT%", json.dumps(STREAMLIT_WORDS_FA, ensure_ascii=False)
     )
-    st.html(words, unsafe_allow_javascript=True, width="content")
+    st.html(script, unsafe_allow_javascript=True, width="content")
 
 
 def live_typing() -> None:
@@ -586,6 +666,11 @@ def badge_html(text: str, color: str) -> str:
     )
 
 
+def heading_html(text: str, level: int) -> str:
+    """A page title (1) or a section heading (3) with the look of st.title / st.subheader."""
+    return f'<h{level} class="chapar-h{level}">{html.escape(text)}</h{level}>'
+
+
 def caption_html(text: str, color: str | None = None) -> str:
     style = f' style="color: {BADGE_COLORS[color][0]}; opacity: 1"' if color in BADGE_COLORS else ""
     return f'<div class="chapar-caption"{style}>{html.escape(text)}</div>'
@@ -783,17 +868,33 @@ def feature_button(label: str, check: rules.ActionCheck, key: str) -> bool:
     return stale_click
 
 
-def features_menu(c: Campaign) -> None:
-    """امکانات: every action of a campaign, each offered only where it is allowed."""
+#: The URL parameter a closed Features menu's button sets to open it: ``?features=<id>``.
+MENU_PARAM = "features"
+
+
+def features_menu(c: Campaign) -> str:
+    """امکانات: every action of a campaign, each offered only where it is allowed.
+
+    Closed, the menu is a button in the card's own HTML (returned here for the card to
+    draw; "" when the menu is drawn open): ten st.popover (each a block with its floating
+    layer, icons and a Markdown label, measured by the browser as it is mounted) were a
+    good part of the browser's work on a first render of the home page. A click on the
+    button sets ``?features=<id>`` in the URL in place (:data:`PAGE_JS`; without the
+    script, a link to it), the page reruns and draws the real menu, open, over the card's
+    title (the ``st-key-features_c…`` rule of BASE_CSS), with its entries; closing it (a
+    click outside, Escape, an action) brings the button back."""
     k = f"c{c.id}"
     menu = f"features_{k}"
+    if st.query_params.get(MENU_PARAM) == str(c.id):
+        del st.query_params[MENU_PARAM]  # read once: a reload does not open it again
+        st.session_state[menu] = True
     if st.session_state.pop(f"close_{menu}", False):
         st.session_state[menu] = False  # an action was chosen: the menu closes
+    if not st.session_state.get(menu, False):
+        return menu_button_html(c)
     with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun") as popover:
         if not popover.open:
-            # Its entries are built when it opens (that reruns the page): ten closed menus
-            # were ≈120 elements sent and decoded on every first render of the home page.
-            return
+            return ""
         if feature_button(t("f.edit"), rules.can_edit(c), f"edit_{k}"):
             go("edit", c.id)
         if st.button(t("f.reports"), key=f"reports_{k}", width="stretch"):
@@ -815,6 +916,21 @@ def features_menu(c: Campaign) -> None:
         from dashboards.beyond import features_block  # resend, test send (issue 12)
 
         features_block(c)
+    return ""
+
+
+def menu_button_html(c: Campaign) -> str:
+    """A closed Features menu: a button with the look of Streamlit's (its icons from the
+    same Material Symbols font), a link that opens the menu (:func:`features_menu`)."""
+    params = {**st.query_params.to_dict(), MENU_PARAM: str(c.id)}
+    href = html.escape("?" + urlencode(params))
+    icon = '<span class="chapar-icon" aria-hidden="true" data-testid="stIconMaterial">{}</span>'
+    return (
+        f'<a class="chapar-menu-button" role="button" href="{href}" data-chapar-menu="{c.id}" '
+        f'aria-haspopup="dialog" aria-expanded="false" data-testid="chaparMenuButton">'
+        f"{icon.format('menu')}<span>{html.escape(t('features'))}</span>"
+        f"{icon.format('expand_more')}</a>"
+    )
 
 
 def close_menu(c: Campaign) -> None:

@@ -160,6 +160,19 @@ def html_texts(at: AppTest) -> list[str]:
     return found
 
 
+H1 = re.compile(r"<h1[^>]*>(.*?)</h1>")
+
+
+def title(at: AppTest) -> str:
+    """The page's title: an st.title, or the heading the dashboard draws in HTML (the home
+    page's header is one HTML block)."""
+    found = [str(e.value) for e in at.title]
+    for element in at.get("html"):
+        found += [html.unescape(h) for h in H1.findall(str(element.proto.body))]
+    assert found, "no title"
+    return found[0]
+
+
 def metric(at: AppTest, label: str) -> str:
     """The value of the metric (st.metric, or a figure drawn as HTML) with this label."""
     found = [str(m.value) for m in at.metric if m.label == label]

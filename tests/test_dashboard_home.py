@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from chapar import reports
 from chapar.campaigns import CampaignStatus
@@ -27,27 +29,48 @@ from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, se
     run_ok,
     sends_fixture,
     texts,
+    title,
 )
 
 INSUFFICIENT_CREDIT = Reason(Code.INSUFFICIENT_CREDIT)
 
 
+def language_switch(at: AppTest) -> tuple[str, dict[str, str]]:
+    """The sidebar's language switch: the current language's name, and the other
+    languages' names -> their links."""
+    body = next(str(h.proto.body) for h in at.sidebar.get("html")
+                if 'data-testid="chaparLanguage"' in str(h.proto.body))  # fmt: skip
+    current = re.findall(r'aria-current="true"[^>]*>([^<]+)<', body)
+    links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', body)
+    assert len(current) == 1, body
+    return current[0], {name: html.unescape(href) for href, name in links}
+
+
 def test_home_is_persian_first_and_the_switch_changes_every_label(app):
     at = run_ok(app("fa"))
-    assert at.title[0].value == "پیشخوان"
+    assert title(at) == "پیشخوان"
     assert metric(at, "اعتبار حساب") == "۰ ریال"
     assert "هنوز کمپینی نیست" in texts(at)
-    switch = at.sidebar.radio[0]
-    assert switch.options == ["فارسی", "English"]
+    assert language_switch(at) == ("فارسی", {"English": "?lang=en"})
 
-    switch.set_value("en")
+    at.query_params["lang"] = "en"  # what a click on "English" does (in the same session)
     run_ok(at)
-    assert at.title[0].value == "Dashboard"
+    assert title(at) == "Dashboard"
     assert metric(at, "Credit balance") == "0 Rial"
+    assert language_switch(at) == ("English", {"فارسی": "?lang=fa"})
 
-    at.sidebar.radio[0].set_value("fa")
+    at.query_params["lang"] = "fa"
     run_ok(at)
-    assert at.title[0].value == "پیشخوان"
+    assert title(at) == "پیشخوان"
+
+
+def test_the_switch_keeps_the_other_parameters_of_the_url(app, people):
+    cid = campaign()
+    at = app("fa")
+    at.query_params["campaign"] = str(cid)
+    at.switch_page("views/reports.py")
+    run_ok(at)
+    assert language_switch(at)[1] == {"English": f"?campaign={cid}&lang=en"}
 
 
 def test_persian_numbers_and_labels_on_a_campaign_card(app, people):
@@ -70,6 +93,24 @@ def test_a_closed_features_menu_sends_no_entries_and_opening_it_builds_them(app,
     at = run_ok(app())
     assert f"send_c{cid}" not in buttons(at)  # closed: nothing of it sent to the browser
     assert buttons(menu(at, cid))[f"send_c{cid}"].label == "Send"
+
+
+def test_a_closed_menu_is_a_link_in_its_card_that_opens_it_once(app, people):
+    cid = campaign()
+    at = run_ok(app())
+    assert not at.get("popover")  # closed: a button in the card's HTML, no popover
+    tags = [tag for h in at.get("html") for tag in re.findall(r"<a [^>]*>", str(h.proto.body))
+            if 'data-testid="chaparMenuButton"' in tag]  # fmt: skip
+    assert len(tags) == 1
+    href = html.unescape(re.search(r'href="([^"]+)"', tags[0])[1])
+    assert href == f"?lang=en&features={cid}"  # what a click puts in the URL (in place)
+    at.query_params["features"] = str(cid)
+    run_ok(at)
+    assert buttons(at)[f"send_c{cid}"].label == "Send"  # drawn open, with its entries
+    assert "features" not in at.query_params  # read once: a reload does not open it again
+    assert at.session_state[f"features_c{cid}"] is True
+    at.query_params["features"] = "999"  # a campaign not on the page: dropped all the same
+    assert "features" not in run_ok(at).query_params
 
 
 def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
@@ -284,8 +325,6 @@ def test_the_card_shows_the_delivered_rate_and_totals_across_all_runs(app, peopl
 
 
 def test_the_language_is_kept_in_the_url(app):
-    from streamlit.testing.v1 import AppTest
-
     from tests.dashboard_fixtures import APP
 
     at = run_ok(app("en"))
@@ -293,8 +332,11 @@ def test_the_language_is_kept_in_the_url(app):
     fresh = AppTest.from_file(str(APP), default_timeout=30)  # a reload: a new session
     fresh.query_params["lang"] = "en"
     run_ok(fresh)
-    assert fresh.title[0].value == "Dashboard"
-    assert run_ok(AppTest.from_file(str(APP), default_timeout=30)).title[0].value == "پیشخوان"
+    assert title(fresh) == "Dashboard"
+    assert title(run_ok(AppTest.from_file(str(APP), default_timeout=30))) == "پیشخوان"
+    # the URL decides: a session that was in English follows a link (or Back) to Persian
+    at.query_params["lang"] = "fa"
+    assert title(run_ok(at)) == "پیشخوان"
 
 
 def test_a_send_count_is_priced_as_it_is_sent(app, people, sends):

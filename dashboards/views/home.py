@@ -7,6 +7,7 @@ what the new status allows. The menu's actions live outside the fragments.
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import datetime
 
@@ -45,10 +46,13 @@ def awaits_statuses(c: Campaign) -> bool:
     return now.handed > final and data.lately_active(c.id)
 
 
-def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None) -> None:
+def card_body(
+    campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None, menu: str = ""
+) -> None:
     """Status, progress of the current run, delivered %, reset counter, pages and cost of
     the current run beside the totals of all runs, the schedule, last activity. A live card
-    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``).
+    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``);
+    ``menu`` is the closed Features menu's button (:func:`dashboards.ui.features_menu`).
 
     Drawn as one HTML block (:func:`dashboards.ui.figures_html`), not ≈25 Streamlit
     elements: most of the browser's work on a first render of this page was the cards'."""
@@ -60,7 +64,10 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
         return
     if data.fingerprint(c) != seen:
         ui.redraw()  # the status changed under us: redraw the page and its menus
-    parts = [ui.badge_html(ui.status_text(c), ui.STATUS_COLORS.get(c.status, "gray"))]
+    parts = [
+        f'<div class="chapar-card-title">{html.escape(ui.campaign_label(c))}</div>',
+        ui.badge_html(ui.status_text(c), ui.STATUS_COLORS.get(c.status, "gray")),
+    ]
     if c.status is CampaignStatus.SCHEDULED and c.start_at is not None:
         parts.append(ui.caption_html(t("schedule.when", when=i18n.when(c.start_at))))
         outside = ui.window_warning(c.sender, c.start_at)
@@ -92,7 +99,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
     if isinstance(now.last_activity, datetime) and now.last_activity > activity:
         activity = now.last_activity
     parts.append(ui.caption_html(f"{t('last_activity')}: {i18n.when(activity)}"))
-    st.html(f'<div class="chapar-card" data-testid="chaparCard">{"".join(parts)}</div>')
+    st.html(f'<div class="chapar-card" data-testid="chaparCard">{menu}{"".join(parts)}</div>')
     trig = data.last_trigger(c.id)
     if trig is not None and trig.error:
         st.error(t("send.failed", error=i18n.error(trig.error)))
@@ -101,32 +108,51 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
 
 
 def campaign_card(c: Campaign) -> None:
-    with st.container(border=True, key=f"card_c{c.id}"):
-        head, menu = st.columns([5, 1], vertical_alignment="center")
-        head.markdown(f"**{ui.campaign_label(c)}**")
-        with menu:
-            ui.features_menu(c)
-        if is_live(c):
-            st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c))
-        else:
-            card_body(c.id, data.fingerprint(c), c)
-        ui.send_confirmation(c)
-
-
-st.title(t("home.title"))
-with ui.edge():
-    st.metric(t("home.balance"), i18n.money(data.balance()))
-    st.subheader(t("home.active"))
-    active = data.campaigns(archived=False)
-    if not active:
-        st.info(t("no_campaigns"))
+    """A card: its body (title included, the border drawn by the block) is one HTML
+    element with its closed Features menu in it; an open menu is drawn just before the card
+    and sits over the title's end (the ``st-key-features_c…`` rule of ``ui.BASE_CSS``). No
+    container, no row of two columns and no closed popover per card: each was more for the
+    browser to build on every first render."""
+    button = ui.features_menu(c)
+    if button:  # the menu is closed: an empty slot where the open menu goes, so opening it
+        st.empty()  # changes one element in place instead of shifting the cards after it
+    if is_live(c):
+        st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c), None, button)
     else:
-        st.caption(t("home.count", n=i18n.num(len(active))))
+        card_body(c.id, data.fingerprint(c), c, button)
+    ui.send_confirmation(c)
+
+
+def header(balance: int, active: list[Campaign]) -> None:
+    """The title, the credit balance and the heading of the list with its count, as one
+    HTML block: an st.metric alone made the browser load nine more chunks of JavaScript."""
+    parts = [
+        ui.heading_html(t("home.title"), 1),
+        ui.figures_html([ui.Figure(t("home.balance"), i18n.money(balance))], columns=1),
+        ui.heading_html(t("home.active"), 3),
+    ]
+    if active:
+        parts.append(ui.caption_html(t("home.count", n=i18n.num(len(active)))))
         if any(is_live(c) for c in active):
-            st.caption(t("home.live"))
-        start = 0
-        if len(active) > PER_PAGE:
-            page_no = ui.pager(-(-len(active) // PER_PAGE), key="home_page")
-            start = (page_no - 1) * PER_PAGE
-        for campaign in active[start : start + PER_PAGE]:
-            campaign_card(campaign)
+            parts.append(ui.caption_html(t("home.live")))
+    st.html("".join(parts))
+
+
+try:
+    balance, active = data.balance(), data.campaigns(archived=False)
+except ChaparError as exc:
+    st.html(ui.heading_html(t("home.title"), 1))
+    st.error(i18n.error(exc))
+    st.stop()
+header(balance, active)
+if not active:
+    st.info(t("no_campaigns"))
+with ui.edge():
+    start = 0
+    if len(active) > PER_PAGE:
+        page_no = ui.pager(-(-len(active) // PER_PAGE), key="home_page")
+        start = (page_no - 1) * PER_PAGE
+    for campaign in active[start : start + PER_PAGE]:
+        campaign_card(campaign)
+if ui.MENU_PARAM in st.query_params:  # a menu asked for a campaign not on this page
+    del st.query_params[ui.MENU_PARAM]
