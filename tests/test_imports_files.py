@@ -14,6 +14,7 @@ import xlsxwriter
 
 from chapar.errors import InputError
 from chapar.imports import open_source
+from chapar.numbers import operator_of
 from chapar.reasons import Code
 from chapar.store import connect, repo
 
@@ -435,3 +436,29 @@ def test_each_row_says_whether_it_is_its_number_s_first_in_the_list(
         ).fetchall()
     assert flags == [(2, True), (3, True), (4, False), (5, None), (6, False), (7, False),
                      (8, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize("way", ["held", "streamed"])
+def test_each_row_stores_its_number_s_operator_as_text(
+    monkeypatch: pytest.MonkeyPatch, write: Any, way: str
+) -> None:
+    """The import hands DuckDB its operators dictionary-encoded (a Polars Enum, copied
+    faster than strings); the column stores them as the text planning and prices group by."""
+    if way == "streamed":
+        monkeypatch.setattr(repo, "HELD_FILE_BYTES", 0)
+    path = write("operators.csv", "\n".join(
+        ["mobile", "09121111111", "09351111111", "bad", "09201111111", "09981111111",
+         "+989991111111", "09311111111", "09411111111"]
+    ))  # fmt: skip
+    repo.import_list("ops", path, accept_invalid=True)
+    with connect() as con:
+        stored = con.execute(
+            "SELECT number, operator, typeof(operator) FROM recipients ORDER BY line_no"
+        ).fetchall()
+    assert stored == [
+        (n, None if n is None else operator_of(n), "VARCHAR")
+        for n in [989121111111, 989351111111, None, 989201111111, 989981111111, 989991111111,
+                  989311111111, 989411111111]
+    ]  # fmt: skip
+    assert {op for _, op, _ in stored} == {None, "MCI", "Irancell", "Rightel", "Shatel",
+                                           "Samantel/ApTel", "MTCE"}  # fmt: skip

@@ -84,6 +84,12 @@ def test_every_usual_form_becomes_the_canonical_number(raw: str) -> None:
         "0989121234567",
         "0098 0912 123 4567",
         "09121234567/8",
+        "+9121234567",  # a plus leads only 98: read by its length and value, so these
+        "+0989121234567",  # forms of the right length or value are checked one by one
+        "+00989121234567",
+        "000989121234567",
+        "9121234567+",
+        "99999999999999999999",  # more digits than an integer holds
         "0912,123,4567",
         "09971234567",  # 0997: not an allocated prefix
         "09421234567",

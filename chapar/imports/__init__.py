@@ -28,7 +28,7 @@ import polars as pl
 from chapar.errors import InputError
 from chapar.imports import excel, text
 from chapar.imports.layout import PHONE_COLUMNS, Layout, clean_expr, find_layout
-from chapar.numbers import normalize_frame
+from chapar.numbers import OPERATORS, operator_expr, with_number
 from chapar.reasons import Code
 
 __all__ = ["PHONE_COLUMNS", "Source", "classify", "open_source"]
@@ -140,19 +140,18 @@ def open_source(path: Path, column: str | None = None, sheet: str | None = None)
 
 
 def classify(df: pl.DataFrame) -> pl.DataFrame:
-    """Add ``number`` (canonical Int64, null if invalid) and ``operator`` to a batch. A
-    value that is invalid as written and reads as a number a spreadsheet stored as a number
-    (``9121234567.0``, ``9.121234567E+09``) is read again as its digits — only those rows
-    pay for the second look."""
-    out = normalize_frame(df, "raw").drop("is_valid")
-    invalid = out["number"].is_null()
-    if not invalid.any():
-        return out
-    rows = invalid.arg_true()
-    again = normalize_frame(
-        out[rows].select(clean_expr(pl.col("raw").fill_null("")).alias("raw")), "raw"
-    )
-    return out.with_columns(
-        out["number"].scatter(rows, again["number"]),
-        out["operator"].scatter(rows, again["operator"]),
+    """Add ``number`` (canonical Int64, null if invalid) and ``operator`` (the Enum
+    :data:`~chapar.numbers.OPERATORS`) to a batch. A value that is invalid as written and
+    reads as a number a spreadsheet stored as a number (``9121234567.0``,
+    ``9.121234567E+09``) is read again as its digits — only those rows pay for the second
+    look."""
+    out = with_number(df.lazy(), "raw").collect()
+    number = out.get_column("number")
+    invalid = number.is_null()
+    if invalid.any():
+        rows = invalid.arg_true()
+        again = out[rows].select(clean_expr(pl.col("raw").fill_null("")).alias("raw"))
+        number = number.scatter(rows, with_number(again.lazy(), "raw").collect()["number"])
+    return out.with_columns(number).with_columns(
+        operator_expr(pl.col("number"), OPERATORS).alias("operator")
     )

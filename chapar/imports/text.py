@@ -261,7 +261,7 @@ def read_rows(
                     break
                 data = data[end + 1 :]
                 skipped += 1
-        if data.strip():
+        if data and not data.isspace():  # (strip() would copy the block)
             try:
                 df = pl.read_csv(
                     io.BytesIO(data),

@@ -331,9 +331,11 @@ def _staged(source: Source) -> Iterator[_Staged]:
         if folder is None:
             empty = _kept(pl.DataFrame(schema=EMPTY_BATCH), source)
             number = pl.col("number")
-            rows = (pl.concat(held) if held else empty).with_columns(
-                pl.when(number.is_not_null()).then(number.is_first_distinct())
-                .alias("first_in_list")
+            rows = (  # lazily: Polars then spreads the hash over its threads (0.06 -> 0.04 s)
+                (pl.concat(held) if held else empty).lazy()
+                .with_columns(pl.when(number.is_not_null()).then(number.is_first_distinct())
+                              .alias("first_in_list"))
+                .collect()
             )  # fmt: skip
             del held
             yield _Staged(_shown(first, source), rows=rows)
@@ -370,14 +372,13 @@ def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str, threads: int | No
 
 def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[str, Any]:
     """``staging_counts`` and the invalid sample of rows held in memory, counted by Polars
-    (the distinct numbers are the rows first in the list); only the blacklist overlap asks
-    DuckDB (of the distinct numbers)."""
-    distinct = rows.filter(pl.col("first_in_list")).select("number")
-    _register_stream(con, "staging_numbers", distinct)
-    try:
-        blacklisted = fetch_one(_run(con, "staging_blacklisted", {}))[0]  # type: ignore[index]
-    finally:
-        con.unregister("staging_numbers")
+    (the distinct numbers are the rows first in the list), the blacklist overlap too: the
+    blacklist's numbers come from DuckDB as an Arrow stream (no pyarrow), and Polars finds
+    the distinct numbers among them on every core (1M × 1M: 0.04 s CPU, against 0.07-0.09
+    s for DuckDB's join of the registered numbers, which builds its hash on one thread)."""
+    distinct = rows.filter(pl.col("first_in_list")).get_column("number")
+    blacklist = pl.DataFrame(con.sql(q("blacklist_numbers"))).get_column("number")
+    blacklisted = distinct.is_in(blacklist.implode()).sum()
     sample = (
         rows.filter(pl.col("number").is_null())
         .head(SAMPLE_INVALID)
@@ -386,7 +387,7 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> dict[st
     return {
         "total": rows.height,
         "numbers": rows.get_column("number").count(),
-        "valid": distinct.height,
+        "valid": distinct.len(),
         "blacklisted": int(blacklisted),
         "samples": [(int(n), str(r)) for n, r in sample.iter_rows()],
     }

@@ -60,10 +60,9 @@ SELECT count(*) AS total, count(number) AS numbers,
           ON s.number = b.number) AS blacklisted
 FROM staging_rows;
 
--- name: staging_blacklisted
--- The same overlap for a file read whole: its distinct numbers (registered from Polars as
--- staging_numbers) found on the blacklist.
-SELECT count(*) FROM blacklist WHERE number IN (SELECT number FROM staging_numbers);
+-- name: blacklist_numbers
+-- The blacklist's numbers, for a file held in memory to find its own among them in Polars.
+SELECT number FROM blacklist;
 
 -- name: staging_invalid_sample
 SELECT line_no, coalesce(raw, '') AS raw FROM staging_rows WHERE number IS NULL
