@@ -93,9 +93,10 @@ def _literal(value: Any) -> str | None:
         return f"'{value.isoformat()}'::{kind}"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = [_literal(v) for v in value]
-        if any(i is None for i in items):
+        written = [i for i in items if i is not None]
+        if len(written) < len(items):  # one string must be bound: bind them all
             return None
-        return "[" + ", ".join(i for i in items if i is not None) + "]::VARCHAR[]"
+        return "[" + ", ".join(written) + "]::VARCHAR[]"
     if isinstance(value, list) and all(type(v) is int for v in value):
         return "[" + ", ".join(str(int(v)) for v in value) + "]"
     return None
