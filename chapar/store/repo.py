@@ -29,7 +29,7 @@ from chapar.imports import Source, classify, open_source
 from chapar.numbers import normalize
 from chapar.pricing import Quote, check_message, quote
 from chapar.reasons import Code, Reason
-from chapar.store import connect, fetch_one, transaction
+from chapar.store import connect, fetch_one, register_stream, transaction
 from chapar.store.queries import q
 
 SAMPLE_INVALID = 5
@@ -117,13 +117,6 @@ def _literal_rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, A
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """:func:`_rows` through :func:`_run`: a dry-run price needs no pandas either."""
     return _dicts(_run(con, name, params))
-
-
-def _register_stream(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
-    """``frame`` as the view ``name``, readable by ONE statement: its Arrow C stream (a bare
-    PyCapsule), which DuckDB reads without pyarrow — and in a third of the time of the frame
-    registered as it is (1M rows: 0.21 s against 0.70 s)."""
-    con.register(name, frame.__arrow_c_stream__())
 
 
 # --- recipient lists -----------------------------------------------------------------------
@@ -441,7 +434,7 @@ def _rows_ready(con: duckdb.DuckDBPyConnection, staged: _Staged) -> None:
     """Make ``staging_rows`` readable by the next statement: rows held in memory are
     registered again for each statement that reads them (their Arrow stream is read once)."""
     if staged.rows is not None:
-        _register_stream(con, "staging_rows", staged.rows)
+        register_stream(con, "staging_rows", staged.rows)  # 1M rows: 0.21 s, not 0.70
 
 
 def _preview(source: Source, staged: _Staged, counts: dict[str, Any], accept_invalid: bool
