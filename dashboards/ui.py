@@ -99,7 +99,17 @@ a.chapar-lang-option:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
 .chapar-lang-option[aria-current="true"] { border-color: #ff4b4b; font-weight: 600;
   background: rgba(255, 75, 75, 0.1); }
 .chapar-card { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem;
-  padding: calc(1rem - 1px); }
+  padding: calc(1rem - 1px); position: relative; }
+/* a closed Features menu: Streamlit's secondary button, at the end of the card's title */
+.chapar-menu-button { position: absolute; top: calc(1rem - 1px);
+  inset-inline-end: calc(1rem - 1px); display: inline-flex; align-items: center;
+  gap: 0.375rem; min-height: 2.5rem; padding: 0.25rem 0.75rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: #31333f !important;
+  text-decoration: none !important; font-size: 0.875rem; line-height: 1.6; white-space: nowrap; }
+.chapar-menu-button:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
+.chapar-icon { font-family: "Material Symbols Rounded"; font-size: 1.125rem; line-height: 1;
+  font-weight: 400; font-style: normal; letter-spacing: normal; text-transform: none;
+  white-space: nowrap; direction: ltr; font-feature-settings: "liga"; user-select: none; }
 /* A home card's Features menu comes just before its card and sits over the end of the card's
    title line: pulled down into the card by its padding (1rem) and up by its own height (a
    button, 2.5rem) and the gap between elements (1rem), so the card keeps the usual gap. */
@@ -117,22 +127,30 @@ a.chapar-lang-option:hover { border-color: #ff4b4b; color: #ff4b4b !important; }
 
 #: The page's script. Streamlit's own words (the file uploader, placeholders, hints) have no
 #: parameter to set them; in Persian it rewrites them in the page as they appear (a
-#: MutationObserver). A click on the language switch (:func:`language_switch`) sets ``lang``
-#: in the URL in place and sends the ``popstate`` Streamlit reruns the page on (as after the
-#: browser's Back), keeping the session; a click with a modifier key opens the link as usual.
+#: MutationObserver). A click on the language switch (:func:`language_switch`) or on a
+#: closed Features menu (:func:`menu_button_html`) sets ``lang`` / ``features`` in the URL
+#: in place and sends the ``popstate`` Streamlit reruns the page on (as after the browser's
+#: Back), keeping the session; a click with a modifier key opens the link as usual.
 PAGE_JS = """
 <script>
 (() => {
   window.__chaparLang = "%LANG%";
   if (window.__chaparWords) { window.__chaparWords(document.body); return; }
   document.addEventListener("click", (event) => {
-    const link = event.target instanceof Element && event.target.closest("a[data-chapar-lang]");
+    const link = event.target instanceof Element
+      && event.target.closest("a[data-chapar-lang], a[data-chapar-menu]");
     if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey
         || event.altKey) return;
     event.preventDefault();
     const url = new URL(window.location.href);
-    url.searchParams.set("lang", link.dataset.chaparLang);
-    window.history.pushState(window.history.state, "", url);
+    if (link.dataset.chaparLang) {  // a language: a step in the history, as a link is
+      url.searchParams.set("lang", link.dataset.chaparLang);
+      window.history.pushState(window.history.state, "", url);
+    } else {  // a Features menu opens: the page reads the parameter once and drops it
+      url.searchParams.set("features", link.dataset.chaparMenu);
+      link.setAttribute("aria-expanded", "true");
+      window.history.replaceState(window.history.state, "", url);
+    }
     window.dispatchEvent(new PopStateEvent("popstate", { state: window.history.state }));
   });
   const fa = (s) => s.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
@@ -253,6 +271,7 @@ def language_switch() -> None:
                            f"{name}</span>")  # fmt: skip
         else:
             params = {**st.query_params.to_dict(), "lang": code}
+            params.pop(MENU_PARAM, None)
             href = html.escape("?" + urlencode(params))
             options.append(f'<a class="chapar-lang-option" href="{href}" hreflang="{code}" '
                            f'lang="{code}" data-chapar-lang="{code}">{name}</a>')  # fmt: skip
@@ -849,18 +868,33 @@ def feature_button(label: str, check: rules.ActionCheck, key: str) -> bool:
     return stale_click
 
 
-def features_menu(c: Campaign) -> None:
-    """امکانات: every action of a campaign, each offered only where it is allowed. On the
-    home page it sits over its card's title (the ``st-key-features_c…`` rule of BASE_CSS)."""
+#: The URL parameter a closed Features menu's button sets to open it: ``?features=<id>``.
+MENU_PARAM = "features"
+
+
+def features_menu(c: Campaign) -> str:
+    """امکانات: every action of a campaign, each offered only where it is allowed.
+
+    Closed, the menu is a button in the card's own HTML (returned here for the card to
+    draw; "" when the menu is drawn open): ten st.popover (each a block with its floating
+    layer, icons and a Markdown label, measured by the browser as it is mounted) were a
+    good part of the browser's work on a first render of the home page. A click on the
+    button sets ``?features=<id>`` in the URL in place (:data:`PAGE_JS`; without the
+    script, a link to it), the page reruns and draws the real menu, open, over the card's
+    title (the ``st-key-features_c…`` rule of BASE_CSS), with its entries; closing it (a
+    click outside, Escape, an action) brings the button back."""
     k = f"c{c.id}"
     menu = f"features_{k}"
+    if st.query_params.get(MENU_PARAM) == str(c.id):
+        del st.query_params[MENU_PARAM]  # read once: a reload does not open it again
+        st.session_state[menu] = True
     if st.session_state.pop(f"close_{menu}", False):
         st.session_state[menu] = False  # an action was chosen: the menu closes
+    if not st.session_state.get(menu, False):
+        return menu_button_html(c)
     with st.popover(t("features"), icon=":material/menu:", key=menu, on_change="rerun") as popover:
         if not popover.open:
-            # Its entries are built when it opens (that reruns the page): ten closed menus
-            # were ≈120 elements sent and decoded on every first render of the home page.
-            return
+            return ""
         if feature_button(t("f.edit"), rules.can_edit(c), f"edit_{k}"):
             go("edit", c.id)
         if st.button(t("f.reports"), key=f"reports_{k}", width="stretch"):
@@ -882,6 +916,21 @@ def features_menu(c: Campaign) -> None:
         from dashboards.beyond import features_block  # resend, test send (issue 12)
 
         features_block(c)
+    return ""
+
+
+def menu_button_html(c: Campaign) -> str:
+    """A closed Features menu: a button with the look of Streamlit's (its icons from the
+    same Material Symbols font), a link that opens the menu (:func:`features_menu`)."""
+    params = {**st.query_params.to_dict(), MENU_PARAM: str(c.id)}
+    href = html.escape("?" + urlencode(params))
+    icon = '<span class="chapar-icon" aria-hidden="true" data-testid="stIconMaterial">{}</span>'
+    return (
+        f'<a class="chapar-menu-button" role="button" href="{href}" data-chapar-menu="{c.id}" '
+        f'aria-haspopup="dialog" aria-expanded="false" data-testid="chaparMenuButton">'
+        f"{icon.format('menu')}<span>{html.escape(t('features'))}</span>"
+        f"{icon.format('expand_more')}</a>"
+    )
 
 
 def close_menu(c: Campaign) -> None:

@@ -95,6 +95,24 @@ def test_a_closed_features_menu_sends_no_entries_and_opening_it_builds_them(app,
     assert buttons(menu(at, cid))[f"send_c{cid}"].label == "Send"
 
 
+def test_a_closed_menu_is_a_link_in_its_card_that_opens_it_once(app, people):
+    cid = campaign()
+    at = run_ok(app())
+    assert not at.get("popover")  # closed: a button in the card's HTML, no popover
+    tags = [tag for h in at.get("html") for tag in re.findall(r"<a [^>]*>", str(h.proto.body))
+            if 'data-testid="chaparMenuButton"' in tag]  # fmt: skip
+    assert len(tags) == 1
+    href = html.unescape(re.search(r'href="([^"]+)"', tags[0])[1])
+    assert href == f"?lang=en&features={cid}"  # what a click puts in the URL (in place)
+    at.query_params["features"] = str(cid)
+    run_ok(at)
+    assert buttons(at)[f"send_c{cid}"].label == "Send"  # drawn open, with its entries
+    assert "features" not in at.query_params  # read once: a reload does not open it again
+    assert at.session_state[f"features_c{cid}"] is True
+    at.query_params["features"] = "999"  # a campaign not on the page: dropped all the same
+    assert "features" not in run_ok(at).query_params
+
+
 def test_features_menu_offers_each_action_only_where_allowed_with_the_reason(app, people):
     cid = campaign()
     at = menu(run_ok(app()), cid)

@@ -46,10 +46,13 @@ def awaits_statuses(c: Campaign) -> bool:
     return now.handed > final and data.lately_active(c.id)
 
 
-def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None) -> None:
+def card_body(
+    campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None = None, menu: str = ""
+) -> None:
     """Status, progress of the current run, delivered %, reset counter, pages and cost of
     the current run beside the totals of all runs, the schedule, last activity. A live card
-    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``).
+    (a fragment) reads its campaign afresh; a still one uses the page's list (``drawn``);
+    ``menu`` is the closed Features menu's button (:func:`dashboards.ui.features_menu`).
 
     Drawn as one HTML block (:func:`dashboards.ui.figures_html`), not ≈25 Streamlit
     elements: most of the browser's work on a first render of this page was the cards'."""
@@ -96,7 +99,7 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
     if isinstance(now.last_activity, datetime) and now.last_activity > activity:
         activity = now.last_activity
     parts.append(ui.caption_html(f"{t('last_activity')}: {i18n.when(activity)}"))
-    st.html(f'<div class="chapar-card" data-testid="chaparCard">{"".join(parts)}</div>')
+    st.html(f'<div class="chapar-card" data-testid="chaparCard">{menu}{"".join(parts)}</div>')
     trig = data.last_trigger(c.id)
     if trig is not None and trig.error:
         st.error(t("send.failed", error=i18n.error(trig.error)))
@@ -106,14 +109,17 @@ def card_body(campaign_id: int, seen: tuple[object, ...], drawn: Campaign | None
 
 def campaign_card(c: Campaign) -> None:
     """A card: its body (title included, the border drawn by the block) is one HTML
-    element, and its Features menu, drawn just before it, sits over the title's end
-    (the ``st-key-features_c…`` rule of ``ui.BASE_CSS``): no container and no row of two columns
-    per card, each of which was more for the browser to build on every first render."""
-    ui.features_menu(c)
+    element with its closed Features menu in it; an open menu is drawn just before the card
+    and sits over the title's end (the ``st-key-features_c…`` rule of ``ui.BASE_CSS``). No
+    container, no row of two columns and no closed popover per card: each was more for the
+    browser to build on every first render."""
+    button = ui.features_menu(c)
+    if button:  # the menu is closed: an empty slot where the open menu goes, so opening it
+        st.empty()  # changes one element in place instead of shifting the cards after it
     if is_live(c):
-        st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c))
+        st.fragment(card_body, run_every=REFRESH_S)(c.id, data.fingerprint(c), None, button)
     else:
-        card_body(c.id, data.fingerprint(c), c)
+        card_body(c.id, data.fingerprint(c), c, button)
     ui.send_confirmation(c)
 
 
