@@ -154,3 +154,5 @@ with ui.edge():
         start = (page_no - 1) * PER_PAGE
     for campaign in active[start : start + PER_PAGE]:
         campaign_card(campaign)
+if ui.MENU_PARAM in st.query_params:  # a menu asked for a campaign not on this page
+    del st.query_params[ui.MENU_PARAM]

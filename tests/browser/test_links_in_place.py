@@ -1,12 +1,16 @@
-"""The language switch the dashboard draws as links in HTML instead of a radio (a first
-render loads and builds less). In Chromium, a click changes the URL in place and the page
-reruns in the same session (the page's script and Streamlit's ``popstate``), so what was
-typed stays; the browser's Back returns to the language before."""
+"""The two links the dashboard draws in HTML instead of Streamlit widgets (a first render of
+the home page loads and builds less): the language switch and a closed Features menu. In
+Chromium, a click on either changes the URL in place and the page reruns in the same
+session (the page's script and Streamlit's ``popstate``), so what was typed stays; the
+browser's Back returns to the language before."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from chapar.store import repo
 from dashboards.i18n import LABELS
 from tests.browser.helpers import (  # noqa: F401  (fixtures: dashboard, its settings)
     chromium,
@@ -49,3 +53,28 @@ def test_the_language_switch_keeps_the_session_and_back_returns(dashboard: str) 
         settle(page)
         assert "lang=fa" in page.url
         assert page.get_by_label(fa("title"), exact=True).input_value() == "جشنواره پاییز"
+
+
+def test_a_closed_menu_opens_in_place_and_closes_back_to_its_button(
+    dashboard: str, write: Any
+) -> None:
+    repo.import_list("people", write("people.txt", "09120000001\n"))
+    cid = repo.create_campaign("یلدا", "شب یلدا مبارک", "30001234", ["people"])
+    with chromium() as page:
+        page.goto(dashboard)
+        page.get_by_role("heading", name=fa("home.title")).wait_for()
+        settle(page)
+        button = page.locator('[data-testid="chaparMenuButton"]')
+        assert button.count() == 1
+        assert page.locator('[data-testid="stPopover"]').count() == 0
+
+        page.get_by_role("button", name=fa("features")).click()
+        body = page.locator('[data-testid="stPopoverBody"]')
+        body.get_by_role("button", name=fa("f.send"), exact=True).wait_for()
+        settle(page)
+        assert f"features={cid}" not in page.url  # read once: a reload does not reopen it
+
+        page.keyboard.press("Escape")
+        settle(page)
+        button.wait_for()
+        assert page.locator('[data-testid="stPopover"]').count() == 0
