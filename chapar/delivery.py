@@ -14,9 +14,10 @@ from chapar import credit
 from chapar.providers import make_provider
 from chapar.providers.base import Provider
 from chapar.sending import ProviderFactory, run_async, state_of
+from chapar.sending.record import learn_blocked
 from chapar.sending.run import refresh_counts
 from chapar.settings import get_settings
-from chapar.store import execute_in_store, execute_reading, transaction
+from chapar.store import execute_in_store, transaction
 from chapar.store.queries import q
 
 CHUNK = 20_000
@@ -65,10 +66,7 @@ def sync_statuses(factory: ProviderFactory | None = None, limit: int = 5_000_000
         with transaction() as con:
             statuses = changed.select("campaign_id", "run_no", "seq", "status")
             execute_in_store(con, q("messages_update_status"), {}, statuses)
-            blocked = changed.filter(pl.col("status") == "blocked")
-            if blocked.height:
-                execute_reading(con, q("suppress_from_provider"), incoming=blocked)
-                execute_reading(con, q("blacklist_from_provider"), incoming=blocked)
+            learn_blocked(con, changed)
             refunded = credit.refund_blocked(con, None)
             result.refunded += refunded.amount
             changed_batches = changed.select("campaign_id", "run_no", "batch_no").unique()

@@ -49,6 +49,16 @@ def accepted_frame(ref: RunRef, cp: Checkpoint, delivery: Delivery) -> pl.DataFr
     )
 
 
+def learn_blocked(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    """The numbers of ``rows`` (``number``, ``campaign_id``, ``status``) the provider
+    reported blocked join the suppression ledger and the telecom blacklist — at a send's
+    record and at a status sync alike. Most batches have none: then nothing runs."""
+    blocked = rows.filter(pl.col("status") == "blocked")
+    if blocked.height:
+        execute_reading(con, q("suppress_from_provider"), incoming=blocked)
+        execute_reading(con, q("blacklist_from_provider"), incoming=blocked)
+
+
 def record_batch(
     con: duckdb.DuckDBPyConnection,
     ref: RunRef,
@@ -61,10 +71,7 @@ def record_batch(
     key = {**ref.key, "batch_no": cp.batch_no}
     frame = accepted_frame(ref, cp, delivery)
     execute_in_store(con, q("messages_record"), key, frame)
-    blocked = frame.filter(pl.col("status") == "blocked")  # most batches: none
-    if blocked.height:
-        execute_reading(con, q("suppress_from_provider"), incoming=blocked)
-        execute_reading(con, q("blacklist_from_provider"), incoming=blocked)
+    learn_blocked(con, frame)
     credit.release(con, key)
     credit.charge(con, key, int(frame["cost"].sum()), frame.height)
     if delivery.unknown:
