@@ -119,3 +119,52 @@ def test_the_heartbeat_renews_the_lease_every_third_of_its_ttl(
     assert _expiry(cid) > taken
     assert lease_is_live(ref.owner, _expiry(cid), datetime.now(UTC))
     assert finish_run(ref, RunStatus.UNFINISHED)
+
+
+def test_a_request_that_waited_for_the_rate_asks_the_lease_again_before_it_leaves() -> None:
+    """A sender frozen while it waits for its line's rate must not send, on waking, on a
+    lease check made before it froze: the check comes after the wait."""
+    import asyncio
+    from typing import cast
+
+    import polars as pl
+
+    from chapar.providers.base import MessageStatus, SendResult
+    from chapar.sending.batch import Checkpoint
+    from chapar.sending.deliver import Delivery, TokenBucket, deliver
+
+    class Lease:
+        lost = False
+
+        async def wait_ok(self) -> bool:
+            return not self.lost
+
+    lease = Lease()
+
+    class Bucket(TokenBucket):
+        async def take(self, n: int) -> None:
+            await asyncio.sleep(0.01)
+            lease.lost = sent > 0  # the lease lapsed while the second request waited
+
+    sent = 0
+
+    class Provider:
+        name = "stub"
+        max_per_send = 200
+
+        async def send_columns(self, ids, receptors, sender, texts):  # type: ignore[no-untyped-def]
+            nonlocal sent
+            sent += len(ids)
+            return [
+                SendResult(i, r, str(i), MessageStatus.SENT, None)
+                for i, r in zip(ids, receptors, strict=True)
+            ]
+
+    ids = list(range(1, 401))
+    cp = Checkpoint(1, False, ids, ["989120000000"] * 400, "30001", "hi", None, pl.DataFrame(), 400)
+    settings = get_settings().model_copy(update={"provider_concurrency": 1, "request_size": 200})
+    out = asyncio.run(
+        deliver(Provider(), cp, set(), Bucket(60), cast(Heartbeat, lease), settings, Delivery())  # type: ignore[arg-type]
+    )
+    assert sent == 200  # the first request only
+    assert out.lease_in_doubt and len(out.local_ids) == 200

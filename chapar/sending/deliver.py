@@ -206,6 +206,11 @@ async def _send_request(
 ) -> None:
     attempt = 0
     while req.local_ids and out.stop is None:
+        # The rate's wait comes before the lease's check: a process frozen while it waited
+        # for tokens must not send on a check made before it froze. From the check to the
+        # request nothing is awaited, so the window a freeze could slip into is the few
+        # microseconds the adapter takes to write the request.
+        await bucket.take(len(req.local_ids))
         if not await heartbeat.wait_ok():
             # Lost: the record will find it so and write nothing. In doubt: no request leaves
             # until the lease is surely ours; the record renews it or finds it lost.
@@ -213,7 +218,6 @@ async def _send_request(
             out.stop_with(Reason(Code.LEASE_LOST if heartbeat.lost else Code.LEASE_IN_DOUBT))
             return
         try:
-            await bucket.take(len(req.local_ids))
             out.accept_all(
                 await _send_columns(provider, req.local_ids, req.receptors, cp.sender, req.texts)
             )
