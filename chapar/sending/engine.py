@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from chapar.providers import make_provider
+from chapar.providers.base import Provider
 from chapar.reasons import Code, Reason
 from chapar.sending.batch import Checkpoint, open_batch, rehold, unbegin_batch
 from chapar.sending.deliver import (
@@ -39,7 +40,7 @@ from chapar.sending.heartbeat import Heartbeat, beating
 from chapar.sending.record import record_batch
 from chapar.sending.run import BatchOutcome, RunRef
 from chapar.settings import Settings, get_settings
-from chapar.store import fetch_one, retrying
+from chapar.store import fetch_one, one_thread, retrying
 from chapar.store.queries import q
 from chapar.store.repo import line_for
 from chapar.window import parse_window
@@ -154,7 +155,7 @@ def _write(heartbeat: Heartbeat, body: Callable[[duckdb.DuckDBPyConnection], T])
     (``body`` is SQL and Polars only: safe to repeat)."""
     started = time.monotonic()
     with heartbeat.lock:
-        result = retrying(body)
+        result = retrying(lambda con: body(one_thread(con)))
     heartbeat.renewed(started)
     return result
 
@@ -178,6 +179,7 @@ def _send_queue(
     line = _write(heartbeat, lambda con: line_policy(con, ref, settings))
     bucket = bucket or _bucket_for(line)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
+    provider: Provider | None = None  # one client (and its connections) for the batches
 
     def emit(outcome: BatchOutcome) -> bool:
         outcomes.append(outcome)
@@ -231,7 +233,8 @@ def _send_queue(
                 continue
             job = worker.submit(step, sent, following) if sent or following is not None else None
             crashpoint("prepared")
-            delivery = _deliver(ref, nxt, factory, bucket, heartbeat, settings)
+            provider = provider or factory()
+            delivery = _deliver(ref, nxt, provider, bucket, heartbeat, settings)
             crashpoint("requested")
             recorded, upcoming = job.result() if job is not None else (None, None)
             sent = (nxt, delivery)
@@ -248,42 +251,40 @@ def _send_queue(
             i, nxt = i + 1, upcoming
     finally:
         worker.shutdown(wait=True)
+        if provider is not None:
+            run_async(provider.aclose())
 
 
 def _deliver(
     ref: RunRef,
     cp: Checkpoint,
-    factory: ProviderFactory,
+    provider: Provider,
     bucket: TokenBucket,
     heartbeat: Heartbeat,
     settings: Settings,
 ) -> Delivery:
     """Reconcile an in-flight batch (and settle its credit), then send what it still owes."""
     out = Delivery()
-    provider = factory()
-    try:
-        skip: set[int] = set()
-        if cp.was_in_flight:
-            if not reconciles(provider):
-                out.unknown.update(cp.local_ids)
-                out.stop_with(
-                    Reason(
-                        Code.OUTCOME_UNKNOWN,
-                        {"batch": cp.batch_no, "provider": provider.name},
-                    )
+    skip: set[int] = set()
+    if cp.was_in_flight:
+        if not reconciles(provider):
+            out.unknown.update(cp.local_ids)
+            out.stop_with(
+                Reason(
+                    Code.OUTCOME_UNKNOWN,
+                    {"batch": cp.batch_no, "provider": provider.name},
                 )
-                return out
-            out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
-            found = set(out.local_ids)
-            dropped = _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
-            skip = found | out.unknown | dropped
-            if out.unknown:
-                # Some may be at the provider: send nothing more of this batch now.
-                out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
-                return out
-        return run_async(deliver(provider, cp, skip, bucket, heartbeat, settings, out))
-    finally:
-        run_async(provider.aclose())
+            )
+            return out
+        out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
+        found = set(out.local_ids)
+        dropped = _write(heartbeat, lambda con: rehold(con, ref, cp, found, out.unknown))
+        skip = found | out.unknown | dropped
+        if out.unknown:
+            # Some may be at the provider: send nothing more of this batch now.
+            out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
+            return out
+    return run_async(deliver(provider, cp, skip, bucket, heartbeat, settings, out))
 
 
 def send_batch(
