@@ -176,8 +176,7 @@ def _send_queue(
     A crash anywhere leaves at most three batches in flight, each reconciled by a rebuild;
     when a batch stops the run, the batch opened after it, of which nothing left, is given
     back (pending again, its hold released) in the transaction that records the stop."""
-    line = _write(heartbeat, lambda con: line_policy(con, ref, settings))
-    bucket = bucket or _bucket_for(line)
+    line: LinePolicy | None = None  # read in the first transaction (no open of its own)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-batch")
     provider: Provider | None = None  # one client (and its connections) for the batches
 
@@ -196,6 +195,8 @@ def _send_queue(
         left, open ``following``; the recorded batch's outcome and the opened batch."""
 
         def body(con: duckdb.DuckDBPyConnection) -> tuple[str, Checkpoint | BatchOutcome | None]:
+            nonlocal line
+            line = line or line_policy(con, ref, settings)
             status = ""
             if sent is not None:
                 status = record_batch(con, ref, *sent, settings)
@@ -223,6 +224,8 @@ def _send_queue(
     try:
         i = 0
         nxt: Checkpoint | BatchOutcome | None = step(None, queue[0])[1]
+        assert line is not None
+        bucket = bucket or _bucket_for(line)
         sent: tuple[Checkpoint, Delivery] | None = None  # delivered, not yet recorded
         while nxt is not None:
             following = queue[i + 1] if i + 1 < len(queue) else None
