@@ -34,3 +34,16 @@ def test_threads_opening_and_closing_the_file_at_once_never_collide() -> None:
     assert failures == []
     with connect() as con:
         assert con.execute("SELECT count(*) FROM probe").fetchone() == (60,)
+
+
+def test_a_sending_transaction_works_on_one_thread_and_gives_the_cores_back() -> None:
+    from chapar.store import one_thread
+
+    def threads(con) -> int:  # type: ignore[no-untyped-def]
+        return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    with connect() as reader:  # a page's read, open in the same process all along
+        before = threads(reader)
+        with transaction() as con, one_thread(con):
+            assert threads(con) == 1
+        assert threads(reader) == before

@@ -153,9 +153,14 @@ def _write(heartbeat: Heartbeat, body: Callable[[duckdb.DuckDBPyConnection], T])
     (DuckDB refuses two writes of one row at once in a process) and counts it as a beat;
     on a shared store a transaction refused for a concurrent one (``Conflict``) runs again
     (``body`` is SQL and Polars only: safe to repeat)."""
+
+    def on_one_thread(con: duckdb.DuckDBPyConnection) -> T:
+        with one_thread(con):
+            return body(con)
+
     started = time.monotonic()
     with heartbeat.lock:
-        result = retrying(lambda con: body(one_thread(con)))
+        result = retrying(on_one_thread)
     heartbeat.renewed(started)
     return result
 

@@ -334,14 +334,23 @@ def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]
             raise
 
 
-def one_thread(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """``con``, its DuckDB file working on one thread. A sending process's transactions
-    run beside its requests: the event loop and the provider need the cores more than a
-    batch's 100k-row update needs DuckDB's parallelism (1M messages at 20 ms a request:
-    0.93 of the adapter alone, against 0.91). The shared store is left as it is."""
-    if not isinstance(con, _PostgresCursor):
-        con.execute("SET threads = 1")
-    return con
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con``, its DuckDB file working on one thread until the block ends. A sending
+    process's transactions run beside its requests: the event loop and the provider need
+    the cores more than a batch's 100k-row update needs DuckDB's parallelism (1M messages
+    at 20 ms a request: 0.93-0.94 of the adapter alone, against 0.87-0.91). The setting is
+    the database instance's, shared by the process's connections open at the time, so it
+    is reset at the end. The shared store is left as it is."""
+    if isinstance(con, _PostgresCursor):
+        yield con
+        return
+    con.execute("SET threads = 1")
+    try:
+        yield con
+    finally:
+        with suppress(duckdb.Error):
+            con.execute("RESET threads")
 
 
 def retrying(body: Callable[[duckdb.DuckDBPyConnection], T], attempts: int = 20) -> T:
