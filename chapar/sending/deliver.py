@@ -286,14 +286,24 @@ async def deliver(
 
     # A few senders that each take the next request, rather than a task a request waiting
     # on a semaphore: the same concurrency without a wake-up a request (at 1M messages the
-    # tasks cost 5-20% of the provider phase, against none for the workers).
+    # tasks cost 5-20% of the provider phase, against none for the senders).
     async def sender() -> None:
         for req in reqs:
             if out.stop is not None:
                 return
             await _send_request(provider, req, cp, out, bucket, heartbeat, settings)
 
-    await asyncio.gather(*(sender() for _ in range(settings.provider_concurrency)))
+    senders = [asyncio.ensure_future(sender()) for _ in range(settings.provider_concurrency)]
+    try:
+        await asyncio.gather(*senders)
+    except BaseException:
+        # An error no request handles (a bug, an interrupt): the other senders stop too,
+        # rather than go on sending the next time this thread's loop runs. What they had
+        # out stays in flight, for a rebuild to reconcile.
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        raise
     owed = len(cp.local_ids) - len(skip)
     if out.stop is None and (cp.affordable or 0) < owed:
         out.stop_with(Reason(Code.INSUFFICIENT_CREDIT))
