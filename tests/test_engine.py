@@ -279,7 +279,7 @@ def test_a_frozen_sender_is_taken_over_and_after_it_wakes_sends_and_records_noth
     # Freeze while a request waits for its answer, as a sender mostly does, not in the
     # microseconds between the last lease check and a request's write: no provider can
     # fence a request already on its way (a repeated local id is no de-duplication), so
-    # there no check can help. That the check comes after any wait is tests/test_lease.py's.
+    # there no check can help. That the check comes after any wait is tests/test_deliver.py's.
     time.sleep(0.1)
     freeze_between_transactions(sender)
     try:
