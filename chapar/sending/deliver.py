@@ -257,11 +257,12 @@ def _without(req: _Request, found: set[int]) -> _Request:
 
 def requests_of(cp: Checkpoint, skip: set[int], size: int) -> list[_Request]:
     """The batch's affordable messages not already at the provider, as requests."""
+    idx: Sequence[int]
     if skip:
         idx = [i for i, lid in enumerate(cp.local_ids) if lid not in skip][: cp.affordable]
         local_ids, receptors = [cp.local_ids[i] for i in idx], [cp.receptors[i] for i in idx]
     else:  # a batch opened now: slices of its columns, no index a message
-        idx = list(range(len(cp.local_ids)))[: cp.affordable]
+        idx = range(len(cp.local_ids))[: cp.affordable]
         local_ids, receptors = cp.local_ids[: len(idx)], cp.receptors[: len(idx)]
     out = []
     for start in range(0, len(idx), size):
