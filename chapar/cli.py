@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chapar.errors import ChaparError, InputError
-from chapar.reasons import Code
+from chapar.reasons import Code, read_audit_status
 from chapar.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Chapar: SMS campaigns.")
@@ -613,10 +613,18 @@ def campaign_show(campaign_id: int) -> None:
             a.actor,
             a.action,
             a.field or "",
-            a.old_value or "",
-            a.new_value or "",
+            _audit_value(a.field, a.old_value),
+            _audit_value(a.field, a.new_value),
         )
     out.print(table)
+
+
+def _audit_value(field: str | None, value: str | None) -> str:
+    """An audit value as words: a status change with its reason, not the code it keeps."""
+    if field != "status" or not value:
+        return value or ""
+    status, why = read_audit_status(value)
+    return f"{status} ({why.text('en')})" if why else status
 
 
 @campaign_app.command("edit")
@@ -772,8 +780,9 @@ def resend(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
     defer_capped: DeferCapped = None,
 ) -> None:
-    """Resend to the undelivered: a new run of the latest run's undelivered and failed
-    numbers (never blocked, blacklisted, opted-out or capped ones); the reset count stays."""
+    """Resend to the undelivered: a new run of the latest run's undelivered and failed numbers.
+
+    Never blocked, blacklisted, opted-out or capped ones; the reset count stays."""
     if not yes and sys.stdin.isatty():
         typer.confirm(f"Send campaign {campaign_id} again to its undelivered numbers?", abort=True)
     _set_defer(campaign_id, defer_capped)
@@ -812,9 +821,10 @@ def settle(
         typer.Option("--file", help="a text file of such numbers, one a line"),
     ] = None,
 ) -> None:
-    """Settle a batch whose fate the provider cannot tell (SMS.ir): the numbers given are
-    recorded as sent and charged; the batch's other messages go out with the next rebuild.
-    No numbers: none went out."""
+    """Settle a batch whose fate the provider cannot tell (SMS.ir), from its pack report.
+
+    The numbers given are recorded as sent and charged; the batch's other messages go out
+    with the next rebuild. No numbers: none went out."""
     from chapar.sending.settle import settle_batch
 
     given = list(number or [])

@@ -446,9 +446,9 @@ class Reason:
         fa, en = TEXTS[self.code]
         template = fa if lang == "fa" else en
         try:
-            return template.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            return template  # a stored reason missing a parameter still reads
+            return template.format_map(_Params(self.params))
+        except (IndexError, ValueError):
+            return template
 
     def __str__(self) -> str:
         return self.text("en")
@@ -472,3 +472,33 @@ class Reason:
 
 def reason(code: Code, **params: Any) -> Reason:
     return Reason(code, params)
+
+
+class _Params(dict[str, Any]):
+    """A reason's parameters; one that is missing (a reason kept without it) reads as an
+    ellipsis rather than as its placeholder."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def audit_status(status: str, reason: Reason | None) -> str:
+    """A status as the audit trail keeps it: ``status``, ``status:code``, or
+    ``status:code:{parameters as JSON}``; :func:`read_audit_status` reads it back. The
+    audit keeps the code, never words, so it reads in the language of whoever looks."""
+    if reason is None:
+        return status
+    kept = f"{status}:{reason.code.value}"
+    return f"{kept}:{reason.details}" if reason.details else kept
+
+
+def read_audit_status(value: str) -> tuple[str, Reason | None]:
+    """The status and the reason of an audit value written by :func:`audit_status`."""
+    status, _, rest = value.partition(":")
+    code, _, details = rest.partition(":")
+    if not code:
+        return status, None
+    try:
+        return status, Reason.stored(code, details or None)
+    except ValueError:  # parameters that are not JSON: the code alone still reads
+        return status, Reason.stored(code)

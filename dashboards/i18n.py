@@ -16,7 +16,7 @@ import jdatetime
 import streamlit as st
 
 from chapar.numbers import OPERATOR_NAMES_FA
-from chapar.reasons import Reason
+from chapar.reasons import Reason, read_audit_status
 from chapar.settings import get_settings
 
 Lang = Literal["fa", "en"]
@@ -467,27 +467,6 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
 }
 
-#: The core's refusal and stop reasons, in Persian (English is the core's own text).
-REASONS_FA: Final[dict[str, str]] = {
-    "archived: unarchive it first": "بایگانی شده است؛ ابتدا از بایگانی خارج کنید",
-    "already sent: use reset to send it again": "قبلاً ارسال شده؛ برای ارسال دوباره ریست کنید",
-    "it is sending now": "هم‌اکنون در حال ارسال است",
-    "only an unfinished run can be rebuilt": "فقط برنامه نا تمام بازسازی می‌شود",
-    "never sent: send it first": "هنوز ارسال نشده؛ ابتدا ارسال کنید",
-    "only a scheduled or sending campaign has a schedule to cut": (
-        "فقط برنامه زمانبندی شده یا در حال ارسال، زمانبندی قابل قطع دارد"
-    ),
-    "insufficient credit": "اعتبار کافی نیست",
-    "insufficient credit at the provider": "اعتبار سرویس‌دهنده کافی نیست",
-    "provider unavailable": "سرویس‌دهنده در دسترس نیست",
-    "schedule cut": "زمانبندی قطع شد",
-    "interrupted": "فرایند ارسال متوقف شد",
-    "outside the sending window": "خارج از بازه مجاز ارسال",
-    "stopping after the batch in flight": "پس از دسته در حال ارسال متوقف می‌شود",
-    "cancelled": "لغو شد",
-    "unfinished": "نا تمام ماند",
-}
-
 CURRENCY_FA: Final[dict[str, str]] = {"Rial": "ریال", "Rials": "ریال", "Toman": "تومان"}
 
 _FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
@@ -577,25 +556,9 @@ def message_state(value: str) -> str:
     return t(key) if key in LABELS else value
 
 
-def reason(text: Reason | str | None) -> str:
+def reason(why: Reason | None) -> str:
     """A refusal or stop reason of the core, in the session's language."""
-    if not text:
-        return ""
-    if isinstance(text, Reason):
-        return text.text(lang())
-    if lang() == "en":
-        return text
-    if text in REASONS_FA:
-        return REASONS_FA[text]
-    head, sep, rest = text.partition(";")
-    if sep and head in REASONS_FA:
-        return f"{REASONS_FA[head]}؛{rest}"
-    head, sep, rest = text.partition(":")
-    if sep and head == "error":
-        return f"خطا:{rest}"
-    if sep and head == "provider refused":
-        return f"سرویس‌دهنده نپذیرفت:{rest}"
-    return text
+    return "" if why is None else why.text(lang())
 
 
 FIELD_LABELS: Final[dict[str, str]] = {
@@ -871,11 +834,9 @@ def audit_value(field: str | None, value: str | None) -> str:
     if value is None or value == "" or value == "None":
         return t("none")
     if field == "status" or (field == "schedule" and value in LABELS_STATUS):
-        head, _, rest = value.partition(" (")
-        text = campaign_status(head)
-        if rest:
-            text += f" ({reason(rest.rstrip(')'))})"
-        return text
+        status, why = read_audit_status(value)
+        text = campaign_status(status)
+        return f"{text} ({reason(why)})" if why else text
     if value == "stop requested":
         return t("audit.stop_requested")
     if field in ("archived",) and value in ("True", "False", "true", "false"):

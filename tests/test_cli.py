@@ -128,3 +128,15 @@ def test_archive_twice_is_harmless(capsys, write):
     assert run_main(capsys, "campaign", "archive", str(cid))[0] == 0
     code, out, _ = run_main(capsys, "campaign", "archive", str(cid))
     assert code == 0 and "already archived" in out
+
+
+def test_campaign_show_tells_why_a_run_stopped_in_words(capsys, write, monkeypatch):
+    from chapar.sending import Mode, send_run
+
+    monkeypatch.setenv("COLUMNS", "200")  # the audit table's cells on one line each
+    repo.import_list("a", write("a.txt", "09121234567\n"))
+    cid = repo.create_campaign("T", "سلام", "30001234", ["a"])
+    send_run(cid, Mode.START)  # no credit: stops before anything is sent
+    code, out, _ = run_main(capsys, "campaign", "show", str(cid))
+    assert code == 0 and "unfinished (insufficient credit)" in out
+    assert "insufficient_credit" not in out  # the code the audit keeps is not shown

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chapar.campaigns import CampaignStatus
-from chapar.sending import Mode, begin_run
+from chapar.sending import Mode, begin_run, send_run
 from chapar.store import repo
 from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, sends)
     app_fixture,
@@ -170,3 +170,13 @@ def test_edit_program_in_persian(app, people):
     assert at.title[0].value == "ویرایش برنامه"
     assert "۱۳ نویسه، ۱ صفحه، فارسی / یونیکد (UCS-۲)" in texts(at)
     assert metric(at, "مبلغ هزینه شده (ریال)") == "۱۴۱٬۶۰۰"
+
+
+def test_the_audit_trail_tells_why_a_run_stopped_in_the_page_language(app, people, sends):
+    cid = campaign()  # no credit: the run stops unfinished before anything is sent
+    send_run(cid, Mode.START)
+    assert repo.get_campaign(cid).status is CampaignStatus.UNFINISHED
+    for lang, status in (("fa", "نا تمام (اعتبار کافی نیست)"),
+                         ("en", "unfinished (insufficient credit)")):  # fmt: skip
+        audit = open_edit(app, cid, lang).dataframe[-1].value
+        assert status in set(audit.iloc[:, -1]), audit  # words, never the code it keeps

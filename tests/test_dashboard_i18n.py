@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from chapar.campaigns import CampaignStatus, MessageState, RunStatus
+from chapar.reasons import Code, Reason, audit_status
 from chapar.reports import RunReport
 from dashboards import i18n
 
@@ -64,16 +65,17 @@ def test_english_formats(english):
     assert i18n.num(1234567) == "1,234,567"
     assert i18n.money(141_600) == "141,600 Rial"
     assert i18n.when(datetime(2025, 3, 20, 20, 30, tzinfo=UTC)) == "2025-03-21 00:00"
-    assert i18n.reason("insufficient credit") == "insufficient credit"
+    assert i18n.reason(Reason(Code.INSUFFICIENT_CREDIT)) == "insufficient credit"
 
 
 def test_the_core_reasons_in_persian():
-    assert i18n.reason("insufficient credit") == "اعتبار کافی نیست"
-    assert i18n.reason("never sent: send it first") == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
-    assert i18n.reason("outside the sending window; continues 2025-03-21 08:00 +0330").startswith(
-        "خارج از بازه مجاز ارسال؛")  # fmt: skip
-    assert i18n.reason("error: boom") == "خطا: boom"
-    assert i18n.reason("something new") == "something new"  # unknown: shown as it is
+    assert i18n.reason(Reason(Code.INSUFFICIENT_CREDIT)) == "اعتبار کافی نیست"
+    assert i18n.reason(Reason(Code.NEVER_SENT)) == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
+    waits = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"})
+    assert i18n.reason(waits) == "خارج از بازه مجاز ارسال؛ ادامه در ۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"
+    assert i18n.reason(Reason(Code.ERROR, {"detail": "boom"})) == "خطا: boom"
+    assert i18n.reason(Reason.stored("something old")) == "something old"  # shown as it is
+    assert i18n.reason(None) == ""
     assert i18n.campaign_status("unfinished") == "نا تمام"
     assert i18n.message_state("delivered") == "دلیور شده"
 
@@ -84,12 +86,6 @@ def test_every_reason_code_has_both_texts():
     assert set(TEXTS) == set(Code)
     for fa, en in TEXTS.values():
         assert fa.strip() and en.strip()
-
-
-def test_a_reason_code_reads_in_the_session_language():
-    from chapar.reasons import Code, Reason
-
-    assert i18n.reason(Reason(Code.NEVER_SENT)) == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
 
 
 # --- issue 11: words and digits an analyst can trust -------------------------------------------
@@ -137,8 +133,12 @@ def test_the_audit_trail_reads_in_persian():
     assert i18n.audit_field("send_count") == "تعداد ارسال"
     assert i18n.audit_field("status") == "وضعیت"
     assert i18n.audit_value("status", "draft") == "پیش‌نویس"
-    assert i18n.audit_value("status", "unfinished (insufficient credit)") == (
+    assert i18n.audit_value("status", "unfinished:insufficient_credit") == (
         "نا تمام (اعتبار کافی نیست)"
+    )
+    waited = audit_status("scheduled", Reason(Code.OUTSIDE_WINDOW, {"resume_at": "۰۸:۰۰"}))
+    assert i18n.audit_value("status", waited) == (
+        "زمانبندی شده (خارج از بازه مجاز ارسال؛ ادامه در ۰۸:۰۰)"
     )
     assert i18n.audit_value("send_count", "None") == "—"  # never Python's None
     assert i18n.audit_value("send_count", "50") == "۵۰"

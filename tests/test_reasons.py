@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chapar.errors import InputError, NotAllowed
-from chapar.reasons import TEXTS, Code, Reason
+from chapar.reasons import TEXTS, Code, Reason, audit_status, read_audit_status
 
 
 def test_every_code_reads_in_persian_and_english():
@@ -29,3 +29,25 @@ def test_errors_carry_a_code_and_say_where():
     assert str(exc) == "amount: a top-up must be a positive whole number of Rials; got -100"
     assert exc.text("fa").startswith("amount: مبلغ")
     assert NotAllowed("free text").text("fa") == "free text"
+
+
+def test_a_reason_kept_without_a_parameter_reads_without_its_placeholder():
+    text = Reason(Code.OUTSIDE_WINDOW).text("en")
+    assert "{" not in text and text == "outside the sending window; continues …"
+    assert "{" not in Reason(Code.OUTSIDE_WINDOW).text("fa")
+
+
+def test_a_status_change_keeps_its_code_and_parameters_in_the_audit_trail():
+    why = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2026-12-03 08:00"})
+    kept = audit_status("scheduled", why)
+    assert kept.startswith("scheduled:outside_window:")
+    assert read_audit_status(kept) == ("scheduled", why)
+    assert read_audit_status(audit_status("unfinished", Reason(Code.INSUFFICIENT_CREDIT))) == (
+        "unfinished",
+        Reason(Code.INSUFFICIENT_CREDIT),
+    )
+    assert read_audit_status("completed") == ("completed", None)
+    assert read_audit_status("scheduled:outside_window:not json") == (
+        "scheduled",
+        Reason(Code.OUTSIDE_WINDOW),
+    )

@@ -17,6 +17,7 @@ import pytest
 
 from chapar import reports
 from chapar.campaigns import CampaignStatus
+from chapar.reasons import Code, read_audit_status
 from chapar.sending import cut_schedule
 from chapar.settings import get_settings
 from chapar.store import repo
@@ -162,7 +163,11 @@ def test_a_closed_window_schedules_a_continuation_that_sends_when_it_opens(
     wait_for(cid, CampaignStatus.COMPLETED, seconds=120)
     # It waited (a scheduled continuation), and nothing went out before the window opened.
     waited = [
-        a for a in repo.audit_trail(cid) if a.new_value and a.new_value.endswith(":outside_window")
+        a
+        for a in repo.audit_trail(cid)
+        if a.field == "status"
+        and (why := read_audit_status(a.new_value or "")[1]) is not None
+        and why.code is Code.OUTSIDE_WINDOW
     ]
     assert waited, "the run never waited for its window"
     page, _ = reports.numbers(cid, limit=1_000)

@@ -20,7 +20,7 @@ from chapar import campaigns as rules
 from chapar.campaigns import CampaignStatus, RunStatus
 from chapar.errors import Busy, NotAllowed
 from chapar.lease import lease_is_live, new_owner
-from chapar.reasons import Code, Reason
+from chapar.reasons import Code, Reason, audit_status
 from chapar.sending import audience
 from chapar.sending.heartbeat import Heartbeat
 from chapar.settings import Settings, get_settings
@@ -300,7 +300,7 @@ def set_campaign_status(
             "status",
             "status",
             old.value if old else None,
-            new.value if reason is None else f"{new.value}:{reason.code.value}",
+            audit_status(new.value, reason),
         )
 
 
