@@ -133,6 +133,8 @@ def test_every_page_in_persian_has_no_english(dashboard: str, seeded: int) -> No
 
         open_page(page, f"{dashboard}/edit?campaign={seeded + 2}", "nav.edit")  # the edited one
         check(page, "edit program, audit trail", problems)
+        open_page(page, f"{dashboard}/edit?campaign={seeded + 4}", "nav.edit")  # the cut one
+        check(page, "edit program of a cut campaign, why in its audit trail", problems)
 
         open_page(page, f"{dashboard}/reports?campaign={seeded}", "nav.reports")
         page.get_by_role("button", name=fa("export.prepare", fmt="CSV")).click()
