@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -443,10 +444,13 @@ class Reason:
     params: dict[str, Any] = field(default_factory=dict)
 
     def text(self, lang: Lang = "en") -> str:
+        """The reason in words: a time parameter (``…_at``) in the local zone, Jalali in
+        Persian; numbers in Persian digits in Persian."""
         fa, en = TEXTS[self.code]
         template = fa if lang == "fa" else en
+        shown = {key: _shown(key, value, lang) for key, value in self.params.items()}
         try:
-            return template.format_map(_Params(self.params))
+            return template.format_map(_Params(shown))
         except (IndexError, ValueError):
             return template
 
@@ -472,6 +476,52 @@ class Reason:
 
 def reason(code: Code, **params: Any) -> Reason:
     return Reason(code, params)
+
+
+_FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
+
+
+@dataclass(frozen=True)
+class _PersianDigits:
+    """A number that formats as itself (format specs included), in Persian digits."""
+
+    value: int | float
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec).translate(_FA_DIGITS)
+
+
+def _shown(key: str, value: Any, lang: Lang) -> Any:
+    """A parameter as the reason's words show it."""
+    if key.endswith("_at") and isinstance(value, str):
+        return _local_time(value, lang)
+    if lang == "fa" and isinstance(value, int | float) and not isinstance(value, bool):
+        return _PersianDigits(value)
+    return value
+
+
+def _local_time(value: str, lang: Lang) -> str:
+    """A time kept as ISO 8601 (naive: already local, as reasons before zones were kept),
+    in the settings' zone to the minute; Jalali and Persian digits in Persian."""
+    from zoneinfo import ZoneInfo
+
+    from chapar.settings import get_settings
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(get_settings().timezone)).replace(tzinfo=None)
+    if lang == "en":
+        return when.strftime("%Y-%m-%d %H:%M")
+    import jdatetime
+
+    return (
+        jdatetime.datetime.fromgregorian(datetime=when)
+        .strftime("%Y/%m/%d %H:%M")
+        .translate(_FA_DIGITS)
+    )
 
 
 class _Params(dict[str, Any]):

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from chapar import reports
 from chapar.campaigns import CampaignStatus
 from chapar.reasons import Code, Reason
-from chapar.sending import Mode, begin_run
+from chapar.sending import Mode, begin_run, send_run
 from chapar.store import repo
 from dashboards import data
 from tests.dashboard_fixtures import (  # noqa: F401  (fixtures: app, people, sends)
@@ -392,3 +392,22 @@ def i18n_when(moment: datetime) -> str:
     from dashboards import i18n
 
     return i18n.when(moment)  # outside a session: Persian, Jalali, Tehran
+
+
+def test_a_run_waiting_for_its_window_says_when_it_continues_in_jalali(app, people, sends):
+    from zoneinfo import ZoneInfo
+
+    from dashboards import i18n
+
+    repo.topup(10**7)
+    opens = datetime.now(ZoneInfo("Asia/Tehran")) + timedelta(hours=6)  # closed until then
+    closes = opens + timedelta(minutes=1)
+    repo.set_line("30001234", f"{opens:%H:%M}-{closes:%H:%M}", None)
+    cid = campaign()
+    send_run(cid, Mode.START)
+    assert repo.get_campaign(cid).status is CampaignStatus.SCHEDULED
+    hour = i18n.digits(f"{opens:%H:%M}")  # outside a session: Persian digits
+    shown = texts(run_ok(app("fa")))
+    assert re.search(rf"ادامه در [۰-۹]{{4}}/[۰-۹]{{2}}/[۰-۹]{{2}} {hour}", shown), shown
+    shown = texts(run_ok(app("en")))
+    assert re.search(rf"continues \d{{4}}-\d{{2}}-\d{{2}} {opens:%H:%M}", shown), shown

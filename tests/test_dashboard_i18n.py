@@ -71,7 +71,7 @@ def test_english_formats(english):
 def test_the_core_reasons_in_persian():
     assert i18n.reason(Reason(Code.INSUFFICIENT_CREDIT)) == "اعتبار کافی نیست"
     assert i18n.reason(Reason(Code.NEVER_SENT)) == "هنوز ارسال نشده؛ ابتدا ارسال کنید"
-    waits = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"})
+    waits = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2025-03-21T08:00:00+03:30"})
     assert i18n.reason(waits) == "خارج از بازه مجاز ارسال؛ ادامه در ۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"
     assert i18n.reason(Reason(Code.ERROR, {"detail": "boom"})) == "خطا: boom"
     assert i18n.reason(Reason.stored("something old")) == "something old"  # shown as it is
@@ -136,9 +136,10 @@ def test_the_audit_trail_reads_in_persian():
     assert i18n.audit_value("status", "unfinished:insufficient_credit") == (
         "نا تمام (اعتبار کافی نیست)"
     )
-    waited = audit_status("scheduled", Reason(Code.OUTSIDE_WINDOW, {"resume_at": "۰۸:۰۰"}))
+    at = {"resume_at": "2025-03-21T04:30:00+00:00"}
+    waited = audit_status("scheduled", Reason(Code.OUTSIDE_WINDOW, at))
     assert i18n.audit_value("status", waited) == (
-        "زمانبندی شده (خارج از بازه مجاز ارسال؛ ادامه در ۰۸:۰۰)"
+        "زمانبندی شده (خارج از بازه مجاز ارسال؛ ادامه در ۱۴۰۴/۰۱/۰۱ ۰۸:۰۰)"
     )
     assert i18n.audit_value("send_count", "None") == "—"  # never Python's None
     assert i18n.audit_value("send_count", "50") == "۵۰"

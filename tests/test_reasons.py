@@ -15,7 +15,7 @@ def test_a_reason_round_trips_through_its_two_columns():
     back = Reason.stored(r.code.value, r.details)
     assert back == r
     assert back is not None and "7" in back.text("en") and "۷" not in back.text("en")
-    assert back.text("fa").startswith("کمپین 7")
+    assert back.text("fa").startswith("کمپین ۷")  # Persian digits in Persian
 
 
 def test_an_unknown_stored_code_reads_as_its_text():
@@ -38,7 +38,7 @@ def test_a_reason_kept_without_a_parameter_reads_without_its_placeholder():
 
 
 def test_a_status_change_keeps_its_code_and_parameters_in_the_audit_trail():
-    why = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2026-12-03 08:00"})
+    why = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2026-12-03T08:00:00+03:30"})
     kept = audit_status("scheduled", why)
     assert kept.startswith("scheduled:outside_window:")
     assert read_audit_status(kept) == ("scheduled", why)
@@ -51,3 +51,17 @@ def test_a_status_change_keeps_its_code_and_parameters_in_the_audit_trail():
         "scheduled",
         Reason(Code.OUTSIDE_WINDOW),
     )
+
+
+def test_numbers_in_a_persian_reason_are_persian_digits_with_their_format():
+    big = Reason(Code.EXCEL_TOO_BIG, {"rows": 1_200_000, "maximum": 1_048_575})
+    assert big.text("fa").startswith("۱٬۲۰۰٬۰۰۰ ردیف") and "(حداکثر ۱٬۰۴۸٬۵۷۵)" in big.text("fa")
+    assert big.text("en").startswith("1,200,000 rows")
+
+
+def test_a_time_in_a_reason_reads_in_tehran_time_and_in_jalali_in_persian():
+    nowruz = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2025-03-21T04:30:00+00:00"})
+    assert nowruz.text("en") == "outside the sending window; continues 2025-03-21 08:00"
+    assert nowruz.text("fa") == "خارج از بازه مجاز ارسال؛ ادامه در ۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"
+    kept_before = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2025-03-21 08:00"})  # local
+    assert kept_before.text("fa") == nowruz.text("fa")

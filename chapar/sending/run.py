@@ -382,11 +382,8 @@ def batch_groups(ref: RunRef, size: int | None = None) -> list[list[int]]:
 def stop_of(outcome: BatchOutcome) -> tuple[RunStatus, Reason, datetime | None]:
     """How a run that stopped at this batch ends: waiting for its window, or unfinished."""
     if outcome.resume_at is not None:
-        tz = get_settings().timezone
-        from zoneinfo import ZoneInfo
-
-        when = outcome.resume_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
         waits_for_cap = outcome.stop is not None and outcome.stop.code is Code.CAP_WAIT
+        when = outcome.resume_at.isoformat()  # the edge shows it in the zone and calendar
         return (
             RunStatus.WAITING,
             Reason(Code.CAP_WAIT if waits_for_cap else Code.OUTSIDE_WINDOW, {"resume_at": when}),
