@@ -24,6 +24,8 @@ class Code(StrEnum):
     INSUFFICIENT_CREDIT = "insufficient_credit"
     PROVIDER_CREDIT = "provider_credit"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
+    #: status lookups of messages that may be at the provider kept failing: nothing resent
+    STATUS_UNANSWERED = "status_unanswered"
     PROVIDER_REFUSED = "provider_refused"
     PROVIDER_AUTH = "provider_auth"
     #: a provider without client-side ids may hold part of a batch: check before rebuilding
@@ -126,7 +128,16 @@ class Code(StrEnum):
 TEXTS: dict[Code, tuple[str, str]] = {
     Code.INSUFFICIENT_CREDIT: ("اعتبار کافی نیست", "insufficient credit"),
     Code.PROVIDER_CREDIT: ("اعتبار سرویس‌دهنده کافی نیست", "insufficient credit at the provider"),
-    Code.PROVIDER_UNAVAILABLE: ("سرویس‌دهنده در دسترس نیست", "provider unavailable"),
+    Code.PROVIDER_UNAVAILABLE: (
+        "سرویس‌دهنده در دسترس نیست: {detail}",
+        "provider unavailable: {detail}",
+    ),
+    Code.STATUS_UNANSWERED: (
+        "سرویس‌دهنده در دسترس نیست: در {seconds:g} ثانیه نگفت که {count:,} پیام دسته {batch} را "
+        "دارد یا نه، پس هیچ‌کدام دوباره فرستاده نشد؛ برای پرسیدن دوباره بازسازی کنید",
+        "provider unavailable: it did not say within {seconds:g} s whether it holds {count:,} "
+        "messages of batch {batch}, so none of them was sent again; rebuild to ask again",
+    ),
     Code.PROVIDER_REFUSED: (
         "سرویس‌دهنده درخواست را نپذیرفت (کد {code}): {detail}",
         "the provider refused the request (code {code}): {detail}",

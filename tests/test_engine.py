@@ -204,6 +204,42 @@ def test_a_provider_that_cannot_be_asked_stops_with_the_batch_to_check_never_res
     assert repo.balance() >= 0
 
 
+def test_status_lookups_that_never_answer_stop_the_run_naming_the_batch_and_resend_nothing(
+    sim, write, monkeypatch
+):
+    monkeypatch.setenv("CHAPAR_RECONCILE_PATIENCE_S", "1")
+    get_settings.cache_clear()
+    cid = make_campaign(write, n=2_000)
+    sim.set_faults(drop_rate=1.0, fault_scope="all")  # sends and status lookups alike
+    first = send_run(cid, Mode.START)
+    assert first.reason is not None and first.reason.code is Code.STATUS_UNANSWERED
+    assert first.reason.params["batch"] == 0 and first.reason.params["count"] > 0
+    words = first.reason.text("en")
+    assert "within 1 s" in words and "batch 0" in words and "rebuild" in words, words
+    assert "دسته ۰" in first.reason.text("fa")
+    submitted = sim.outbox()["total_submissions"]
+    again = send_run(cid, Mode.REBUILD)  # still no answer: asks, never sends blind
+    assert again.reason is not None and again.reason.code is Code.STATUS_UNANSWERED
+    assert sim.outbox()["total_submissions"] == submitted
+    sim.set_faults(drop_rate=0.0, fault_scope="send")
+    assert rebuild_until_done(cid, most=3) <= 3
+    assert_exactly_once(sim, cid)
+
+
+def test_a_provider_that_cannot_be_reached_stops_the_run_saying_so(write, monkeypatch):
+    monkeypatch.setenv("CHAPAR_SIMULATOR_PORT", "9")  # nothing listens: refused at once
+    monkeypatch.setenv("CHAPAR_PROVIDER_RETRIES", "1")
+    get_settings.cache_clear()
+    cid = make_campaign(write, n=10)
+    code, text = finished(chapar("send", str(cid)))
+    assert code == 3, text
+    assert (
+        "provider unavailable: simulator sms/send.json: provider unreachable at 127.0.0.1:9" in text
+    )
+    assert repo.get_campaign(cid).status_reason.code is Code.PROVIDER_UNAVAILABLE  # type: ignore[union-attr]
+    assert repo.balance() == 10**9  # nothing went out, nothing is charged
+
+
 def test_settling_a_batch_by_the_providers_report_records_what_went_out_and_resends_the_rest(
     sim, write
 ):

@@ -62,6 +62,18 @@ def mask_secrets(text: str, secrets: set[str] | frozenset[str]) -> str:
     return text
 
 
+def _at(exc: httpx.HTTPError) -> str:
+    """``" at host:port"`` of the failed request: where it tried, never the path (Kavenegar's
+    path holds the key)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return ""
+    if not url.host:
+        return ""
+    return f" at {url.host}" if url.port is None else f" at {url.host}:{url.port}"
+
+
 class HttpAdapter:
     """Base of the HTTP adapters: owns the client and turns transport failures into the
     provider errors whose meaning the pipeline relies on (accepted? maybe? surely not?)."""
@@ -117,7 +129,7 @@ class HttpAdapter:
         detail = self._mask(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             # No connection, so no byte of the request left: certainly not accepted.
-            return TransientError(f"{self.name} {what}: provider unreachable ({detail})")
+            return TransientError(f"{self.name} {what}: provider unreachable{_at(exc)} ({detail})")
         if isinstance(exc, httpx.TimeoutException):
             return UnknownOutcome(
                 f"{self.name} {what}: no answer within {self._timeout:g} s "

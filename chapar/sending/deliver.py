@@ -123,6 +123,14 @@ def _refusal(exc: ProviderError) -> Reason:
     return exc.reason
 
 
+def unanswered(cp: Checkpoint, unknown: set[int], settings: Settings) -> Reason:
+    """Why a run stops when the provider would not say whether it holds some messages."""
+    return Reason(
+        Code.STATUS_UNANSWERED,
+        {"count": len(unknown), "batch": cp.batch_no, "seconds": settings.reconcile_patience_s},
+    )
+
+
 def reconciles(provider: Provider) -> bool:
     """Can this provider say which local ids it holds? (SMS.ir keeps no client-side ids.)"""
     return bool(getattr(provider, "reconciles_by_local_id", True))
@@ -205,6 +213,7 @@ async def _send_request(
     settings: Settings,
 ) -> None:
     attempt = 0
+    refused: TransientError | None = None
     while req.local_ids and out.stop is None:
         # The rate's wait comes before the lease's check: a process frozen while it waited
         # for tokens must not send on a check made before it froze. From the check to the
@@ -222,8 +231,8 @@ async def _send_request(
                 await _send_columns(provider, req.local_ids, req.receptors, cp.sender, req.texts)
             )
             return
-        except TransientError:
-            pass  # not accepted: safe to send again after a pause
+        except TransientError as exc:
+            refused = exc  # not accepted: safe to send again after a pause
         except UnknownOutcome:
             # Maybe accepted: ask before sending anything again.
             if not reconciles(provider):
@@ -236,7 +245,7 @@ async def _send_request(
             unknown = await reconcile(provider, req.local_ids, settings, out)
             if unknown:
                 out.unknown.update(unknown)
-                out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
+                out.stop_with(unanswered(cp, unknown, settings))
                 return
             req = _without(req, set(out.local_ids) - before)
         except ProviderError as exc:
@@ -244,7 +253,8 @@ async def _send_request(
             return
         attempt += 1
         if attempt > settings.provider_retries:
-            out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
+            # The last refusal says why (unreachable, HTTP 429, ...), the key masked.
+            out.stop_with(refused.reason if refused else Reason(Code.PROVIDER_UNAVAILABLE))
             return
         await asyncio.sleep(_backoff(attempt))
 

@@ -35,6 +35,7 @@ from chapar.sending.deliver import (
     deliver,
     reconcile,
     reconciles,
+    unanswered,
 )
 from chapar.sending.heartbeat import Heartbeat, beating
 from chapar.sending.record import record_batch
@@ -290,7 +291,7 @@ def _deliver(
         skip = found | out.unknown | dropped
         if out.unknown:
             # Some may be at the provider: send nothing more of this batch now.
-            out.stop_with(Reason(Code.PROVIDER_UNAVAILABLE))
+            out.stop_with(unanswered(cp, out.unknown, settings))
             return out
     return run_async(deliver(provider, cp, skip, bucket, heartbeat, settings, out))
 
