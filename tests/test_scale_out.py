@@ -256,9 +256,11 @@ def test_two_workers_on_postgres_send_two_campaigns_at_once_and_nothing_twice(
 
     deadline = time.monotonic() + 180
     while True:
-        statuses = [repo.get_campaign(cid).status.value for cid in (first, second)]
+        # The flow runs first: a run turns final after its flow wrote the campaign's status,
+        # so statuses read after it are final too (read before, they may be a moment old).
         found = flow_runs(cluster.api_url, ids)
         done = all(state(r) in FINAL for r in found)
+        statuses = [repo.get_campaign(cid).status.value for cid in (first, second)]
         if done and statuses == ["completed", "completed"]:
             break
         if done or time.monotonic() > deadline:
