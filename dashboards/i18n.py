@@ -273,8 +273,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "pbl.filtered": ("کنار گذاشته پیش از ارسال", "Filtered before sending"),
     "pbl.blocked": ("مسدود گزارش‌شده", "Reported blocked"),
-    "pbl.how.filtered before sending": ("پیش از ارسال کنار گذاشته شد", "filtered before sending"),
-    "pbl.how.reported blocked by the provider": (
+    "pbl.how.blacklisted": ("پیش از ارسال کنار گذاشته شد", "filtered before sending"),
+    "pbl.how.blocked": (
         "مخابرات مسدود گزارش کرد",
         "reported blocked by the provider",
     ),
@@ -457,11 +457,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "ox.reply.opt_in": ("بازگشت", "opt-in"),
     "ox.reply.other": ("دیگر", "other"),
     "ox.text": ("متن", "Text"),
-    "pbl.how.opted out: filtered before sending": (
+    "pbl.how.opted_out": (
         "لغو عضویت؛ پیش از ارسال کنار گذاشته شد",
         "opted out: filtered before sending",
     ),
-    "pbl.how.suppressed by hand: filtered before sending": (
+    "pbl.how.suppressed": (
         "مسدود دستی؛ پیش از ارسال کنار گذاشته شد",
         "suppressed by hand: filtered before sending",
     ),
@@ -966,7 +966,7 @@ BEYOND_LABELS: Final[dict[str, tuple[str, str]]] = {
     "pbl.reason.opted_out": ("لغو عضویت", "Opted out"),
     "pbl.reason.suppressed": ("مسدود دستی", "Added by hand"),
     "pbl.reason.capped": ("سقف ارسال", "Frequency cap"),
-    "pbl.how.at the frequency cap: not sent": (
+    "pbl.how.capped": (
         "در سقف ارسال؛ ارسال نشد",
         "at the frequency cap: not sent",
     ),

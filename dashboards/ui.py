@@ -815,10 +815,6 @@ def localized(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.
         out = out.with_columns(
             pl.col("operator").map_elements(i18n.operator, return_dtype=pl.String, skip_nulls=False)
         )
-    if "how" in out.columns:
-        out = out.with_columns(pl.col("how").map_elements(
-            lambda v: t(f"pbl.how.{v}") if i18n.has(f"pbl.how.{v}") else v,
-            return_dtype=pl.String))  # fmt: skip
     if "number" in out.columns:
         out = out.with_columns(pl.col("number").map_elements(
             lambda v: i18n.digits(i18n.local_number(v)), return_dtype=pl.String,

@@ -216,7 +216,7 @@ def test_the_program_blacklist_lists_filtered_and_blocked_numbers(app, sent):
     assert metric(at, "Blocked by the provider") == f"{rep.n('blocked'):,}"
     table = at.dataframe[0].value
     assert len(table) == 1 + rep.n("blocked")
-    assert "filtered before sending" in set(table["How"])
+    assert {"filtered before sending", "reported blocked by the provider"} == set(table["How"])
 
 
 def test_reports_in_persian(app, sent):

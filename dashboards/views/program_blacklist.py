@@ -35,9 +35,16 @@ def show(c: Campaign) -> None:
     frame = data.program_blacklist(c.id, run_no, offset, PAGE_SIZE)
     st.caption(t("rows", first=i18n.num(offset + 1), last=i18n.num(offset + frame.height),
                  total=i18n.num(total)))  # fmt: skip
-    frame = frame.with_columns(
-        pl.col("reason").map_elements(lambda r: t(f"pbl.reason.{r}"), return_dtype=pl.String)
-    )
+    # The reason is a status code: how it kept the number, and why, in words (made here, in
+    # the session's thread, which knows its language).
+    how = {r: t(f"pbl.how.{r}") for r in counts}
+    why = {r: t(f"pbl.reason.{r}") for r in counts}
+    frame = frame.select(
+        "number", "operator", "run_no",
+        pl.col("reason").replace_strict(how, return_dtype=pl.String).alias("how"),
+        pl.col("reason").replace_strict(why, return_dtype=pl.String),
+        "at",
+    )  # fmt: skip
     ui.table(ui.localized(frame))
 
 

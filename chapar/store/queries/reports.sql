@@ -48,17 +48,11 @@ SELECT count(*) FROM messages
 WHERE campaign_id = $campaign_id AND run_no = $run_no AND ($status IS NULL OR status = $status);
 
 -- name: program_blacklist
--- This campaign's barred numbers, each with its reason: blacklisted, opted out or
--- suppressed (filtered before sending, from the suppression ledger), at the frequency cap,
--- or blocked by the provider.
-SELECT number, operator, run_no,
-       CASE status WHEN 'blacklisted' THEN 'filtered before sending'
-                   WHEN 'opted_out' THEN 'opted out: filtered before sending'
-                   WHEN 'suppressed' THEN 'suppressed by hand: filtered before sending'
-                   WHEN 'capped' THEN 'at the frequency cap: not sent'
-                   ELSE 'reported blocked by the provider' END AS how,
-       status AS reason,
-       coalesce(status_at, sent_at) AS at
+-- This campaign's barred numbers, each with its reason (the status, a code: the edge says
+-- it and how it kept the number in words): blacklisted, opted out or suppressed (filtered
+-- before sending, from the suppression ledger), at the frequency cap, or blocked by the
+-- provider.
+SELECT number, operator, run_no, status AS reason, coalesce(status_at, sent_at) AS at
 FROM messages
 WHERE campaign_id = $campaign_id
   AND status IN ('blacklisted', 'opted_out', 'suppressed', 'blocked', 'capped')
