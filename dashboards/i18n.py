@@ -864,12 +864,12 @@ def actor(name: str) -> str:
     return name
 
 
-def ledger_note(kind: str, note: str | None, batch_no: int | None) -> str:
+def ledger_note(kind: str, note: str | None, run_no: int | None, batch_no: int | None) -> str:
     """A ledger entry's note: the user's own note for a top-up, else what the engine did,
-    said from its kind (the engine's notes are English)."""
+    said from the entry's kind and keys (the engine's own notes are English)."""
     if kind == "topup":
         return note or ""
-    if (note or "").startswith("test send"):  # chapar.credit's note of a test send's charge
+    if kind == "charge" and run_no is None:  # a test send's charge: a campaign's, never a run's
         kind = "test_send"
     key = f"ledger.note.{kind}"
     if key in LABELS:

@@ -150,8 +150,9 @@ def test_the_audit_trail_reads_in_persian():
 
 
 def test_ledger_notes_and_blacklist_sources_are_words():
-    assert i18n.ledger_note("charge", "batch 3", 3) == "هزینه دسته ۳"
-    assert i18n.ledger_note("topup", "فاکتور ۱۲", None) == "فاکتور ۱۲"
+    assert i18n.ledger_note("charge", "500 messages", 1, 3) == "هزینه دسته ۳"
+    assert i18n.ledger_note("charge", "test send, 2 messages", None, None) == "ارسال آزمایشی"
+    assert i18n.ledger_note("topup", "فاکتور ۱۲", None, None) == "فاکتور ۱۲"
     assert i18n.blacklist_source("import") == "ورود فایل"
     assert i18n.blacklist_source("provider") == "گزارش سرویس‌دهنده"
 

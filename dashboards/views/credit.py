@@ -47,5 +47,5 @@ with ui.edge():
             t("cr.amount", currency=i18n.currency()): [i18n.num(e.amount) for e in entries],
             t("campaign"): [i18n.num(e.campaign_id) if e.campaign_id else "" for e in entries],
             t("run"): [i18n.num(e.run_no) if e.run_no else "" for e in entries],
-            t("cr.note"): [i18n.ledger_note(e.kind, e.note, e.batch_no) for e in entries],
+            t("cr.note"): [i18n.ledger_note(e.kind, e.note, e.run_no, e.batch_no) for e in entries],
         }))  # fmt: skip
