@@ -213,7 +213,7 @@ async def _send_request(
     settings: Settings,
 ) -> None:
     attempt = 0
-    refused: TransientError | None = None
+    failed: ProviderError | None = None  # the last failure, to say why if it stops here
     while req.local_ids and out.stop is None:
         # The rate's wait comes before the lease's check: a process frozen while it waited
         # for tokens must not send on a check made before it froze. From the check to the
@@ -232,8 +232,9 @@ async def _send_request(
             )
             return
         except TransientError as exc:
-            refused = exc  # not accepted: safe to send again after a pause
-        except UnknownOutcome:
+            failed = exc  # not accepted: safe to send again after a pause
+        except UnknownOutcome as exc:
+            failed = exc
             # Maybe accepted: ask before sending anything again.
             if not reconciles(provider):
                 out.unknown.update(req.local_ids)
@@ -253,8 +254,8 @@ async def _send_request(
             return
         attempt += 1
         if attempt > settings.provider_retries:
-            # The last refusal says why (unreachable, HTTP 429, ...), the key masked.
-            out.stop_with(refused.reason if refused else Reason(Code.PROVIDER_UNAVAILABLE))
+            # The last failure says why (unreachable, HTTP 429, a timeout...), the key masked.
+            out.stop_with(failed.reason if failed else Reason(Code.PROVIDER_UNAVAILABLE))
             return
         await asyncio.sleep(_backoff(attempt))
 
