@@ -11,6 +11,7 @@ Stored as two columns: the code, and the parameters as JSON (``details``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -232,12 +233,12 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "a top-up must be a positive whole number of Rials; got {amount}",
     ),
     Code.TOPUP_TOO_LARGE: (
-        "مبلغ افزایش اعتبار حداکثر {maximum} است؛ داده شد: {amount}",
-        "a top-up is at most {maximum}; got {amount}",
+        "مبلغ افزایش اعتبار حداکثر {maximum:,} ریال است؛ داده شد: {amount:,}",
+        "a top-up is at most {maximum:,} Rials; got {amount:,}",
     ),
     Code.BALANCE_TOO_LARGE: (
-        "با این مبلغ موجودی از {maximum} بیشتر می‌شود",
-        "this top-up would take the balance above {maximum}",
+        "با این مبلغ موجودی از {maximum:,} ریال بیشتر می‌شود",
+        "this top-up would take the balance above {maximum:,} Rials",
     ),
     Code.NOT_A_NUMBER: ("«{value}» عدد صحیح نیست", "{value!r} is not a whole number"),
     Code.NOT_FOUND: ("{what} «{name}» پیدا نشد", "no {what} {name!r}"),
@@ -416,8 +417,8 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "{value} is not an Iranian mobile number",
     ),
     Code.TEST_SEND_CREDIT: (
-        "اعتبار کافی نیست: ارسال آزمایشی {cost} ریال است و اعتبار {balance} ریال",
-        "not enough credit: the test send costs {cost} Rials and the balance is {balance}",
+        "اعتبار کافی نیست: ارسال آزمایشی {cost:,} ریال است و اعتبار {balance:,} ریال",
+        "not enough credit: the test send costs {cost:,} Rials and the balance is {balance:,}",
     ),
     Code.TEST_SEND_FAILED: (
         "ارسال آزمایشی انجام نشد و هزینه‌ای کسر نشد: {detail}",
@@ -462,8 +463,8 @@ class Reason:
         shown = {key: _shown(key, value, lang) for key, value in self.params.items()}
         try:
             return template.format_map(_Params(shown))
-        except (IndexError, ValueError):
-            return template
+        except (IndexError, ValueError):  # a value its format does not fit: shown as it is
+            return re.sub(r"\{(\w+)[^}]*\}", lambda m: f"{shown.get(m[1], '…')}", template)
 
     def __str__(self) -> str:
         return self.text("en")

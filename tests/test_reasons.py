@@ -65,3 +65,12 @@ def test_a_time_in_a_reason_reads_in_tehran_time_and_in_jalali_in_persian():
     assert nowruz.text("fa") == "خارج از بازه مجاز ارسال؛ ادامه در ۱۴۰۴/۰۱/۰۱ ۰۸:۰۰"
     kept_before = Reason(Code.OUTSIDE_WINDOW, {"resume_at": "2025-03-21 08:00"})  # local
     assert kept_before.text("fa") == nowruz.text("fa")
+
+
+def test_money_in_a_reason_reads_with_separators_from_1_to_10_to_the_12_and_beyond():
+    for exponent in range(13):
+        too_much = Reason(Code.TOPUP_TOO_LARGE, {"amount": 10**exponent, "maximum": 10**12})
+        assert f"at most 1,000,000,000,000 Rials; got {10**exponent:,}" in too_much.text("en")
+        assert "حداکثر ۱٬۰۰۰٬۰۰۰٬۰۰۰٬۰۰۰ ریال" in too_much.text("fa")
+    typed = Reason(Code.TOPUP_TOO_LARGE, {"amount": "یک میلیون", "maximum": 10**12})
+    assert typed.text("en").endswith("got یک میلیون")  # a value its format does not fit
