@@ -127,7 +127,7 @@ def check_start(start_at: datetime | None, now: datetime | None = None) -> datet
     if start_at.tzinfo is None:
         raise InputError("a start time needs its time zone", where="start")
     if start_at < now - START_GRACE:
-        raise InputError(Code.START_IN_PAST, where="start", when=start_at.isoformat(" ", "minutes"))
+        raise InputError(Code.START_IN_PAST, where="start", start_at=start_at.isoformat())
     return start_at
 
 

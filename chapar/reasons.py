@@ -217,16 +217,17 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "batch {batch} of campaign {campaign} is not awaiting settlement (not in flight)",
     ),
     Code.NOT_IN_BATCH: (
-        "{count} شماره در پیام‌های ارسال‌نشده‌ی دسته {batch} نیست: {samples}",
-        "{count} number(s) are not among batch {batch}'s unsettled messages: {samples}",
+        "{count:,} شماره در پیام‌های ارسال‌نشده‌ی دسته {batch} نیست: {samples}",
+        "{count:,} number(s) are not among batch {batch}'s unsettled messages: {samples}",
     ),
     Code.SETTLED: (
-        "دسته {batch} دستی تعیین تکلیف شد: {sent} ارسال‌شده ثبت شد و {back} برای بازسازی برگشت",
-        "batch {batch} settled by hand: {sent} recorded as sent, {back} given back for a rebuild",
+        "دسته {batch} دستی تعیین تکلیف شد: {sent:,} ارسال‌شده ثبت شد و {back:,} برای بازسازی برگشت",
+        "batch {batch} settled by hand: {sent:,} recorded as sent, {back:,} given back for a "
+        "rebuild",
     ),
     Code.START_IN_PAST: (
-        "زمان شروع {when} گذشته است؛ زمانی در آینده بدهید یا «اکنون»",
-        "the start time {when} is in the past; give a future time, or now",
+        "زمان شروع {start_at} گذشته است؛ زمانی در آینده بدهید یا «اکنون»",
+        "the start time {start_at} is in the past; give a future time, or now",
     ),
     Code.TOPUP_NOT_POSITIVE: (
         "مبلغ افزایش اعتبار باید عددی صحیح و مثبت باشد؛ داده شد: {amount}",
@@ -283,9 +284,9 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "the message uses {names} but the recipients have no column besides the number",
     ),
     Code.TEMPLATE_MISSING_VALUES: (
-        "{count} گیرنده برای {{{name}}} مقداری ندارند (نمونه: سطرهای {lines})؛ یک مقدار "
+        "{count:,} گیرنده برای {{{name}}} مقداری ندارند (نمونه: سطرهای {lines})؛ یک مقدار "
         "جایگزین بدهید: {{{name}|…}}",
-        "{count} recipients have no value for {{{name}}} (e.g. lines {lines}); give a "
+        "{count:,} recipients have no value for {{{name}}} (e.g. lines {lines}); give a "
         "fallback: {{{name}|…}}",
     ),
     Code.TEMPLATE_MISSING_VALUE: (
@@ -316,23 +317,23 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "no column {column!r}; the columns are: {columns}",
     ),
     Code.IMPORT_NO_NUMBERS: (
-        "هیچ سطری شماره موبایل معتبر ندارد ({rows} سطر خوانده شد)؛ ستون‌ها: {columns}",
-        "no row holds a valid mobile number ({rows} rows read); the columns are: {columns}",
+        "هیچ سطری شماره موبایل معتبر ندارد ({rows:,} سطر خوانده شد)؛ ستون‌ها: {columns}",
+        "no row holds a valid mobile number ({rows:,} rows read); the columns are: {columns}",
     ),
     Code.IMPORT_NO_NUMBERS_SHEETS: (
         "هیچ برگه‌ای شماره موبایل معتبر ندارد؛ برگه‌های خوانده شده: {sheets}",
         "no sheet holds a valid mobile number; the sheets read: {sheets}",
     ),
     Code.IMPORT_MOSTLY_INVALID: (
-        "{invalid} از {total} سطر ستون «{column}» شماره موبایل معتبر نیست (مثلاً {samples})؛ "
+        "{invalid:,} از {total:,} سطر ستون «{column}» شماره موبایل معتبر نیست (مثلاً {samples})؛ "
         "ستون را بررسی کنید یا با پذیرش نامعتبرها (--accept-invalid) وارد کنید",
-        "{invalid} of {total} rows in column {column!r} are not valid mobile numbers (e.g. "
+        "{invalid:,} of {total:,} rows in column {column!r} are not valid mobile numbers (e.g. "
         "{samples}); check the column, or import with --accept-invalid",
     ),
     Code.IMPORT_WIDE_LINE: (
-        "سطر {line} شامل {values} مقدار جدا شده با «{delimiter}» است؛ هر شماره را در یک سطر "
+        "سطر {line} شامل {values:,} مقدار جدا شده با «{delimiter}» است؛ هر شماره را در یک سطر "
         "(یک ستون) بگذارید",
-        "line {line} holds {values} values separated by {delimiter!r}: put one number a line "
+        "line {line} holds {values:,} values separated by {delimiter!r}: put one number a line "
         "(in one column)",
     ),
     Code.IMPORT_NAME_EMPTY: ("نام لیست خالی است", "the list name is empty"),
@@ -384,8 +385,8 @@ TEXTS: dict[Code, tuple[str, str]] = {
         "cannot open the target database {url}: {detail}",
     ),
     Code.STORE_TARGET_NOT_EMPTY: (
-        "پایگاه مقصد خالی نیست (جدول {table}: {rows} سطر)؛ به پایگاهی خالی منتقل کنید",
-        "the target already holds data (table {table}: {rows} rows): migrate into an empty "
+        "پایگاه مقصد خالی نیست (جدول {table}: {rows:,} سطر)؛ به پایگاهی خالی منتقل کنید",
+        "the target already holds data (table {table}: {rows:,} rows): migrate into an empty "
         "database",
     ),
     Code.STORE_SCHEMA_DIFFERS: (

@@ -358,10 +358,12 @@ def test_a_start_time_in_the_past_is_refused(write):
     from datetime import UTC, datetime
 
     repo.import_list("people", write("p.txt", "09120000000\n"))
-    with pytest.raises(InputError, match="in the past"):
+    with pytest.raises(InputError, match="in the past") as refused:
         repo.create_campaign(
             "T", "hi", "30001234", ["people"], start_at=datetime(2020, 1, 1, tzinfo=UTC)
         )
+    assert "the start time 2020-01-01 03:30 is in the past" in str(refused.value)  # Tehran
+    assert "زمان شروع ۱۳۹۸/۱۰/۱۱ ۰۳:۳۰ گذشته است" in refused.value.text("fa")
 
 
 @pytest.mark.parametrize(
