@@ -11,7 +11,7 @@ Stored as two columns: the code, and the parameters as JSON (``details``).
 from __future__ import annotations
 
 import json
-import re
+import string
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -463,9 +463,9 @@ class Reason:
         template = fa if lang == "fa" else en
         shown = {key: _shown(key, value, lang) for key, value in self.params.items()}
         try:
-            return template.format_map(_Params(shown))
-        except (IndexError, ValueError):  # a value its format does not fit: shown as it is
-            return re.sub(r"\{(\w+)[^}]*\}", lambda m: f"{shown.get(m[1], '…')}", template)
+            return _FORMATTER.vformat(template, (), shown)
+        except ValueError:  # a template's own syntax error: a test holds there is none
+            return template
 
     def __str__(self) -> str:
         return self.text("en")
@@ -537,12 +537,22 @@ def _local_time(value: str, lang: Lang) -> str:
     )
 
 
-class _Params(dict[str, Any]):
-    """A reason's parameters; one that is missing (a reason kept without it) reads as an
-    ellipsis rather than as its placeholder."""
+class _Forgiving(string.Formatter):
+    """Formats a reason's template with what it has: a parameter that is missing (a reason
+    kept without it) reads as an ellipsis, and a value its format does not fit (a count
+    given as text) as it is — never a template's braces, never an exception."""
 
-    def __missing__(self, key: str) -> str:
-        return "…"
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        return kwargs.get(key, "…") if isinstance(key, str) else "…"
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        try:
+            return format(value, format_spec)
+        except ValueError:
+            return format(value, "")
+
+
+_FORMATTER = _Forgiving()
 
 
 def audit_status(status: str, reason: Reason | None) -> str:

@@ -74,3 +74,15 @@ def test_money_in_a_reason_reads_with_separators_from_1_to_10_to_the_12_and_beyo
         assert "حداکثر ۱٬۰۰۰٬۰۰۰٬۰۰۰٬۰۰۰ ریال" in too_much.text("fa")
     typed = Reason(Code.TOPUP_TOO_LARGE, {"amount": "یک میلیون", "maximum": 10**12})
     assert typed.text("en").endswith("got یک میلیون")  # a value its format does not fit
+
+
+def test_every_code_reads_without_its_parameters_and_with_text_for_its_numbers():
+    import string
+
+    for code, texts in TEXTS.items():
+        for lang, template in zip(("fa", "en"), texts, strict=True):
+            fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            bare = Reason(code).text(lang)  # type: ignore[arg-type]
+            assert not any("{" + f in bare for f in fields), (code, lang, bare)
+    typed = Reason(Code.IMPORT_MOSTLY_INVALID, {"invalid": "4", "total": "7", "column": "c"})
+    assert typed.text("en").startswith("4 of 7 rows in column 'c' are not")

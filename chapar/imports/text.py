@@ -169,7 +169,7 @@ def sniff(path: Path, where: str) -> tuple[Dialect, list[list[str | None]]]:
         if widest == 0 and not whole and len(text.splitlines()) <= 1:
             values = _count_values(path, delimiter, bom)
         raise InputError(
-            Code.IMPORT_WIDE_LINE, where=where, line=widest + 1, values=f"{values:,}",
+            Code.IMPORT_WIDE_LINE, where=where, line=widest + 1, values=values,
             delimiter=delimiter,
         )  # fmt: skip
     cells: list[list[str | None]] = [[c if c != "" else None for c in row] for row in rows]

@@ -193,13 +193,13 @@ def _verdict(
                 Code.IMPORT_NO_NUMBERS_SHEETS, where=source.path.name,
                 sheets=", ".join(source.sheets),
             )  # fmt: skip
-        return InputError(Code.IMPORT_NO_NUMBERS, where=source.where, rows=f"{total:,}",
+        return InputError(Code.IMPORT_NO_NUMBERS, where=source.where, rows=total,
                           columns=", ".join(source.columns))  # fmt: skip
     invalid = total - numbers
     if invalid > MOSTLY_INVALID * total and not accept_invalid:
         return InputError(
-            Code.IMPORT_MOSTLY_INVALID, where=source.where, invalid=f"{invalid:,}",
-            total=f"{total:,}", column=source.number_column,
+            Code.IMPORT_MOSTLY_INVALID, where=source.where, invalid=invalid,
+            total=total, column=source.number_column,
             samples=", ".join(f"{line}: {raw!r}" for line, raw in samples),
         )  # fmt: skip
     return None
