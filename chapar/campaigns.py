@@ -103,15 +103,15 @@ class Campaign:
 def check_title(title: str) -> str:
     title = title.strip()
     if not title:
-        raise InputError("the title is empty", where="title")
+        raise InputError(Code.TITLE_EMPTY, where="title")
     if len(title) > MAX_TITLE:
-        raise InputError(f"the title is longer than {MAX_TITLE} characters", where="title")
+        raise InputError(Code.TITLE_TOO_LONG, where="title", maximum=MAX_TITLE)
     return title
 
 
 def check_send_count(send_count: int | None) -> int | None:
     if send_count is not None and send_count < 1:
-        raise InputError("must be a positive whole number, or empty for all", where="send_count")
+        raise InputError(Code.SEND_COUNT_INVALID, where="send_count")
     return send_count
 
 
@@ -125,7 +125,7 @@ def check_start(start_at: datetime | None, now: datetime | None = None) -> datet
         return None
     now = now or datetime.now(UTC)
     if start_at.tzinfo is None:
-        raise InputError("a start time needs its time zone", where="start")
+        raise InputError(Code.START_NO_ZONE, where="start")
     if start_at < now - START_GRACE:
         raise InputError(Code.START_IN_PAST, where="start", start_at=start_at.isoformat())
     return start_at
@@ -134,7 +134,7 @@ def check_start(start_at: datetime | None, now: datetime | None = None) -> datet
 def check_sender(sender: str) -> str:
     sender = sender.strip()
     if not sender.isdigit() or not 4 <= len(sender) <= 20:
-        raise InputError(f"{sender!r} is not a sender line number (4-20 digits)", where="sender")
+        raise InputError(Code.BAD_SENDER, where="sender", value=sender)
     return sender
 
 

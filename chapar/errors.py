@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chapar.reasons import Code, Lang, Reason
+from chapar.reasons import Code, Lang, Reason, field_words
 
 
 class ChaparError(Exception):
@@ -38,7 +38,7 @@ class ChaparError(Exception):
 
     def text(self, lang: Lang = "en") -> str:
         body = self.reason.text(lang)
-        return f"{self.where}: {body}" if self.where else body
+        return f"{field_words(self.where, lang)}: {body}" if self.where else body
 
 
 class InputError(ChaparError):

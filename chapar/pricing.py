@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from chapar.errors import InputError
 from chapar.pages import PageCount, count_pages
+from chapar.reasons import Code
 from chapar.settings import Settings, get_settings
 
 
@@ -19,14 +20,13 @@ def check_message(text: str, settings: Settings | None = None) -> PageCount:
     """The message's pages, or an InputError if it is empty or longer than allowed."""
     settings = settings or get_settings()
     if not text or not text.strip():
-        raise InputError("the message text is empty", where="message")
+        raise InputError(Code.MESSAGE_EMPTY, where="message")
     count = count_pages(text)
     if count.pages > settings.max_pages:
         raise InputError(
-            f"the message needs {count.pages} pages ({count.characters} characters, "
-            f"{count.encoding}); at most {settings.max_pages} are allowed",
-            where="message",
-        )
+            Code.MESSAGE_TOO_LONG, where="message", pages=count.pages,
+            characters=count.characters, encoding=count.encoding, maximum=settings.max_pages,
+        )  # fmt: skip
     return count
 
 

@@ -62,6 +62,22 @@ class Code(StrEnum):
     TOPUP_TOO_LARGE = "topup_too_large"
     BALANCE_TOO_LARGE = "balance_too_large"
     NOT_A_NUMBER = "not_a_number"
+    # --- campaign fields, lists, lines, reports ---------------------------------------------
+    TITLE_EMPTY = "title_empty"
+    TITLE_TOO_LONG = "title_too_long"
+    SEND_COUNT_INVALID = "send_count_invalid"
+    START_NO_ZONE = "start_no_zone"
+    BAD_SENDER = "bad_sender"
+    MESSAGE_EMPTY = "message_empty"
+    MESSAGE_TOO_LONG = "message_too_long"
+    SOURCE_EMPTY = "source_empty"
+    SOURCE_TWICE = "source_twice"
+    LIST_NOT_FOUND = "list_not_found"
+    CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    RUN_NOT_FOUND = "run_not_found"
+    BAD_STATUS = "bad_status"
+    BAD_WINDOW = "bad_window"
+    BAD_RATE = "bad_rate"
     NOT_FOUND = "not_found"
     #: a free text from a place not yet given its own code (English only)
     MESSAGE = "message"
@@ -240,6 +256,50 @@ TEXTS: dict[Code, tuple[str, str]] = {
     Code.BALANCE_TOO_LARGE: (
         "با این مبلغ موجودی از {maximum:,} ریال بیشتر می‌شود",
         "this top-up would take the balance above {maximum:,} Rials",
+    ),
+    Code.TITLE_EMPTY: ("عنوان خالی است", "the title is empty"),
+    Code.TITLE_TOO_LONG: (
+        "عنوان بیش از {maximum:,} نویسه است",
+        "the title is longer than {maximum:,} characters",
+    ),
+    Code.SEND_COUNT_INVALID: (
+        "تعداد ارسال باید عددی صحیح و مثبت باشد، یا خالی برای همه",
+        "must be a positive whole number, or empty for all",
+    ),
+    Code.START_NO_ZONE: ("زمان شروع منطقه زمانی ندارد", "a start time needs its time zone"),
+    Code.BAD_SENDER: (
+        "«{value}» شماره خط ارسال نیست (۴ تا ۲۰ رقم)",
+        "{value!r} is not a sender line number (4-20 digits)",
+    ),
+    Code.MESSAGE_EMPTY: ("متن پیام خالی است", "the message text is empty"),
+    Code.MESSAGE_TOO_LONG: (
+        "پیام {pages:,} صفحه است ({characters:,} نویسه، {encoding})؛ حداکثر {maximum:,} صفحه "
+        "مجاز است",
+        "the message needs {pages:,} pages ({characters:,} characters, {encoding}); at most "
+        "{maximum:,} are allowed",
+    ),
+    Code.SOURCE_EMPTY: ("حداقل یک لیست مخاطب انتخاب کنید", "choose at least one recipient list"),
+    Code.SOURCE_TWICE: ("یک لیست دو بار آمده است", "a list is named twice"),
+    Code.LIST_NOT_FOUND: (
+        "لیست مخاطبی به نام «{name}» نیست (chapar lists)",
+        "no recipient list named {name!r} (see `chapar lists`)",
+    ),
+    Code.CAMPAIGN_NOT_FOUND: ("کمپین {campaign} وجود ندارد", "no campaign {campaign}"),
+    Code.RUN_NOT_FOUND: (
+        "کمپین {campaign} دور {run} ندارد (دورهای آن: {runs})",
+        "campaign {campaign} has no run {run} (it has {runs})",
+    ),
+    Code.BAD_STATUS: (
+        "«{value}» وضعیت نیست؛ یکی از این‌ها: {choices}",
+        "{value!r} is not a status; choose one of {choices}",
+    ),
+    Code.BAD_WINDOW: (
+        "«{value}» بازه ارسال نیست؛ مانند 09:00-21:00 یا always",
+        "{value!r} is not a window like 09:00-21:00 or 'always'",
+    ),
+    Code.BAD_RATE: (
+        "باید عددی مثبت از پیام در دقیقه باشد",
+        "must be a positive number of messages a minute",
     ),
     Code.NOT_A_NUMBER: ("«{value}» عدد صحیح نیست", "{value!r} is not a whole number"),
     Code.NOT_FOUND: ("{what} «{name}» پیدا نشد", "no {what} {name!r}"),
@@ -449,6 +509,32 @@ TEXTS: dict[Code, tuple[str, str]] = {
 }
 
 
+#: The fields an error can be about (``ChaparError.where``), in Persian; in English, and
+#: for anything else (a file, a line), the name as it is.
+FIELDS_FA: dict[str, str] = {
+    "title": "عنوان",
+    "message": "متن پیام",
+    "send_count": "تعداد ارسال",
+    "start": "زمان شروع",
+    "sender": "خط ارسال",
+    "source": "مرجع ارسال",
+    "number": "شماره",
+    "amount": "مبلغ",
+    "credit": "اعتبار",
+    "rate": "سرعت ارسال",
+    "window": "بازه ارسال",
+    "cap": "سقف ارسال",
+    "kind": "نوع",
+    "name": "نام",
+    "status": "وضعیت",
+}
+
+
+def field_words(where: str, lang: Lang) -> str:
+    """Where an error is, in the language asked: a field's name, or a file as it is."""
+    return FIELDS_FA.get(where, where) if lang == "fa" else where
+
+
 @dataclass(frozen=True)
 class Reason:
     """A code and its parameters: what the core stores, raises and returns."""
@@ -505,7 +591,9 @@ class _PersianDigits:
 
 
 def _shown(key: str, value: Any, lang: Lang) -> Any:
-    """A parameter as the reason's words show it."""
+    """A parameter as the reason's words show it; a list as its items, comma-separated."""
+    if isinstance(value, list | tuple):
+        return ("، " if lang == "fa" else ", ").join(f"{_shown(key, v, lang)}" for v in value)
     if key.endswith("_at") and isinstance(value, str):
         return _local_time(value, lang)
     if lang == "fa" and isinstance(value, int | float) and not isinstance(value, bool):

@@ -81,7 +81,7 @@ def _run_no(campaign_id: int, run_no: int | None, con: Any = None) -> int:
         run_no = campaign.current_run
     if run_no < 1 or run_no > campaign.current_run:
         raise NotFound(
-            f"campaign {campaign_id} has no run {run_no} (it has {campaign.current_run})"
+            Code.RUN_NOT_FOUND, campaign=campaign_id, run=run_no, runs=campaign.current_run
         )
     return run_no
 
@@ -127,9 +127,9 @@ def _check_status(status: str | None) -> str | None:
         return MessageState(status).value
     except ValueError:
         raise InputError(
-            f"{status!r} is not a status; choose one of {', '.join(s.value for s in MessageState)}",
-            where="status",
-        ) from None
+            Code.BAD_STATUS, where="status", value=status,
+            choices=", ".join(s.value for s in MessageState),
+        ) from None  # fmt: skip
 
 
 def numbers(

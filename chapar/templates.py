@@ -287,7 +287,7 @@ def check(
                 where=WHERE,
                 name=name,
                 count=missing[name].count,
-                lines=", ".join(str(line) for line in missing[name].lines),
+                lines=list(missing[name].lines),
             )
     return Checked(resolved, recipients, missing)
 

@@ -92,7 +92,7 @@ def test_a_file_without_numbers_is_refused_in_persian_and_confirm_is_disabled(ap
     at = go(run_ok(app("fa")), "lists")
     upload(at, "list_file", "people.csv", "name,email\nAli,ali@example.com\n")
     assert (
-        "people.csv: هیچ سطری شماره موبایل معتبر ندارد (1 سطر خوانده شد)؛ ستون‌ها: name, email"
+        "people.csv: هیچ سطری شماره موبایل معتبر ندارد (۱ سطر خوانده شد)؛ ستون‌ها: name, email"
         in texts(at)
     )
     assert at.button(key="list_import").disabled
@@ -103,7 +103,7 @@ def test_a_file_without_numbers_is_refused_in_persian_and_confirm_is_disabled(ap
 def test_a_mostly_invalid_file_is_imported_once_accepted_in_persian(app):
     at = go(run_ok(app("fa")), "lists")
     upload(at, "list_file", "bad.txt", "09121234567\nabc\nxyz\n")
-    assert "bad.txt: 2 از 3 سطر ستون «column_1» شماره موبایل معتبر نیست" in texts(at)
+    assert "bad.txt: ۲ از ۳ سطر ستون «column_1» شماره موبایل معتبر نیست" in texts(at)
     assert at.button(key="list_import").disabled
     at.checkbox(key="list_accept_invalid").check()
     run_ok(at)

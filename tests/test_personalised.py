@@ -68,7 +68,7 @@ def test_unknown_variables_and_missing_values_are_refused_with_counts_and_sample
         repo.create_campaign("T", "سلام {نام}", LINE, ["people"])
     assert missing.value.code is Code.TEMPLATE_MISSING_VALUES
     assert missing.value.reason.params["count"] == 4  # the 4th, 11th… rows: file lines 5, 12…
-    assert missing.value.reason.params["lines"] == "5, 12, 19, 26"
+    assert missing.value.reason.params["lines"] == [5, 12, 19, 26]
     cid = repo.create_campaign("T", "سلام {نام|دوست}", LINE, ["people"])
     with pytest.raises(InputError):
         repo.edit_campaign(cid, {"message": "سلام {نام}"})

@@ -27,7 +27,7 @@ def test_errors_carry_a_code_and_say_where():
     exc = InputError(Code.TOPUP_NOT_POSITIVE, where="amount", amount=-100)
     assert exc.reason.code is Code.TOPUP_NOT_POSITIVE
     assert str(exc) == "amount: a top-up must be a positive whole number of Rials; got -100"
-    assert exc.text("fa").startswith("amount: مبلغ")
+    assert exc.text("fa").startswith("مبلغ: مبلغ افزایش اعتبار")  # the field in Persian too
     assert NotAllowed("free text").text("fa") == "free text"
 
 
@@ -86,3 +86,9 @@ def test_every_code_reads_without_its_parameters_and_with_text_for_its_numbers()
             assert not any("{" + f in bare for f in fields), (code, lang, bare)
     typed = Reason(Code.IMPORT_MOSTLY_INVALID, {"invalid": "4", "total": "7", "column": "c"})
     assert typed.text("en").startswith("4 of 7 rows in column 'c' are not")
+
+
+def test_a_list_in_a_reason_reads_with_the_language_s_comma_and_digits():
+    missing = Reason(Code.TEMPLATE_MISSING_VALUES, {"name": "نام", "count": 2, "lines": [3, 14]})
+    assert "(e.g. lines 3, 14)" in missing.text("en")
+    assert "(نمونه: سطرهای ۳، ۱۴)" in missing.text("fa")

@@ -99,7 +99,8 @@ def test_malformed_templates_are_refused_saying_where(
     assert caught.value.reason.params["position"] == position
     assert caught.value.where == "message"
     assert f"character {position}" in caught.value.text("en")
-    assert f"نویسه {position}" in caught.value.text("fa")
+    persian = str(position).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert f"نویسه {persian}" in caught.value.text("fa")  # Persian digits in Persian
 
 
 # --- names and columns ----------------------------------------------------------------------
@@ -166,18 +167,18 @@ def test_recipients_missing_a_required_value_are_refused_with_count_and_five_lin
         check("سلام {نام}، کد {کد}", audience(), line_column="line_no")
     exc = caught.value
     assert exc.code is Code.TEMPLATE_MISSING_VALUES
-    assert exc.reason.params == {"name": "نام", "count": 7, "lines": "3, 4, 5, 7, 8"}
+    assert exc.reason.params == {"name": "نام", "count": 7, "lines": [3, 4, 5, 7, 8]}
     assert exc.text("en") == (
         "message: 7 recipients have no value for {نام} (e.g. lines 3, 4, 5, 7, 8); "
         "give a fallback: {نام|…}"
     )
-    assert exc.text("fa").startswith("message: 7 گیرنده برای {نام} مقداری ندارند")
+    assert exc.text("fa").startswith("متن پیام: ۷ گیرنده برای {نام} مقداری ندارند")
 
 
 def test_without_a_line_column_samples_are_positions_in_the_audience() -> None:
     with pytest.raises(InputError) as caught:
         check("{نام}", audience().drop("line_no"))
-    assert caught.value.reason.params["lines"] == "2, 3, 4, 6, 7"
+    assert caught.value.reason.params["lines"] == [2, 3, 4, 6, 7]
 
 
 def test_a_fallback_makes_missing_values_fine_and_they_are_counted() -> None:
@@ -233,7 +234,7 @@ def test_a_missing_required_value_renders_as_null_in_a_frame_and_refuses_one() -
     with pytest.raises(InputError) as caught:
         render_one("{نام}!", {"نام": "  "})
     assert caught.value.code is Code.TEMPLATE_MISSING_VALUE
-    assert caught.value.text("fa") == "message: مقداری برای {نام} داده نشده و جایگزینی ندارد"
+    assert caught.value.text("fa") == "متن پیام: مقداری برای {نام} داده نشده و جایگزینی ندارد"
 
 
 def test_a_plain_template_renders_once_per_recipient() -> None:

@@ -562,7 +562,7 @@ def list_attributes(name: str) -> pl.DataFrame:
     with connect() as con:
         row = fetch_one(con.execute(q("list_by_name"), {"name": name}))
         if row is None:
-            raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
+            raise NotFound(Code.LIST_NOT_FOUND, name=name)
         info = ListInfo(**dict(zip(LIST_FIELDS, row, strict=True)))
         picks = ", ".join(
             f'attrs[{i + 1}] AS "{c.replace(chr(34), chr(34) * 2)}"'
@@ -574,15 +574,15 @@ def list_attributes(name: str) -> pl.DataFrame:
 
 def _list_ids(con: duckdb.DuckDBPyConnection, names: list[str] | tuple[str, ...]) -> list[int]:
     if not names:
-        raise InputError("choose at least one recipient list", where="source")
+        raise InputError(Code.SOURCE_EMPTY, where="source")
     ids = []
     for name in names:
         row = fetch_one(_run(con, "list_by_name", {"name": name}))
         if row is None:
-            raise NotFound(f"no recipient list named {name!r} (see `chapar lists`)")
+            raise NotFound(Code.LIST_NOT_FOUND, name=name)
         ids.append(int(row[0]))
     if len(set(ids)) != len(ids):
-        raise InputError("a list is named twice", where="source")
+        raise InputError(Code.SOURCE_TWICE, where="source")
     return ids
 
 
@@ -641,7 +641,7 @@ class BlacklistEntry:
 def blacklist_check(raw: str) -> tuple[int, BlacklistEntry | None]:
     number = normalize(raw)
     if number is None:
-        raise InputError(f"{raw!r} is not an Iranian mobile number", where="number")
+        raise InputError(Code.INVALID_NUMBER, where="number", value=raw)
     with connect() as con:
         rows = _rows(con, "blacklist_lookup", {"number": number})
     return number, (BlacklistEntry(**rows[0]) if rows else None)
@@ -858,7 +858,7 @@ def get_campaign(campaign_id: int, con: duckdb.DuckDBPyConnection | None = None)
             return get_campaign(campaign_id, own)
     found = _select(con, campaign_id, None)
     if not found:
-        raise NotFound(f"no campaign {campaign_id}")
+        raise NotFound(Code.CAMPAIGN_NOT_FOUND, campaign=campaign_id)
     return found[0]
 
 
@@ -1108,11 +1108,9 @@ def set_line(
         try:
             parse_window(send_window)
         except ValueError:
-            raise InputError(
-                f"{send_window!r} is not a window like 09:00-21:00 or 'always'", where="window"
-            ) from None
+            raise InputError(Code.BAD_WINDOW, where="window", value=send_window) from None
     if rate_per_minute is not None and rate_per_minute < 1:
-        raise InputError("must be a positive number of messages a minute", where="rate")
+        raise InputError(Code.BAD_RATE, where="rate")
     if footer is not KEEP and footer is not None:
         footer = footer.strip() or None
     if cap is not KEEP and cap is not None:
