@@ -577,7 +577,8 @@ def reason(code: Code, **params: Any) -> Reason:
     return Reason(code, params)
 
 
-_FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
+#: Latin digits and the thousands comma to Persian ones (the dashboard's too).
+FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
 
 
 @dataclass(frozen=True)
@@ -587,7 +588,7 @@ class _PersianDigits:
     value: int | float
 
     def __format__(self, spec: str) -> str:
-        return format(self.value, spec).translate(_FA_DIGITS)
+        return format(self.value, spec).translate(FA_DIGITS)
 
 
 def _shown(key: str, value: Any, lang: Lang) -> Any:
@@ -621,7 +622,7 @@ def _local_time(value: str, lang: Lang) -> str:
     return (
         jdatetime.datetime.fromgregorian(datetime=when)
         .strftime("%Y/%m/%d %H:%M")
-        .translate(_FA_DIGITS)
+        .translate(FA_DIGITS)
     )
 
 

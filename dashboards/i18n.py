@@ -16,7 +16,7 @@ import jdatetime
 import streamlit as st
 
 from chapar.numbers import OPERATOR_NAMES_FA
-from chapar.reasons import Reason, read_audit_status
+from chapar.reasons import FA_DIGITS, Reason, read_audit_status
 from chapar.settings import get_settings
 
 Lang = Literal["fa", "en"]
@@ -469,8 +469,6 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
 
 CURRENCY_FA: Final[dict[str, str]] = {"Rial": "ریال", "Rials": "ریال", "Toman": "تومان"}
 
-_FA_DIGITS = str.maketrans("0123456789,", "۰۱۲۳۴۵۶۷۸۹٬")
-
 
 def lang() -> Lang:
     """The language of this session (Persian unless the sidebar switch says otherwise)."""
@@ -498,7 +496,7 @@ def has(key: str) -> bool:
 
 def digits(text: str) -> str:
     """Persian digits (and thousands separator) in Persian; unchanged in English."""
-    return text.translate(_FA_DIGITS) if lang() == "fa" else text
+    return text.translate(FA_DIGITS) if lang() == "fa" else text
 
 
 def num(value: int | float | None) -> str:
