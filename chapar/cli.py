@@ -861,6 +861,9 @@ def report(
     """Send reports: a run's figures, by operator, and its numbers by status flag."""
     from chapar import reports
 
+    reports.check_status(status)  # bad options are refused before anything is printed
+    if export is not None:
+        reports.check_export_path(export)
     rep = reports.run_report(campaign_id, run)
     head = f"campaign {campaign_id}, run {rep.run_no} ({rep.kind}): {rep.status}"
     out.print(head + (f" ({rep.reason})" if rep.reason else ""))

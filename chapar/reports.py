@@ -120,7 +120,16 @@ def run_report(campaign_id: int, run_no: int | None = None) -> RunReport:
     )
 
 
-def _check_status(status: str | None) -> str | None:
+def check_export_path(path: Path) -> str:
+    """The export's format from its file name (.csv or .xlsx), or an InputError."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InputError(Code.EXPORT_FORMAT, where=str(path))
+    return suffix
+
+
+def check_status(status: str | None) -> str | None:
+    """A status flag as stored, or an InputError naming the ones there are."""
     if status is None:
         return None
     try:
@@ -144,7 +153,7 @@ def numbers(
         key: dict[str, Any] = {
             "campaign_id": campaign_id,
             "run_no": _run_no(campaign_id, run_no, con),
-            "status": _check_status(status),
+            "status": check_status(status),
         }
         page = con.execute(q("report_numbers"), {**key, "offset": offset, "limit": limit}).pl()
         total = fetch_one(con.execute(q("report_numbers_count"), key))
@@ -173,15 +182,13 @@ def export(
     and written in chunks: memory stays flat at any size. ``progress(done, total)`` is
     called once the rows are counted, then after each chunk.
     """
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise InputError(Code.EXPORT_FORMAT, where=str(path))
+    suffix = check_export_path(path)
     title_rows = labels is not None  # the dashboard's files; the CLI's stay a plain table
     labels = labels or ExportLabels.english()
     key: dict[str, Any] = {
         "campaign_id": campaign_id,
         "run_no": _run_no(campaign_id, run_no),
-        "status": _check_status(status),
+        "status": check_status(status),
     }
     campaign = get_campaign(campaign_id)
     tmp = path.with_name(path.name + ".part")

@@ -140,3 +140,12 @@ def test_campaign_show_tells_why_a_run_stopped_in_words(capsys, write, monkeypat
     code, out, _ = run_main(capsys, "campaign", "show", str(cid))
     assert code == 0 and "unfinished (insufficient credit)" in out
     assert "insufficient_credit" not in out  # the code the audit keeps is not shown
+
+
+def test_a_report_with_a_bad_status_or_file_prints_only_the_error(capsys, write):
+    repo.import_list("a", write("a.txt", "09121234567\n"))
+    cid = repo.create_campaign("T", "سلام", "30001234", ["a"])
+    code, out, err = run_main(capsys, "report", str(cid), "--status", "foo")
+    assert code == 1 and out == "" and "'foo' is not a status; choose one of" in err
+    code, out, err = run_main(capsys, "report", str(cid), "--export", "r.pdf")
+    assert code == 1 and out == "" and "r.pdf" in err
