@@ -168,9 +168,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "home.balance": ("اعتبار حساب", "Credit balance"),
     "home.active": ("برنامه‌های فعال", "Active programs"),
     "home.count": ("{n} برنامه فعال", "{n} active programs"),
-    "home.live": (
-        "ارسال در جریان است؛ این بخش هر چند ثانیه تازه می‌شود.",
-        "Sending in progress: this part refreshes every few seconds.",
+    "home.live": (  # sending, or delivery statuses still arriving for a recent send
+        "ارسال یا دریافت وضعیت تحویل در جریان است؛ کارت‌های آن هر چند ثانیه تازه می‌شوند.",
+        "Sending or delivery statuses in progress: their cards refresh every few seconds.",
     ),
     # --- edit program ---------------------------------------------------------------------
     "edit.title": ("ویرایش برنامه", "Edit program"),

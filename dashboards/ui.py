@@ -48,6 +48,17 @@ RTL_CSS = """
 .stApp textarea, .stApp input { direction: rtl; unicode-bidi: plaintext; text-align: right; }
 .stApp [data-testid="stDataFrame"], .stApp code, .stApp [data-testid="stCode"] { direction: ltr; }
 .stApp [data-testid="stMetricValue"] { direction: rtl; unicode-bidi: plaintext; }
+/* The sidebar on the right comes from the flipped layout, but Streamlit hides a collapsed
+   sidebar by moving it left: flipped, a strip of it stayed over the page. On a phone, where
+   it is an overlay, the layout stays left-to-right (the page and the sidebar's content
+   right-to-left); on a wide screen it stays open on the right, with no collapse. */
+@media (max-width: 768px) {
+  .stApp [data-testid="stAppViewContainer"] { direction: ltr; }
+  .stApp [data-testid="stMain"], .stApp [data-testid="stSidebarContent"] { direction: rtl; }
+}
+@media (min-width: 769px) {
+  .stApp [data-testid="stSidebarCollapseButton"] { display: none; }
+}
 </style>
 """
 
