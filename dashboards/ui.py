@@ -419,7 +419,9 @@ STATUS_COLORS = {
 
 
 def status_badge(c: Campaign) -> None:
-    st.badge(status_text(c), color=STATUS_COLORS.get(c.status, "gray"))  # type: ignore[arg-type]
+    """The campaign's status and why, as the home card draws it: it wraps on a narrow
+    screen (st.badge keeps one line and cut the time a waiting run continues)."""
+    st.html(badge_html(status_text(c), STATUS_COLORS.get(c.status, "gray")))
 
 
 # --- inputs in the session's digits --------------------------------------------------------------

@@ -60,3 +60,26 @@ def test_on_a_phone_the_closed_sidebar_leaves_nothing_over_the_page(dashboard: s
         page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
         page.wait_for_timeout(800)
         assert seen(page, SIDEBAR, width) == 0  # closed again: nothing of it left
+
+
+def test_on_a_phone_a_campaign_s_status_and_why_wrap_whole(dashboard: str, write: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chapar.sending import cut_schedule
+    from chapar.store import repo
+
+    repo.import_list("people", write("people.txt", "09121234567\n09351234567\n"))
+    cid = repo.create_campaign("قطع", "پیام", "30001234", ["people"],
+                               start_at=datetime.now(UTC) + timedelta(days=1))  # fmt: skip
+    cut_schedule(cid)  # cancelled, with a long why
+    width = 390
+    with chromium(width=width, height=800) as page:
+        page.goto(f"{dashboard}/edit?campaign={cid}")
+        page.get_by_role("heading", name=LABELS["edit.title"][0]).first.wait_for()
+        settle(page)
+        badge = page.locator('[data-testid="chaparBadge"]').first
+        why = repo.get_campaign(cid).status_reason
+        assert why is not None and why.text("fa") in badge.inner_text()
+        b = badge.bounding_box()
+        assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= width
+        assert badge.evaluate("e => e.scrollWidth <= e.clientWidth")  # nothing cut
