@@ -295,7 +295,8 @@ def test_a_double_click_before_the_prefect_flow_begins_starts_one_send(app, peop
     click(menu(at, cid), f"send_c{cid}")
     shown = texts(at)
     assert "(http://127.0.0.1:4200/runs/flow-run/0b5e)" in shown  # the Prefect link
-    assert "Sending or delivery statuses in progress" in shown  # the card refreshes itself until the flow begins
+    # the card refreshes itself until the flow begins
+    assert "Sending or delivery statuses in progress" in shown
     click(menu(at, cid), f"send_c{cid}")  # still a draft: the flow has not begun yet
     assert re.search(r"this was started \d+ s ago and is still queued", texts(at))
     assert calls == [(cid, "start")]
