@@ -225,6 +225,10 @@ STREAMLIT_WORDS_FA = {
     "Stop": "توقف",
     "Clear all": "پاک کردن همه",
     "Remove": "حذف",
+    "Page not found": "صفحه پیدا نشد",  # an old or mistyped link
+    "The page that you have requested does not seem to exist. Running the app's main page.": (
+        "صفحه‌ای که خواستید وجود ندارد؛ پیشخوان باز شد."
+    ),
 }
 
 #: Commits a "live" text area (a key starting with ``live_``) after a pause in typing, the

@@ -83,3 +83,11 @@ def test_on_a_phone_a_campaign_s_status_and_why_wrap_whole(dashboard: str, write
         b = badge.bounding_box()
         assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= width
         assert badge.evaluate("e => e.scrollWidth <= e.clientWidth")  # nothing cut
+
+
+def test_a_link_to_a_page_that_is_not_there_says_so_in_persian(dashboard: str) -> None:
+    with chromium() as page:
+        page.goto(f"{dashboard}/no-such-page")
+        page.get_by_text("صفحه پیدا نشد").wait_for()
+        page.get_by_text("صفحه‌ای که خواستید وجود ندارد؛ پیشخوان باز شد.").wait_for()
+        assert page.get_by_text("Page not found").count() == 0
