@@ -14,16 +14,19 @@ import time
 from datetime import UTC, datetime
 from uuid import UUID
 
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     update_progress_artifact,
 )
+from prefect.states import Cancelled
 
 from chapar import reports, sending
+from chapar.errors import Busy
 from chapar.lease import new_owner
 from chapar.providers import warm_up
+from chapar.reasons import Code
 from chapar.scheduling import get_scheduler
 from flows.secrets import load_api_key
 from tasks.sending import begin_run, send_batches
@@ -62,7 +65,7 @@ def wait_until(not_before: str | None) -> None:
 @flow(name="send-campaign", flow_run_name="campaign-{campaign_id}-{mode}", log_prints=True)
 def send_campaign(
     campaign_id: int, mode: str = "start", not_before: str | None = None
-) -> dict[str, object]:
+) -> dict[str, object] | State:
     """Send a campaign: ``mode`` is start, rebuild, reset or resume; a scheduled run passes
     its time as ``not_before`` (ISO 8601). The loop is the engine's own (``sending.drive``);
     this flow hands it the task that sends a group of batches."""
@@ -74,7 +77,15 @@ def send_campaign(
     load_api_key()
     # the tasks run in this process: its provider clients' CA store loads while planning
     threading.Thread(target=warm_up, name="provider-warm-up", daemon=True).start()
-    ref = begin_run(campaign_id, mode, new_owner())
+    try:
+        ref = begin_run(campaign_id, mode, new_owner())
+    except Busy as exc:
+        if exc.code is not Code.BUSY:
+            raise  # a store that stayed locked: a failure
+        # Another start sends it now (a second click, a schedule beside a rebuild): this one
+        # has nothing to do, which is no failure to alert anyone about.
+        logger.warning("campaign %s: %s", campaign_id, exc)
+        return Cancelled(message=str(exc))
     key = f"campaign-{campaign_id}-run-{ref.run_no}-progress"
     # Called from a sync flow, these return values, not coroutines.
     artifact: UUID = create_progress_artifact(  # type: ignore[assignment]

@@ -13,6 +13,8 @@ from typing import Any
 from prefect import task
 
 from chapar import delivery, sending
+from chapar.errors import ChaparError
+from chapar.reasons import Code
 
 
 def _not_lease_lost(task: Any, task_run: Any, state: Any) -> bool:
@@ -27,7 +29,20 @@ def _not_lease_lost(task: Any, task_run: Any, state: Any) -> bool:
     return True
 
 
-@task(name="begin-run", retries=2, retry_delay_seconds=1)
+def _not_a_refusal(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a run's start unless Chapar refused it (sending now, already sent, …): a second
+    later it would refuse the same. A store that stayed locked or kept conflicting is
+    worth another try."""
+    try:
+        state.result()
+    except ChaparError as exc:
+        return exc.code in (Code.DATABASE_LOCKED, Code.STORE_CONFLICT)
+    except BaseException:
+        return True
+    return True
+
+
+@task(name="begin-run", retries=2, retry_delay_seconds=1, retry_condition_fn=_not_a_refusal)
 def begin_run(campaign_id: int, mode: str, owner: str) -> sending.RunRef:
     return sending.begin_run(campaign_id, sending.Mode(mode), owner=owner, actor="prefect")
 
