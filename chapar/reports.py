@@ -22,7 +22,7 @@ from chapar.campaigns import FILTERED, HANDED, MessageState
 from chapar.errors import InputError, NotFound
 from chapar.reasons import Code, Reason
 from chapar.settings import get_settings
-from chapar.store import connect, fetch_one
+from chapar.store import connect, fetch_one, one_thread
 from chapar.store.queries import q
 from chapar.store.repo import get_campaign
 
@@ -194,25 +194,21 @@ def export(
     tmp = path.with_name(path.name + ".part")
     with tempfile.TemporaryDirectory(prefix="chapar-export-") as folder:
         snapshot = Path(folder) / "rows.parquet"
-        with connect() as con:
-            # One thread: at 1M rows ≈110 MB less memory than two, and no slower on a
-            # busy machine (bench/README.md). Reset after, for this process's other readers.
-            con.execute("SET threads = 1")
-            try:
-                total = int((fetch_one(con.execute(q("report_numbers_count"), key)) or (0,))[0])
-                if suffix == ".xlsx" and total > EXCEL_MAX_ROWS:
-                    raise InputError(Code.EXCEL_TOO_BIG, where=str(path), rows=total,
-                                     maximum=EXCEL_MAX_ROWS)  # fmt: skip
-                if progress:
-                    progress(0, total)  # the total is known before the snapshot is taken
-                params = {**key, "tz": get_settings().timezone, "snapshot": str(snapshot)}
-                # DuckDB's COPY streams the sorted rows to the file: at 1M rows ≈90 MB less
-                # memory than a relation's write_parquet, and faster (bench/README.md).
-                query = q("export_numbers").strip().rstrip(";")
-                con.execute(f"COPY ({query}) TO $snapshot (FORMAT parquet, ROW_GROUP_SIZE "
-                            f"{EXPORT_CHUNK})", params)  # fmt: skip
-            finally:
-                con.execute("RESET threads")
+        # One thread: at 1M rows ≈110 MB less memory than two, and no slower on a busy
+        # machine (bench/README.md).
+        with connect() as con, one_thread(con):
+            total = int((fetch_one(con.execute(q("report_numbers_count"), key)) or (0,))[0])
+            if suffix == ".xlsx" and total > EXCEL_MAX_ROWS:
+                raise InputError(Code.EXCEL_TOO_BIG, where=str(path), rows=total,
+                                 maximum=EXCEL_MAX_ROWS)  # fmt: skip
+            if progress:
+                progress(0, total)  # the total is known before the snapshot is taken
+            params = {**key, "tz": get_settings().timezone, "snapshot": str(snapshot)}
+            # DuckDB's COPY streams the sorted rows to the file: at 1M rows ≈90 MB less
+            # memory than a relation's write_parquet, and faster (bench/README.md).
+            query = q("export_numbers").strip().rstrip(";")
+            con.execute(f"COPY ({query}) TO $snapshot (FORMAT parquet, ROW_GROUP_SIZE "
+                        f"{EXPORT_CHUNK})", params)  # fmt: skip
         head = [(labels.title, campaign.title), (labels.message, campaign.message)]
         if not title_rows:
             head = []

@@ -336,15 +336,11 @@ def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]
 
 @contextmanager
 def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``con``, its DuckDB file working on one thread until the block ends. A sending
-    process's transactions run beside its requests: the event loop and the provider need
-    the cores more than a batch's 100k-row update needs DuckDB's parallelism (1M messages
-    at 20 ms a request: 0.93-0.94 of the adapter alone, against 0.87-0.91). The setting is
-    the database instance's, shared by the process's connections open at the time, so it
-    is reset at the end. The shared store is left as it is."""
-    if isinstance(con, _PostgresCursor):
-        yield con
-        return
+    """``con``, its DuckDB working on one thread until the block ends: for work that needs
+    the cores less than something beside it does (the engine's transactions beside the
+    requests) or that takes less memory so (an export's snapshot). The setting is the
+    database instance's, shared by the process's connections open at the time, so it is
+    reset at the end."""
     con.execute("SET threads = 1")
     try:
         yield con
