@@ -123,6 +123,11 @@ def _refusal(exc: ProviderError) -> Reason:
     return exc.reason
 
 
+def cannot_ask(cp: Checkpoint, provider: Provider) -> Reason:
+    """Why a run stops when a batch's fate is unknown at a provider that keeps no local ids."""
+    return Reason(Code.OUTCOME_UNKNOWN, {"batch": cp.batch_no, "provider": provider.name})
+
+
 def unanswered(cp: Checkpoint, unknown: set[int], settings: Settings) -> Reason:
     """Why a run stops when the provider would not say whether it holds some messages."""
     return Reason(
@@ -238,9 +243,7 @@ async def _send_request(
             # Maybe accepted: ask before sending anything again.
             if not reconciles(provider):
                 out.unknown.update(req.local_ids)
-                out.stop_with(
-                    Reason(Code.OUTCOME_UNKNOWN, {"batch": cp.batch_no, "provider": provider.name})
-                )
+                out.stop_with(cannot_ask(cp, provider))
                 return
             before = set(out.local_ids)
             unknown = await reconcile(provider, req.local_ids, settings, out)

@@ -26,12 +26,12 @@ import duckdb
 
 from chapar.providers import make_provider
 from chapar.providers.base import Provider
-from chapar.reasons import Code, Reason
 from chapar.sending.batch import Checkpoint, open_batch, rehold, unbegin_batch
 from chapar.sending.deliver import (
     Delivery,
     ProviderFactory,
     TokenBucket,
+    cannot_ask,
     deliver,
     reconcile,
     reconciles,
@@ -284,12 +284,7 @@ def _deliver(
     if cp.was_in_flight:
         if not reconciles(provider):
             out.unknown.update(cp.local_ids)
-            out.stop_with(
-                Reason(
-                    Code.OUTCOME_UNKNOWN,
-                    {"batch": cp.batch_no, "provider": provider.name},
-                )
-            )
+            out.stop_with(cannot_ask(cp, provider))
             return out
         out.unknown = run_async(reconcile(provider, cp.local_ids, settings, out))
         found = set(out.local_ids)
