@@ -604,7 +604,7 @@ def _shown(key: str, value: Any, lang: Lang) -> Any:
 
 def _local_time(value: str, lang: Lang) -> str:
     """A time kept as ISO 8601 (naive: already local, as reasons before zones were kept),
-    in the settings' zone to the minute; Jalali and Persian digits in Persian."""
+    in the settings' zone to the minute."""
     from zoneinfo import ZoneInfo
 
     from chapar.settings import get_settings
@@ -614,16 +614,20 @@ def _local_time(value: str, lang: Lang) -> str:
     except ValueError:
         return value
     if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(get_settings().timezone)).replace(tzinfo=None)
+        when = when.astimezone(ZoneInfo(get_settings().timezone))
+    return local_time_words(when, lang)
+
+
+def local_time_words(local: datetime, lang: Lang, *, seconds: bool = False) -> str:
+    """A local time as a reader sees it: Jalali with Persian digits in Persian
+    (``۱۴۰۴/۰۱/۰۱ ۰۸:۰۰``), ISO-like in English (``2025-03-21 08:00``)."""
+    fmt = "%Y/%m/%d %H:%M" + (":%S" if seconds else "")
     if lang == "en":
-        return when.strftime("%Y-%m-%d %H:%M")
+        return local.strftime(fmt.replace("/", "-"))
     import jdatetime
 
-    return (
-        jdatetime.datetime.fromgregorian(datetime=when)
-        .strftime("%Y/%m/%d %H:%M")
-        .translate(FA_DIGITS)
-    )
+    jalali = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
+    return jalali.strftime(fmt).translate(FA_DIGITS)
 
 
 class _Forgiving(string.Formatter):

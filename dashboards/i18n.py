@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-import jdatetime
 import streamlit as st
 
 from chapar.numbers import OPERATOR_NAMES_FA
-from chapar.reasons import FA_DIGITS, Reason, read_audit_status
+from chapar.reasons import FA_DIGITS, Reason, local_time_words, read_audit_status
 from chapar.settings import get_settings
 
 Lang = Literal["fa", "en"]
@@ -536,12 +535,7 @@ def when(value: datetime | None, *, seconds: bool = False) -> str:
         return t("none")
     if value.tzinfo is None:  # the store keeps UTC
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(tz())
-    fmt = "%Y/%m/%d %H:%M" + (":%S" if seconds else "")
-    if lang() == "fa":
-        jalali = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
-        return digits(jalali.strftime(fmt))
-    return local.strftime(fmt.replace("/", "-"))
+    return local_time_words(value.astimezone(tz()), lang(), seconds=seconds)
 
 
 def campaign_status(value: str) -> str:
