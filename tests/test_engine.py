@@ -238,6 +238,8 @@ def test_a_provider_that_cannot_be_reached_stops_the_run_saying_so(write, monkey
     )
     assert repo.get_campaign(cid).status_reason.code is Code.PROVIDER_UNAVAILABLE  # type: ignore[union-attr]
     assert repo.balance() == 10**9  # nothing went out, nothing is charged
+    assert_money_holds()  # and no hold is left behind
+    assert_counters_match(cid)
 
 
 def test_settling_a_batch_by_the_providers_report_records_what_went_out_and_resends_the_rest(
